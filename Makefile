@@ -1,0 +1,131 @@
+# photo-edge nginx modules: build, test, run.
+#
+#   make run     install what is missing, build, fetch models, start the demo
+#                on 127.0.0.1:8080 (foreground)
+#   make test    install what is missing, build, run unit and integration
+#                tests
+#   make asan    the whole suite with the modules built under
+#                AddressSanitizer + UndefinedBehaviorSanitizer
+#
+# Everything built goes to build/ (git-ignored).  configure runs from
+# Debian's nginx-dev kit with the flags the Debian nginx package was built
+# with, so the modules load into the stock /usr/sbin/nginx.
+
+NGX_SRC     ?= /usr/share/nginx/src
+NGINX       ?= /usr/sbin/nginx
+BUILD       := build
+MODULES     := album_zip image_variant face
+SO           = $(foreach m,$(MODULES),$(1)/ngx_http_$(m)_module.so)
+SOURCES     := config $(shell find src -name '*.[ch]' 2>/dev/null)
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
+PROVE_JOBS  ?= 2
+
+CC          ?= cc
+UNIT_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -It/unit \
+               -Isrc/album_zip -Isrc/image_variant -Isrc/face \
+               $(shell pkg-config --cflags libcjson 2>/dev/null)
+
+ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=undefined
+ASAN_RT     := $(shell $(CC) -print-file-name=libasan.so)
+UBSAN_RT    := $(shell $(CC) -print-file-name=libubsan.so)
+
+.PHONY: all deps build models unit test asan run fuzz bench clean distclean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh deps.txt
+
+models: deps
+	@scripts/fetch-models.sh models demo/fixtures
+
+
+# --- the modules ----------------------------------------------------------
+
+# configure_cmd <builddir> <extra cc opt> <extra ld opt>
+define configure_cmd
+	@mkdir -p $(1)
+	cd $(NGX_SRC) && bash -c '. ./conf_flags && ./configure \
+	    --with-cc-opt="$$(dpkg-buildflags --get CFLAGS) -fPIC \
+	                   $$(dpkg-buildflags --get CPPFLAGS) $(2)" \
+	    --with-ld-opt="$$(dpkg-buildflags --get LDFLAGS) -fPIC $(3)" \
+	    "$${NGX_CONF_FLAGS[@]}" \
+	    --add-dynamic-module=$(CURDIR) \
+	    --builddir=$(CURDIR)/$(1)' > $(CURDIR)/$(1)/configure.log 2>&1 \
+	|| { tail -n 30 $(CURDIR)/$(1)/configure.log; exit 1; }
+endef
+
+$(BUILD)/nginx/Makefile: config deps.txt | deps
+	$(call configure_cmd,$(BUILD)/nginx,,)
+
+$(call SO,$(BUILD)/nginx) &: $(BUILD)/nginx/Makefile $(SOURCES)
+	$(MAKE) -f $(CURDIR)/$(BUILD)/nginx/Makefile -C $(NGX_SRC) \
+	    -j$(JOBS) modules
+
+build: deps $(call SO,$(BUILD)/nginx)
+
+$(BUILD)/asan/Makefile: config deps.txt | deps
+	$(call configure_cmd,$(BUILD)/asan,-O1 $(ASAN_FLAGS),$(ASAN_FLAGS))
+
+$(call SO,$(BUILD)/asan) &: $(BUILD)/asan/Makefile $(SOURCES)
+	$(MAKE) -f $(CURDIR)/$(BUILD)/asan/Makefile -C $(NGX_SRC) \
+	    -j$(JOBS) modules
+
+
+# --- unit tests: t/unit/test_<name>.c + the sources its .mk lists ----------
+
+UNIT_TESTS :=
+-include t/unit/*.mk
+
+define unit_rule
+$(BUILD)/unit/test_$(1): t/unit/test_$(1).c $$($(1)_SRCS) t/unit/unit.h \
+                        $$(wildcard src/*/*.h)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(UNIT_CFLAGS) $(UNIT_EXTRA) -o $$@ t/unit/test_$(1).c \
+	    $$($(1)_SRCS) $$($(1)_LIBS)
+endef
+
+$(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
+
+UNIT_BINS := $(foreach t,$(UNIT_TESTS),$(BUILD)/unit/test_$(t))
+
+unit: deps $(UNIT_BINS)
+	@scripts/run-unit.sh $(UNIT_BINS)
+
+
+# --- the two commands -----------------------------------------------------
+
+test: build models unit
+	prove -j$(PROVE_JOBS) -r t
+
+asan: deps models $(call SO,$(BUILD)/asan)
+	$(MAKE) unit BUILD=$(BUILD)/unit-asan \
+	    UNIT_EXTRA="$(ASAN_FLAGS)"
+	TEST_NGINX_MODULES=$(CURDIR)/$(BUILD)/asan \
+	TEST_NGINX_PRELOAD="$(ASAN_RT) $(UBSAN_RT)" \
+	    prove -j$(PROVE_JOBS) -r t
+
+# As root, the workers would run as "nobody", who may not read a clone under
+# /root; the demo keeps root's identity instead (it listens on loopback only).
+RUN_USER := $(if $(filter 0,$(shell id -u)),user root;,)
+
+run: build models
+	@mkdir -p $(BUILD)/run
+	@echo "demo on http://127.0.0.1:8080/ (Ctrl-C stops it)"
+	exec $(NGINX) -p $(CURDIR)/ -c conf/nginx.conf -g 'daemon off; $(RUN_USER)'
+
+
+# --- not tests --------------------------------------------------------------
+
+fuzz:
+	$(MAKE) -C fuzz
+
+bench: build models
+	bench/run
+
+clean:
+	rm -rf $(BUILD)
+
+distclean: clean
+	rm -rf models demo/fixtures

@@ -1,0 +1,181 @@
+
+/*
+ * ngx_http_album_zip_module: declarations shared by its files.
+ */
+
+
+#ifndef _NGX_HTTP_ALBUM_ZIP_H_INCLUDED_
+#define _NGX_HTTP_ALBUM_ZIP_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "album_zip_format.h"
+#include "album_zip_names.h"
+#include "album_zip_manifest.h"
+
+
+#define NGX_HTTP_ALBUM_ZIP_MISSING_ABORT  0
+#define NGX_HTTP_ALBUM_ZIP_MISSING_SKIP   1
+
+/*
+ * r->buffered has no bit of its own for third-party filters; the image
+ * filter's is free in any location that makes zips.  It keeps nginx from
+ * finalizing the request while the archive is incomplete.
+ */
+#define NGX_HTTP_ALBUM_ZIP_BUFFERED       0x08
+
+/* album_zip_prefetch is at most 64: members in flight at once */
+#define NGX_HTTP_ALBUM_ZIP_WINDOW         65
+
+/* what a ctx hangs on: the main request or a member subrequest */
+#define NGX_HTTP_ALBUM_ZIP_MAIN           1
+#define NGX_HTTP_ALBUM_ZIP_MEMBER         2
+
+/* states of the main request */
+#define NGX_HTTP_ALBUM_ZIP_PASS           0   /* not an archive */
+#define NGX_HTTP_ALBUM_ZIP_MANIFEST       1   /* reading the manifest */
+#define NGX_HTTP_ALBUM_ZIP_STREAM         2   /* sending the archive */
+#define NGX_HTTP_ALBUM_ZIP_DONE           3   /* sent, or failed */
+
+
+typedef struct {
+    ngx_flag_t            enable;          /* album_zip */
+    ngx_flag_t            directory;       /* album_zip_directory */
+    ngx_str_t             remote;          /* album_zip_remote */
+    ngx_array_t          *allow;           /* album_zip_allow: ngx_str_t */
+    ngx_uint_t            prefetch;        /* album_zip_prefetch */
+    ngx_uint_t            missing;         /* album_zip_missing */
+    ngx_uint_t            max_files;       /* album_zip_max_files */
+    off_t                 max_size;        /* album_zip_max_size */
+    size_t                max_manifest;    /* album_zip_max_manifest_size */
+    size_t                buffer_size;     /* album_zip_buffer_size */
+    ngx_thread_pool_t    *thread_pool;     /* album_zip_thread_pool */
+    ngx_str_t             thread_pool_name;
+    ngx_msec_t            job_timeout;     /* album_zip_job_timeout */
+    ngx_flag_t            job;             /* album_zip_job */
+} ngx_http_album_zip_loc_conf_t;
+
+
+typedef struct {
+    ngx_str_t             uri;        /* LOCAL: path; REMOTE: the URL */
+    ngx_str_t             args;
+    ngx_str_t             source;     /* for log lines and MISSING.txt */
+    ngx_uint_t            kind;       /* ALBUM_ZIP_MANIFEST_* */
+    ngx_str_t             reason;     /* why it was skipped */
+    unsigned              size_known:1;
+    unsigned              skipped:1;
+    unsigned              trusted:1;  /* may reach internal locations */
+} ngx_http_album_zip_member_t;
+
+
+typedef struct ngx_http_album_zip_ctx_s  ngx_http_album_zip_ctx_t;
+
+
+/* one per member subrequest */
+typedef struct {
+    ngx_uint_t            type;       /* NGX_HTTP_ALBUM_ZIP_MEMBER */
+    ngx_http_album_zip_ctx_t  *main;
+    ngx_http_request_t   *sr;
+    ngx_uint_t            index;
+
+    /* the member's record clipped to the requested range */
+    off_t                 header_from;
+    off_t                 header_to;
+    off_t                 data_from;
+    off_t                 data_to;
+    off_t                 desc_from;
+    off_t                 desc_to;
+
+    off_t                 received;   /* member data bytes seen */
+    uint32_t              crc;
+
+    /* the file the member was sent from, closed as soon as it is sent */
+    ngx_buf_t            *file_buf;
+    ngx_fd_t              fd;
+
+    unsigned              compute_crc:1;
+    unsigned              started:1;  /* header bytes sent */
+    unsigned              failed:1;
+    unsigned              finished:1;
+} ngx_http_album_zip_member_ctx_t;
+
+
+struct ngx_http_album_zip_ctx_s {
+    ngx_uint_t            type;       /* NGX_HTTP_ALBUM_ZIP_MAIN */
+    ngx_uint_t            state;
+    ngx_http_request_t   *request;
+    ngx_http_album_zip_loc_conf_t  *conf;
+
+    /* client headers held back from the manifest upstream and members */
+    ngx_table_elt_t      *range;
+    ngx_table_elt_t      *if_range;
+    unsigned              head:1;
+
+    /* the manifest */
+    ngx_buf_t            *manifest;
+    ngx_str_t             content_type;
+    ngx_str_t             disposition;  /* from the manifest response */
+
+    /* the archive */
+    ngx_str_t             name;
+    album_zip_archive_t   ar;
+    album_zip_entry_t    *entries;
+    ngx_http_album_zip_member_t  *members;
+    ngx_uint_t            nentries;
+    ngx_str_t             etag;
+    time_t                last_modified;
+
+    /* what is sent: [start, end) of the archive */
+    off_t                 start;
+    off_t                 end;
+
+    /* progress */
+    ngx_uint_t            next;       /* next entry to start */
+    ngx_uint_t            last;       /* one past the last entry in range */
+    ngx_uint_t            active;     /* members in flight */
+    ngx_http_album_zip_member_ctx_t  *inflight[NGX_HTTP_ALBUM_ZIP_WINDOW];
+    ngx_uint_t            nclosing;
+    ngx_http_album_zip_member_ctx_t  *closing[NGX_HTTP_ALBUM_ZIP_WINDOW];
+    off_t                 sent;       /* dynamic layout: bytes so far */
+    album_zip_cd_t        cd;
+    ngx_buf_t            *cd_buf;
+    ngx_str_t             missing_txt;
+
+    unsigned              content:1;  /* the module is the content handler */
+    unsigned              dynamic:1;  /* no Content-Length, no Range */
+    unsigned              headers_sent:1;
+    unsigned              cd_started:1;
+    unsigned              failed:1;
+    unsigned              skipped:1;  /* some member was skipped */
+};
+
+
+extern ngx_module_t  ngx_http_album_zip_module;
+
+
+/* ngx_http_album_zip_filter.c */
+ngx_int_t ngx_http_album_zip_filter_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_album_zip_start(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx);
+
+/* ngx_http_album_zip_archive.c */
+ngx_int_t ngx_http_album_zip_prepare(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, ngx_str_t *error);
+ngx_int_t ngx_http_album_zip_set_headers(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx);
+ngx_int_t ngx_http_album_zip_set_unsatisfiable(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx);
+void *ngx_http_album_zip_palloc(void *pool, size_t size);
+
+/* ngx_http_album_zip_directory.c */
+ngx_int_t ngx_http_album_zip_directory_handler(ngx_http_request_t *r);
+
+
+/* the serverless "zipper" contract: ngx_http_album_zip_job.c */
+ngx_int_t ngx_http_album_zip_job_handler(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_ALBUM_ZIP_H_INCLUDED_ */

@@ -1,0 +1,506 @@
+
+/*
+ * ngx_http_album_zip_module: "album_zip_directory on" answers
+ * GET /<path>.zip with every regular file under <path> of the location's
+ * root or alias, as a zip: a whole album with no app at all.
+ *
+ * The directory walk (opendir/lstat of possibly thousands of files) runs
+ * on the thread pool; the members are then sent by the same engine as a
+ * manifest's, each as a subrequest to its own URI in this location.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <dirent.h>
+
+#include "ngx_http_album_zip.h"
+
+
+#define NGX_HTTP_ALBUM_ZIP_MAX_DEPTH  32
+
+
+typedef struct {
+    ngx_str_t                 rel;       /* album-relative, '/'-separated */
+    off_t                     size;
+    time_t                    mtime;
+} ngx_http_album_zip_file_t;
+
+
+typedef struct {
+    /* in: copied before the task is posted */
+    u_char                   *path;      /* NUL-terminated */
+    size_t                    path_len;
+    ngx_uint_t                max_files;
+    ngx_pool_t               *pool;      /* the task's own */
+
+    /* out */
+    ngx_array_t               files;     /* ngx_http_album_zip_file_t */
+    ngx_err_t                 err;
+    const char               *failed;    /* the call that failed */
+    ngx_uint_t                refused;   /* symlinks leaving the album */
+    unsigned                  too_many:1;
+
+    ngx_http_request_t       *request;
+    char                      root[PATH_MAX];
+} ngx_http_album_zip_walk_t;
+
+
+static void ngx_http_album_zip_walk_thread(void *data, ngx_log_t *log);
+static ngx_int_t ngx_http_album_zip_walk(ngx_http_album_zip_walk_t *w,
+    char *path, size_t len, size_t rel, ngx_uint_t depth);
+static int ngx_libc_cdecl ngx_http_album_zip_cmp(const void *a,
+    const void *b);
+static void ngx_http_album_zip_walk_done(ngx_event_t *ev);
+static ngx_int_t ngx_http_album_zip_directory_start(ngx_http_request_t *r,
+    ngx_http_album_zip_walk_t *w);
+static void ngx_http_album_zip_walk_cleanup(void *data);
+
+
+ngx_int_t
+ngx_http_album_zip_directory_handler(ngx_http_request_t *r)
+{
+    u_char                         *last;
+    size_t                          root;
+    ngx_int_t                       rc;
+    ngx_str_t                       path;
+    ngx_thread_task_t              *task;
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_album_zip_walk_t      *w;
+    ngx_http_album_zip_loc_conf_t  *conf;
+
+    if (r != r->main) {
+        /* members of the archive are served by the location as usual */
+        return NGX_DECLINED;
+    }
+
+    conf = ngx_http_get_module_loc_conf(r, ngx_http_album_zip_module);
+
+    if (!conf->directory
+        || r->uri.len < sizeof("/x.zip") - 1
+        || ngx_strncasecmp(r->uri.data + r->uri.len - 4, (u_char *) ".zip", 4)
+           != 0
+        || r->uri.data[r->uri.len - 5] == '/')
+    {
+        return NGX_DECLINED;
+    }
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* the album directory: the URI without ".zip", mapped like a file */
+
+    r->uri.len -= 4;
+    last = ngx_http_map_uri_to_path(r, &path, &root, 0);
+    r->uri.len += 4;
+
+    if (last == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_album_zip_walk_t));
+    if (task == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    w = task->ctx;
+    w->path = path.data;
+    w->path_len = last - path.data;
+    w->max_files = conf->max_files;
+    w->request = r;
+
+    /* the task allocates only from its own pool, never from r->pool */
+    w->pool = ngx_create_pool(16384, r->connection->log);
+    if (w->pool == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        ngx_destroy_pool(w->pool);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_album_zip_walk_cleanup;
+    cln->data = w;
+
+    if (ngx_array_init(&w->files, w->pool, 64,
+                       sizeof(ngx_http_album_zip_file_t))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    task->handler = ngx_http_album_zip_walk_thread;
+    task->event.handler = ngx_http_album_zip_walk_done;
+    task->event.data = w;
+
+    if (ngx_thread_task_post(conf->thread_pool, task) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "album_zip: thread pool queue full, \"%V\" refused",
+                      &r->uri);
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    r->main->blocked++;
+    r->aio = 1;
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_album_zip_walk_cleanup(void *data)
+{
+    ngx_http_album_zip_walk_t *w = data;
+
+    ngx_destroy_pool(w->pool);
+}
+
+
+/* in a thread: touches only the walk struct and its pool */
+
+static void
+ngx_http_album_zip_walk_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_album_zip_walk_t *w = data;
+
+    char  path[PATH_MAX];
+
+    if (realpath((char *) w->path, w->root) == NULL) {
+        w->err = ngx_errno;
+        w->failed = "realpath()";
+        return;
+    }
+
+    if (ngx_strlen(w->root) + 2 > PATH_MAX) {
+        w->err = NGX_ENAMETOOLONG;
+        w->failed = "realpath()";
+        return;
+    }
+
+    ngx_cpystrn((u_char *) path, (u_char *) w->root, PATH_MAX);
+
+    if (ngx_http_album_zip_walk(w, path, ngx_strlen(path),
+                                ngx_strlen(path) + 1, 0)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    ngx_qsort(w->files.elts, w->files.nelts,
+              sizeof(ngx_http_album_zip_file_t), ngx_http_album_zip_cmp);
+}
+
+
+static ngx_int_t
+ngx_http_album_zip_walk(ngx_http_album_zip_walk_t *w, char *path,
+    size_t len, size_t rel, ngx_uint_t depth)
+{
+    DIR                        *dir;
+    char                        real[PATH_MAX];
+    size_t                      nlen, rlen;
+    struct stat                 st;
+    struct dirent              *de;
+    ngx_http_album_zip_file_t  *f;
+
+    dir = opendir(path);
+    if (dir == NULL) {
+        w->err = ngx_errno;
+        w->failed = "opendir()";
+        return NGX_ERROR;
+    }
+
+    rlen = ngx_strlen(w->root);
+
+    for ( ;; ) {
+        ngx_set_errno(0);
+
+        de = readdir(dir);
+        if (de == NULL) {
+            if (ngx_errno != 0) {
+                w->err = ngx_errno;
+                w->failed = "readdir()";
+                (void) closedir(dir);
+                return NGX_ERROR;
+            }
+
+            break;
+        }
+
+        /* hidden files ("." and ".." too) are not part of an album */
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+
+        nlen = ngx_strlen(de->d_name);
+
+        if (len + 1 + nlen + 1 > PATH_MAX) {
+            continue;
+        }
+
+        path[len] = '/';
+        ngx_memcpy(path + len + 1, de->d_name, nlen + 1);
+
+        if (lstat(path, &st) == -1) {
+            continue;
+        }
+
+        if (S_ISLNK(st.st_mode)) {
+            /* a link may point inside the album, never out of it */
+            if (realpath(path, real) == NULL
+                || ngx_strncmp(real, w->root, rlen) != 0
+                || real[rlen] != '/'
+                || stat(real, &st) == -1
+                || !S_ISREG(st.st_mode))
+            {
+                w->refused++;
+                continue;
+            }
+        }
+
+        if (S_ISDIR(st.st_mode)) {
+            if (depth + 1 >= NGX_HTTP_ALBUM_ZIP_MAX_DEPTH) {
+                w->refused++;
+                continue;
+            }
+
+            if (ngx_http_album_zip_walk(w, path, len + 1 + nlen, rel,
+                                        depth + 1)
+                != NGX_OK)
+            {
+                (void) closedir(dir);
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (!S_ISREG(st.st_mode)) {
+            continue;
+        }
+
+        if (w->files.nelts >= w->max_files) {
+            w->too_many = 1;
+            (void) closedir(dir);
+            return NGX_ERROR;
+        }
+
+        f = ngx_array_push(&w->files);
+        if (f == NULL) {
+            w->err = NGX_ENOMEM;
+            w->failed = "allocation";
+            (void) closedir(dir);
+            return NGX_ERROR;
+        }
+
+        f->rel.len = len + 1 + nlen - rel;
+        f->rel.data = ngx_pnalloc(w->pool, f->rel.len);
+        if (f->rel.data == NULL) {
+            w->err = NGX_ENOMEM;
+            w->failed = "allocation";
+            (void) closedir(dir);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(f->rel.data, path + rel, f->rel.len);
+        f->size = st.st_size;
+        f->mtime = st.st_mtime;
+    }
+
+    (void) closedir(dir);
+
+    return NGX_OK;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_album_zip_cmp(const void *a, const void *b)
+{
+    const ngx_http_album_zip_file_t  *fa = a, *fb = b;
+
+    size_t  n;
+    int     rc;
+
+    n = ngx_min(fa->rel.len, fb->rel.len);
+
+    rc = ngx_memcmp(fa->rel.data, fb->rel.data, n);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return (fa->rel.len > fb->rel.len) - (fa->rel.len < fb->rel.len);
+}
+
+
+/* back on the event loop */
+
+static void
+ngx_http_album_zip_walk_done(ngx_event_t *ev)
+{
+    ngx_http_album_zip_walk_t *w = ev->data;
+
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = w->request;
+    c = r->connection;
+
+    r->main->blocked--;
+    r->aio = 0;
+
+    if (c->error) {
+        /* the client went away while the walk ran */
+        ngx_http_finalize_request(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
+        ngx_http_run_posted_requests(c);
+        return;
+    }
+
+    rc = ngx_http_album_zip_directory_start(r, w);
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_album_zip_directory_start(ngx_http_request_t *r,
+    ngx_http_album_zip_walk_t *w)
+{
+    u_char                         *p;
+    ngx_int_t                       rc;
+    ngx_str_t                       msg, dir;
+    ngx_uint_t                      i, n;
+    album_zip_entry_t              *e;
+    ngx_http_album_zip_ctx_t       *ctx;
+    ngx_http_album_zip_file_t      *f;
+    ngx_http_album_zip_member_t    *m;
+    ngx_http_album_zip_loc_conf_t  *conf;
+
+    conf = ngx_http_get_module_loc_conf(r, ngx_http_album_zip_module);
+
+    if (w->too_many) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "album_zip: \"%s\" has more than album_zip_max_files "
+                      "%ui files", w->path, conf->max_files);
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+
+    if (w->failed) {
+        if (w->err == NGX_ENOENT || w->err == NGX_ENOTDIR) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, w->err,
+                          "album_zip: %s \"%s\" failed", w->failed, w->path);
+            return NGX_HTTP_NOT_FOUND;
+        }
+
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, w->err,
+                      "album_zip: %s \"%s\" failed", w->failed, w->path);
+
+        return (w->err == NGX_EACCES) ? NGX_HTTP_FORBIDDEN
+                                      : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (w->refused) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "album_zip: \"%s\": %ui links leaving the album or "
+                      "too deep left out", w->path, w->refused);
+    }
+
+    n = w->files.nelts;
+
+    if (n == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "album_zip: \"%s\" holds no files", w->path);
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_album_zip_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->type = NGX_HTTP_ALBUM_ZIP_MAIN;
+    ctx->state = NGX_HTTP_ALBUM_ZIP_PASS;
+    ctx->request = r;
+    ctx->conf = conf;
+    ctx->content = 1;
+    ctx->head = (r->method == NGX_HTTP_HEAD);
+    ctx->range = r->headers_in.range;
+    ctx->if_range = r->headers_in.if_range;
+
+    /* members are fetched through this location: no client Range there */
+    r->headers_in.range = NULL;
+    r->headers_in.if_range = NULL;
+
+    ctx->entries = ngx_pcalloc(r->pool, n * sizeof(album_zip_entry_t));
+    ctx->members = ngx_pcalloc(r->pool,
+                               n * sizeof(ngx_http_album_zip_member_t));
+    if (ctx->entries == NULL || ctx->members == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    dir.data = r->uri.data;
+    dir.len = r->uri.len - 4;
+
+    f = w->files.elts;
+
+    for (i = 0; i < n; i++) {
+        e = &ctx->entries[i];
+        m = &ctx->members[i];
+
+        p = ngx_pnalloc(r->pool, dir.len + 1 + f[i].rel.len);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        m->uri.data = p;
+        p = ngx_cpymem(p, dir.data, dir.len);
+        *p++ = '/';
+        p = ngx_cpymem(p, f[i].rel.data, f[i].rel.len);
+        m->uri.len = p - m->uri.data;
+
+        m->kind = ALBUM_ZIP_MANIFEST_LOCAL;
+        m->source = m->uri;
+        m->size_known = 1;
+        m->trusted = 1;
+
+        /* the name is copied into r->pool by the sanitiser */
+        e->name = (const char *) f[i].rel.data;
+        e->name_len = f[i].rel.len;
+        e->size = f[i].size;
+        e->mtime = f[i].mtime;
+    }
+
+    ctx->nentries = n;
+
+    /* the download is named after the album directory */
+    for (p = dir.data + dir.len; p > dir.data && p[-1] != '/'; p--) {
+        /* void */
+    }
+
+    ctx->name.data = p;
+    ctx->name.len = r->uri.data + r->uri.len - p;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_album_zip_module);
+
+    rc = ngx_http_album_zip_prepare(r, ctx, &msg);
+
+    if (rc != NGX_OK && rc != NGX_HTTP_RANGE_NOT_SATISFIABLE) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "album_zip: \"%s\": %V", w->path, &msg);
+        ngx_http_set_ctx(r, NULL, ngx_http_album_zip_module);
+        return rc;
+    }
+
+    return ngx_http_album_zip_start(r, ctx);
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/perl
+# The three built modules load into stock nginx, link what they should
+# (and album_zip nothing heavy), and nginx serves with all of them.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Cwd ();
+use Test::More;
+
+use Edge::Nginx;
+
+my @modules = qw(album_zip image_variant face);
+
+# Shared libraries each module must (or must not) pull in.
+my %needs = (
+    album_zip     => [],
+    image_variant => [qw(libvips)],
+    face => [qw(libvips libXNNPACK libpthreadpool libcjson libcurl)],
+);
+my %never = (album_zip => [qw(libvips libXNNPACK)]);
+
+# Dies, failing the file, when a module has not been built.
+my $t = Edge::Nginx->new(modules => \@modules);
+
+for my $m (@modules) {
+    my $so = Edge::Nginx->module_path($m);
+    my $ldd = `ldd $so 2>&1`;
+    is $?, 0, "ldd $m" or diag $ldd;
+    unlike $ldd, qr/not found/, "$m: every library is found" or diag $ldd;
+    like $ldd, qr/^\s*\Q$_\E[.-]/m, "$m links $_" for @{ $needs{$m} };
+    unlike $ldd, qr/^\s*\Q$_\E[.-]/m, "$m does not link $_"
+        for @{ $never{$m} // [] };
+}
+
+# Loading a module twice is refused: proof that load_module read our file.
+for my $m (@modules) {
+    my $twice = Edge::Nginx->new(modules => [$m, $m]);
+    my ($ok, $out) = $twice->check_config('');
+    ok !$ok, "$m loaded twice: nginx -t fails";
+    like $out, qr/module "ngx_http_${m}_module" is already loaded/,
+        "$m loaded twice: nginx says so";
+    $twice->cleanup;
+}
+
+my $body = <<'EOF';
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location / { return 200 "up\n"; }
+    }
+EOF
+my ($ok, $out) = $t->check_config($body);
+ok $ok, 'nginx -t with all three modules' or diag $out;
+
+$t->run($body);
+my $r = $t->get('/');
+is $r->{status}, 200, 'nginx serves with the modules loaded';
+is $r->{content}, "up\n", '... the expected body';
+
+# The worker really has each module mapped.
+my ($worker) = $t->worker_pids;
+my $maps = $t->read_file("/proc/$worker/maps") // '';
+for my $m (@modules) {
+    my $so = Cwd::abs_path(Edge::Nginx->module_path($m));
+    ok index($maps, $so) >= 0, "$m is mapped in the worker";
+}
+
+$t->done;

@@ -1,0 +1,60 @@
+#!/usr/bin/perl
+# config: each library is checked, and a missing one stops configure with
+# the Debian package to install (non-zero exit, clear message).
+
+use strict;
+use warnings;
+
+use Test::More;
+use File::Temp qw(tempdir);
+use File::Path qw(make_path);
+use FindBin;
+
+my $repo = "$FindBin::Bin/..";
+my $kit = '/usr/share/nginx/src';
+
+plan skip_all => "nginx-dev kit not installed ($kit)" unless -f "$kit/conf_flags";
+
+# configure_with(<config text>) -> (exit status, output)
+sub configure_with {
+    my ($text) = @_;
+    my $dir = tempdir(CLEANUP => 1);
+
+    make_path("$dir/addon", "$dir/build");
+    open my $fh, '>', "$dir/addon/config" or die $!;
+    print $fh $text;
+    close $fh;
+
+    # the addon's sources are not compiled by configure: the copy of the
+    # config is enough; PHOTO_EDGE_SRC only names paths
+    my $cmd = "cd $kit && bash -c '. ./conf_flags && ./configure "
+        . "\"\${NGX_CONF_FLAGS[@]}\" --add-dynamic-module=$dir/addon "
+        . "--builddir=$dir/build' 2>&1";
+    my $out = `$cmd`;
+    return ($? >> 8, $out);
+}
+
+open my $fh, '<', "$repo/config" or die "config: $!";
+my $config = do { local $/; <$fh> };
+close $fh;
+
+my ($status, $out) = configure_with($config);
+is($status, 0, 'configure succeeds with every library present')
+    or diag $out;
+for my $lib ('libdeflate', 'libcurl', 'cJSON', 'libvips',
+             'OpenSSL libcrypto', 'XNNPACK', 'pthreadpool')
+{
+    like($out, qr/checking for \Q$lib\E \.\.\. found/, "$lib is checked");
+}
+
+# make one probe fail: its header does not exist
+(my $broken = $config) =~ s{#include <xnnpack\.h>}{#include <no_such_xnnpack.h>}
+    or die 'xnnpack probe not found in config';
+
+($status, $out) = configure_with($broken);
+isnt($status, 0, 'configure fails when a library is missing');
+like($out, qr/checking for XNNPACK \.\.\. not found/, 'the failing check');
+like($out, qr/error: .*needs XNNPACK/, 'names the missing library');
+like($out, qr/libxnnpack-dev/, 'names the Debian package to install');
+
+done_testing();
