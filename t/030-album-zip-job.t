@@ -112,6 +112,11 @@ $t->run(<<"EOF");
             client_max_body_size 1k;
         }
 
+        location = /file-body {
+            album_zip_job;
+            client_body_buffer_size 1k;
+        }
+
         location = /tiny {
             album_zip_job;
             album_zip_thread_pool tiny;
@@ -266,6 +271,14 @@ is multipart_file((uploads('/upload2'))[0]{body} // '')->{filename},
     '.._x_y.zip', 'token sanitised into the file name';
 is multipart_file((uploads('/upload3'))[0]{body} // '')->{filename},
     'album.zip', 'no token: album.zip';
+
+# a payload that nginx kept in a temporary file
+$r = job(payload(sources => [map { "$S/p/a.jpg?n=$_" } 1 .. 100],
+    upload_url => "$U/file-body"), path => '/file-body');
+is $r->{status}, 200, 'a payload in a temporary file: 200';
+like $t->error_log, qr/a client request body is buffered to a temporary/,
+    '... it was in a file';
+is scalar(uploads('/file-body')), 1, '... and the zip was uploaded';
 
 # ---- bad payloads: 400 naming the field
 

@@ -162,7 +162,7 @@ album_zip_layout(album_zip_archive_t *ar, album_zip_entry_t *entries,
             e->has_crc = 1;
         }
 
-        e->descriptor = !e->has_crc;
+        e->descriptor = !e->has_crc || (e->stream_crc && e->size != 0);
         e->zip64_size = e->size >= ALBUM_ZIP_MAX32;
         e->zip64_offset = off >= ALBUM_ZIP_MAX32;
         e->xtime = e->mtime >= 0 && e->mtime <= INT32_MAX;
@@ -188,7 +188,7 @@ album_zip_layout(album_zip_archive_t *ar, album_zip_entry_t *entries,
 
         album_zip_dos_time(e);
 
-        if (e->descriptor) {
+        if (!e->has_crc) {
             ar->determined = 0;
         }
 

@@ -27,7 +27,7 @@
  *         album_zip_locate(&ar, piece.start + piece.len, &piece);
  *
  * For members without a known CRC (has_crc == 0) the archive is not
- * determined: it must be sent from the start, the caller computes the
+ * determined (stream_crc only moves a known CRC into a descriptor): it must be sent from the start, the caller computes the
  * CRC of the member data with album_zip_crc32() while sending it and
  * passes it to album_zip_write_descriptor() (or stores it in
  * entry->crc32) before the descriptor and the central directory are
@@ -75,6 +75,14 @@ typedef struct {
     uint32_t            crc32;        /* valid if has_crc */
     unsigned            has_crc:1;
     unsigned            is_dir:1;     /* name ends in '/', size 0 */
+
+    /*
+     * A data descriptor even when the CRC is known: the bytes then do not
+     * depend on whether the CRC was known in advance (a directory album
+     * whose CRCs were remembered from an earlier download is the same
+     * archive as its first download).
+     */
+    unsigned            stream_crc:1;
 
     /* set by album_zip_layout(), read-only for the caller */
     unsigned            descriptor:1; /* CRC comes after the data */

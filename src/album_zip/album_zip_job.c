@@ -65,8 +65,8 @@ album_zip_job_parse(const char *buf, size_t len, size_t max_sources,
     char *err, size_t err_len)
 {
     int           rc;
-    size_t        n, i;
     cJSON        *root;
+    size_t        n, i;
     const char   *end, *s;
     const cJSON  *sources, *item;
 
@@ -226,8 +226,8 @@ done:
 static int
 album_zip_job_scan(const char *buf, size_t len)
 {
-    size_t  i;
     int     in_string;
+    size_t  i;
 
     in_string = 0;
 
@@ -390,8 +390,8 @@ album_zip_job_copy(const album_zip_alloc_t *alloc, album_zip_job_str_t *str,
 static size_t
 album_zip_job_scheme(const char *s, size_t len)
 {
-    size_t  i;
     int     c;
+    size_t  i;
 
     for (i = 0; i < len; i++) {
         c = album_zip_job_lower(s[i]);

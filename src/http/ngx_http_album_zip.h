@@ -54,9 +54,20 @@ typedef struct {
     size_t                buffer_size;     /* album_zip_buffer_size */
     ngx_thread_pool_t    *thread_pool;     /* album_zip_thread_pool */
     ngx_str_t             thread_pool_name;
+    ngx_shm_zone_t       *crc_cache;       /* album_zip_crc_cache */
     ngx_msec_t            job_timeout;     /* album_zip_job_timeout */
     ngx_flag_t            job;             /* album_zip_job */
 } ngx_http_album_zip_loc_conf_t;
+
+
+/* a local file, as the CRC cache knows it; zeroed before it is filled */
+typedef struct {
+    dev_t                 dev;
+    ino_t                 ino;
+    off_t                 size;
+    time_t                mtime;
+    long                  mtime_nsec;
+} ngx_http_album_zip_file_id_t;
 
 
 typedef struct {
@@ -68,6 +79,8 @@ typedef struct {
     unsigned              size_known:1;
     unsigned              skipped:1;
     unsigned              trusted:1;  /* may reach internal locations */
+    unsigned              has_id:1;   /* a local file: its CRC is cached */
+    ngx_http_album_zip_file_id_t  id;
 } ngx_http_album_zip_member_t;
 
 
@@ -169,6 +182,14 @@ ngx_int_t ngx_http_album_zip_set_headers(ngx_http_request_t *r,
 ngx_int_t ngx_http_album_zip_set_unsatisfiable(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
 void *ngx_http_album_zip_palloc(void *pool, size_t size);
+
+/* ngx_http_album_zip_crc_cache.c */
+char *ngx_http_album_zip_crc_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_album_zip_crc_get(ngx_shm_zone_t *zone,
+    ngx_http_album_zip_file_id_t *id, uint32_t *crc);
+void ngx_http_album_zip_crc_put(ngx_shm_zone_t *zone,
+    ngx_http_album_zip_file_id_t *id, uint32_t crc);
 
 /* ngx_http_album_zip_directory.c */
 ngx_int_t ngx_http_album_zip_directory_handler(ngx_http_request_t *r);

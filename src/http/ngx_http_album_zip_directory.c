@@ -24,8 +24,7 @@
 
 typedef struct {
     ngx_str_t                 rel;       /* album-relative, '/'-separated */
-    off_t                     size;
-    time_t                    mtime;
+    ngx_http_album_zip_file_id_t  id;
 } ngx_http_album_zip_file_t;
 
 
@@ -313,8 +312,13 @@ ngx_http_album_zip_walk(ngx_http_album_zip_walk_t *w, char *path,
         }
 
         ngx_memcpy(f->rel.data, path + rel, f->rel.len);
-        f->size = st.st_size;
-        f->mtime = st.st_mtime;
+
+        ngx_memzero(&f->id, sizeof(f->id));
+        f->id.dev = st.st_dev;
+        f->id.ino = st.st_ino;
+        f->id.size = st.st_size;
+        f->id.mtime = st.st_mtim.tv_sec;
+        f->id.mtime_nsec = st.st_mtim.tv_nsec;
     }
 
     (void) closedir(dir);
@@ -474,11 +478,24 @@ ngx_http_album_zip_directory_start(ngx_http_request_t *r,
         m->size_known = 1;
         m->trusted = 1;
 
+        m->id = f[i].id;
+        m->has_id = 1;
+
         /* the name is copied into r->pool by the sanitiser */
         e->name = (const char *) f[i].rel.data;
         e->name_len = f[i].rel.len;
-        e->size = f[i].size;
-        e->mtime = f[i].mtime;
+        e->size = f[i].id.size;
+        e->mtime = f[i].id.mtime;
+
+        /* the same bytes whether or not the CRC is remembered */
+        e->stream_crc = 1;
+
+        if (conf->crc_cache
+            && ngx_http_album_zip_crc_get(conf->crc_cache, &m->id, &e->crc32)
+               == NGX_OK)
+        {
+            e->has_crc = 1;
+        }
     }
 
     ctx->nentries = n;

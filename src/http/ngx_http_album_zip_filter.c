@@ -854,15 +854,6 @@ ngx_http_album_zip_send_central(ngx_http_request_t *r,
         n = want > 0 ? album_zip_cd_write(&ctx->cd, b->start, (size_t) want)
                      : 0;
 
-        b->pos = b->start;
-        b->last = b->start + n;
-        b->memory = n ? 1 : 0;
-        b->last_buf = (n == 0);
-        b->flush = 1;
-
-        out.buf = b;
-        out.next = NULL;
-
         if (n == 0) {
             ctx->state = NGX_HTTP_ALBUM_ZIP_DONE;
             r->buffered &= ~NGX_HTTP_ALBUM_ZIP_BUFFERED;
@@ -870,11 +861,20 @@ ngx_http_album_zip_send_central(ngx_http_request_t *r,
             ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "album_zip: archive of %ui entries sent",
                            ctx->nentries);
+
+            return ngx_http_album_zip_send_bytes(r, NULL, 0, 1);
         }
+
+        b->pos = b->start;
+        b->last = b->start + n;
+        b->flush = 1;
+
+        out.buf = b;
+        out.next = NULL;
 
         rc = ngx_http_next_body_filter(r, &out);
 
-        if (rc == NGX_ERROR || n == 0) {
+        if (rc == NGX_ERROR) {
             return rc;
         }
     }
@@ -1019,7 +1019,7 @@ ngx_http_album_zip_member_start(ngx_http_request_t *r,
     mctx->main = ctx;
     mctx->index = i;
     mctx->fd = NGX_INVALID_FILE;
-    mctx->compute_crc = e->descriptor || !e->has_crc;
+    mctx->compute_crc = !e->has_crc;
 
     /* the record (header, data, descriptor) clipped to [start, end) */
 
@@ -1092,7 +1092,9 @@ ngx_http_album_zip_member_header(ngx_http_request_t *sr,
     ngx_http_album_zip_member_ctx_t *mctx)
 {
     u_char                    *p;
+    ngx_buf_t                  last;
     ngx_int_t                  rc;
+    ngx_chain_t                cl;
     album_zip_entry_t         *e, tmp;
     album_zip_archive_t        ar;
     ngx_http_album_zip_ctx_t  *ctx;
@@ -1170,6 +1172,21 @@ ngx_http_album_zip_member_header(ngx_http_request_t *sr,
         }
     }
 
+    if (e->size == 0) {
+        /*
+         * nginx sends no body at all for an empty file in a subrequest:
+         * the member's record (its header) is complete now.
+         */
+        ngx_memzero(&last, sizeof(ngx_buf_t));
+        last.last_in_chain = 1;
+        last.sync = 1;
+
+        cl.buf = &last;
+        cl.next = NULL;
+
+        return ngx_http_album_zip_member_body(sr, mctx, &cl);
+    }
+
     /* nothing below us is told: the member is framed into the archive */
     return NGX_OK;
 }
@@ -1218,8 +1235,13 @@ ngx_http_album_zip_member_body(ngx_http_request_t *sr,
 
         (void) album_zip_write_local_header(e, hdr);
 
+        /*
+         * A dynamic member's window is open-ended (header_to is
+         * NGX_MAX_OFF_T_VALUE): clip it to the header actually written.
+         */
+
         cl = ngx_http_album_zip_slice(sr->pool, hdr, mctx->header_from,
-                                      mctx->header_to);
+                                      ngx_min(mctx->header_to, (off_t) len));
         if (cl == NGX_CHAIN_ERROR) {
             return NGX_ERROR;
         }
@@ -1322,15 +1344,6 @@ ngx_http_album_zip_member_body(ngx_http_request_t *sr,
                                                   "shorter than its size");
         }
 
-        if (mctx->compute_crc) {
-            if (e->has_crc && e->crc32 != mctx->crc) {
-                return ngx_http_album_zip_member_fail(sr, mctx,
-                                                  NGX_HTTP_BAD_GATEWAY,
-                                                  "CRC-32 differs from the "
-                                                  "manifest");
-            }
-        }
-
         if (album_zip_descriptor_len(e)) {
             len = album_zip_write_descriptor(e, mctx->compute_crc
                                                 ? mctx->crc : e->crc32,
@@ -1344,7 +1357,8 @@ ngx_http_album_zip_member_body(ngx_http_request_t *sr,
             ngx_memcpy(d, desc, len);
 
             cl = ngx_http_album_zip_slice(sr->pool, d, mctx->desc_from,
-                                          mctx->desc_to);
+                                          ngx_min(mctx->desc_to,
+                                                  (off_t) len));
             if (cl == NGX_CHAIN_ERROR) {
                 return NGX_ERROR;
             }
@@ -1360,6 +1374,15 @@ ngx_http_album_zip_member_body(ngx_http_request_t *sr,
 
         } else if (mctx->compute_crc) {
             e->crc32 = mctx->crc;
+        }
+
+        if (mctx->compute_crc && ctx->conf->crc_cache
+            && ctx->members[mctx->index].has_id)
+        {
+            /* the next download of this album knows it in advance */
+            ngx_http_album_zip_crc_put(ctx->conf->crc_cache,
+                                       &ctx->members[mctx->index].id,
+                                       mctx->crc);
         }
 
         if (ctx->dynamic) {
@@ -1431,7 +1454,11 @@ ngx_http_album_zip_reap(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
     for (i = 0, j = 0; i < ctx->active; i++) {
         mctx = ctx->inflight[i];
 
-        if (!mctx->sr->done) {
+        /* done, and nothing of it left for the postpone filter to send */
+        if (!mctx->sr->done
+            || mctx->sr->postponed
+            || r->connection->data == mctx->sr)
+        {
             ctx->inflight[j++] = mctx;
             continue;
         }

@@ -98,6 +98,9 @@ typedef struct {
     unsigned                       too_big:1;
     unsigned                       refused:1;
     unsigned                       write_error:1;
+
+    /* the handle points here until it is cleaned up */
+    char                           errbuf[CURL_ERROR_SIZE];
 } ngx_http_album_zip_job_fetch_t;
 
 
@@ -235,9 +238,9 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
     ngx_pool_t                     *pool;
     album_zip_alloc_t               hooks;
     ngx_thread_task_t              *task;
-    ngx_http_core_loc_conf_t       *clcf;
-    album_zip_job_payload_t         payload;
     album_zip_job_str_t            *allow;
+    album_zip_job_payload_t         payload;
+    ngx_http_core_loc_conf_t       *clcf;
     ngx_http_album_zip_job_ctx_t   *ctx;
     ngx_http_album_zip_loc_conf_t  *azlcf;
 
@@ -345,6 +348,15 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
         goto nomem;
     }
 
+    if (mode == NGX_HTTP_ALBUM_ZIP_JOB_EVENT) {
+        ctx->request = NULL;
+        ctx->pool = pool;
+        ctx->log = clcf->error_log;
+
+    } else {
+        ctx->request = r;
+    }
+
     task->handler = ngx_http_album_zip_job_thread;
     task->event.data = ctx;
     task->event.handler = ngx_http_album_zip_job_done;
@@ -365,9 +377,6 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
     }
 
     if (mode == NGX_HTTP_ALBUM_ZIP_JOB_EVENT) {
-        ctx->request = NULL;
-        ctx->pool = pool;
-        ctx->log = clcf->error_log;
 
         /* no timers left lets a worker exit: hold it until the job ends */
 
@@ -381,8 +390,6 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
                                            sizeof("{\"accepted\": true}")
                                            - 1);
     }
-
-    ctx->request = r;
 
     r->main->blocked++;
     r->aio = 1;
@@ -875,7 +882,6 @@ ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
     curl_off_t                     filetime;
     album_zip_entry_t             *e;
     ngx_http_album_zip_job_ctx_t  *ctx;
-    char                           errbuf[CURL_ERROR_SIZE];
 
     ctx = f->job;
     curl = f->curl;
@@ -885,7 +891,7 @@ ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
 
     curl_easy_reset(curl);
 
-    errbuf[0] = '\0';
+    f->errbuf[0] = '\0';
 
     ctx->offsets[i] = f->end;
     left = ctx->max_size - f->end;
@@ -905,7 +911,8 @@ ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
            != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_FILETIME, 1L) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, f->errbuf)
+           != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION,
                             ngx_http_album_zip_job_write)
            != CURLE_OK
@@ -965,7 +972,7 @@ ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
     if (code != CURLE_OK) {
         ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err), "sources[%uz]%Z",
                      i);
-        ngx_http_album_zip_job_curl_fail(ctx, ctx->err, code, errbuf);
+        ngx_http_album_zip_job_curl_fail(ctx, ctx->err, code, f->errbuf);
         return NGX_ERROR;
     }
 

@@ -128,6 +128,13 @@ static ngx_command_t  ngx_http_album_zip_commands[] = {
       offsetof(ngx_http_album_zip_loc_conf_t, thread_pool_name),
       NULL },
 
+    { ngx_string("album_zip_crc_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_album_zip_crc_cache,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("album_zip_job_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -411,6 +418,7 @@ ngx_http_album_zip_create_loc_conf(ngx_conf_t *cf)
     conf->max_size = NGX_CONF_UNSET;
     conf->max_manifest = NGX_CONF_UNSET_SIZE;
     conf->buffer_size = NGX_CONF_UNSET_SIZE;
+    conf->crc_cache = NGX_CONF_UNSET_PTR;
     conf->job_timeout = NGX_CONF_UNSET_MSEC;
     conf->job = NGX_CONF_UNSET;
 
@@ -429,6 +437,7 @@ ngx_http_album_zip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->job, prev->job, 0);
     ngx_conf_merge_str_value(conf->remote, prev->remote, "");
     ngx_conf_merge_ptr_value(conf->allow, prev->allow, NULL);
+    ngx_conf_merge_ptr_value(conf->crc_cache, prev->crc_cache, NULL);
     ngx_conf_merge_uint_value(conf->prefetch, prev->prefetch, 2);
     ngx_conf_merge_uint_value(conf->missing, prev->missing,
                               NGX_HTTP_ALBUM_ZIP_MISSING_ABORT);

@@ -383,9 +383,9 @@ UNIT_TEST(test_parse_limits)
 {
     size_t                   i;
     limited_t                l;
+    const char              *json;
     album_zip_alloc_t        hooks;
     album_zip_job_payload_t  p;
-    const char              *json;
 
     json = "{\"upload_url\": \"http://u\", \"token\": \"t\", \"api_url\":"
            " \"http://a\", \"sources\": [\"http://s/a\", \"http://s/b\","
@@ -534,8 +534,8 @@ UNIT_TEST(test_member_names_nomem)
     int                       rc;
     size_t                    i;
     limited_t                 l;
-    album_zip_alloc_t         hooks;
     album_zip_name_t          names[2];
+    album_zip_alloc_t         hooks;
     album_zip_job_payload_t   p;
 
     CHECK_INT(parse("{\"upload_url\": \"http://u\", \"sources\": ["
