@@ -49,6 +49,7 @@ ngx_http_album_zip_prepare(ngx_http_request_t *r,
 {
     off_t                           total;
     u_char                         *p;
+    uint64_t                       *crcs;
     ngx_int_t                       rc;
     ngx_uint_t                      i;
     album_zip_entry_t              *e;
@@ -110,11 +111,43 @@ ngx_http_album_zip_prepare(ngx_http_request_t *r,
         }
     }
 
+    /*
+     * album_zip_layout() gives a member of size 0 the CRC of no bytes, as
+     * it is empty; a member whose size is unknown yet (0 here) is not:
+     * what the manifest said of its CRC is kept for its real layout, or
+     * its local header would claim a CRC of 0 and no data descriptor.
+     */
+
+    crcs = NULL;
+
+    if (ctx->dynamic) {
+        crcs = ngx_palloc(r->pool, (ctx->nentries ? ctx->nentries : 1)
+                                   * sizeof(uint64_t));
+        if (crcs == NULL) {
+            ngx_str_set(error, "out of memory");
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        for (i = 0; i < ctx->nentries; i++) {
+            e = &ctx->entries[i];
+            crcs[i] = e->has_crc ? (uint64_t) 1 << 32 | e->crc32 : 0;
+        }
+    }
+
     if (album_zip_layout(&ctx->ar, ctx->entries, ctx->nentries)
         != ALBUM_ZIP_OK)
     {
         ngx_str_set(error, "the album cannot be laid out as a zip");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; crcs && i < ctx->nentries; i++) {
+        if (!ctx->members[i].size_known) {
+            e = &ctx->entries[i];
+            e->has_crc = (crcs[i] >> 32) ? 1 : 0;
+            e->crc32 = (uint32_t) crcs[i];
+            e->descriptor = !e->has_crc;
+        }
     }
 
     p = ngx_pnalloc(r->pool, NGX_HTTP_ALBUM_ZIP_ETAG_LEN);

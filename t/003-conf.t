@@ -1,0 +1,108 @@
+#!/usr/bin/perl
+# conf/: the demo nginx.conf and every feature snippet are loaded and
+# served, so that the examples in the repository never rot.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use Edge::Nginx;
+
+my $repo = Edge::Nginx->repo;
+
+sub slurp {
+    my ($path) = @_;
+    open my $fh, '<', $path or die "$path: $!";
+    local $/;
+    return <$fh>;
+}
+
+# the http { } block of a full configuration file
+sub http_block {
+    my ($text) = @_;
+    $text =~ /^http\s*\{\n(.*)^\}/ms or die 'no http block';
+    return $1;
+}
+
+my @photos = map { "sample$_.jpg" } 1 .. 6;
+
+SKIP: {
+    skip 'sample photos not fetched (make models)', 1
+        unless -f "$repo/demo/fixtures/sample1.jpg";
+
+    # the demo: its relative paths are relative to the repository
+    my $http = http_block(slurp("$repo/conf/nginx.conf"));
+
+    # the harness writes its own logs, types and temporary paths
+    $http =~ s/^\s*(?:include|default_type|access_log|\w+_temp_path)\s.*;\n//mg;
+    $http =~ s/127\.0\.0\.1:8080/127.0.0.1:%%PORT%%/g;
+    $http =~ s{(\s)demo/}{$1%%REPO%%/demo/}g;
+
+    my $t = Edge::Nginx->new(modules => [qw(album_zip image_variant face)]);
+    $t->run($http);
+
+    like($t->get('/')->{content}, qr{/albums/demo\.zip}, 'demo index');
+
+    my $r = $t->get('/albums/demo/sample1.jpg');
+    is($r->{status}, 200, 'a demo photo');
+    is(length $r->{content}, -s "$repo/demo/fixtures/sample1.jpg",
+       'its bytes');
+
+    $r = $t->get('/albums/demo.zip');
+    is($r->{status}, 200, 'the demo album as a zip');
+    is($r->{headers}{'content-type'}, 'application/zip', 'zip type');
+    like($r->{headers}{'content-disposition'}, qr/filename="demo\.zip"/,
+         'named after the album');
+
+    my $zip = $t->write_file('tmp/demo.zip', $r->{content});
+    my $list = `unzip -Z1 $zip 2>&1`;
+    is_deeply([ split /\n/, $list ], \@photos, 'the six sample photos');
+    like(`unzip -t $zip 2>&1`, qr/No errors detected/, 'unzip -t');
+
+    $t->finish;
+    $t->cleanup;
+}
+
+# conf/album-zip.conf: a directory album and an app-made manifest
+{
+    my $http = slurp("$repo/conf/album-zip.conf");
+    $http =~ s/127\.0\.0\.1:8081/127.0.0.1:%%PORT%%/g;
+    $http =~ s/127\.0\.0\.1:8000/127.0.0.1:%%BACKEND%%/g;
+    $http =~ s{/srv/photos}{%%PREFIX%%/photos}g;
+
+    my $t = Edge::Nginx->new(modules => ['album_zip']);
+    $t->write_file('photos/albums/summer/a.jpg', 'a' x 100);
+    $t->write_file('photos/albums/summer/b.jpg', 'b' x 200);
+    $t->write_file('photos/media/c.jpg', 'c' x 300);
+
+    $t->backend(sub {
+        return [200, { 'X-Album-Zip' => 'zip',
+                       'Content-Type' => 'text/plain' },
+                "- 300 /media/c.jpg Trip/c.jpg\n"];
+    });
+
+    $t->run($http);
+
+    my $r = $t->get('/albums/summer.zip');
+    is($r->{status}, 200, 'album-zip.conf: directory album');
+    my $zip = $t->write_file('tmp/summer.zip', $r->{content});
+    is(`unzip -Z1 $zip`, "a.jpg\nb.jpg\n", 'its members');
+
+    $r = $t->get('/download/trip');
+    is($r->{status}, 200, 'album-zip.conf: manifest from the app');
+    $zip = $t->write_file('tmp/trip.zip', $r->{content});
+    is(`unzip -p $zip Trip/c.jpg`, 'c' x 300, 'an internal member');
+
+    is($t->get('/media/c.jpg')->{status}, 404,
+       'members are not reachable directly');
+
+    $r = $t->request('POST', '/2015-03-31/functions/zipper/invocations',
+                     { content => '{}',
+                       headers => { 'Content-Type' => 'application/json' } });
+    is($r->{status}, 400, 'the zipper job location answers');
+
+    $t->done;
+}
