@@ -1162,7 +1162,13 @@ ngx_http_album_zip_member_header(ngx_http_request_t *sr,
         *e = tmp;
         e->offset = ctx->sent;
         e->zip64_offset = e->offset >= 0xffffffff;
-        mctx->compute_crc = 1;
+
+        /*
+         * Only a CRC nobody gave is computed: member_start() let a known
+         * one's data come as file buffers (sendfile), which have no bytes
+         * in memory to checksum.
+         */
+        mctx->compute_crc = !e->has_crc;
     }
 
     if (!ctx->headers_sent) {
