@@ -38,7 +38,12 @@ my %file = (
     '100%.jpg'           => noise(3_456),
     'empty.jpg'          => '',
 );
-$t->write_file("html/media/$_", $file{$_}) for keys %file;
+# the files' own time: what a dynamic archive takes from Last-Modified
+my $T = 1678000000;    # 2023-03-05T07:06:40Z
+for (keys %file) {
+    my $path = $t->write_file("html/media/$_", $file{$_});
+    utime $T, $T, $path or die "utime $path: $!";
+}
 
 # what the manifests say, in order: [uri, name in the manifest, file]
 my @lines = (
@@ -193,7 +198,8 @@ is $r->{headers}{'accept-ranges'}, 'bytes', 'Accept-Ranges: bytes';
 ok defined $r->{headers}{'content-length'}, 'Content-Length';
 ok !exists $r->{headers}{'transfer-encoding'}, 'not chunked';
 ok !exists $r->{headers}{'x-album-zip'}, 'no X-Album-Zip header leaks';
-like $r->{headers}{etag} // '', qr/^"[0-9a-f]{32}"\z/, 'an ETag';
+like $r->{headers}{etag} // '', qr/^"[0-9a-f]{32}"\z/,
+    'a strong ETag: every CRC and size known';
 ok !exists $r->{headers}{'last-modified'},
     'no Last-Modified: the manifest gives no times';
 check_zip($t, $r->{content}, \@expect, label => 'lines, CRCs known',
@@ -248,6 +254,8 @@ check_zip($t, $r->{content}, \@expect, label => 'lines, no CRCs',
     response => $r, descriptor => 1);
 isnt $r->{headers}{etag}, $full_etag,
     'no CRCs: another archive, another ETag';
+like $r->{headers}{etag}, qr{^W/"[0-9a-f]{32}"\z},
+    'no CRCs: a weak ETag (the bytes depend on the data)';
 
 # ---- sizes unknown: chunked, the size learnt from the members
 
@@ -256,7 +264,9 @@ is $r->{status}, 200, 'no sizes: 200';
 ok !exists $r->{headers}{'content-length'}, 'no sizes: no Content-Length';
 is $r->{headers}{'transfer-encoding'}, 'chunked', 'no sizes: chunked';
 ok !exists $r->{headers}{'accept-ranges'}, 'no sizes: no Accept-Ranges';
-check_zip($t, $r->{content}, \@expect, label => 'lines, no sizes');
+like $r->{headers}{etag}, qr{^W/"[0-9a-f]{32}"\z}, 'no sizes: a weak ETag';
+check_zip($t, $r->{content}, \@expect, label => 'lines, no sizes',
+    mtimes => { map { $_ => $T } 'dup.jpg', 'with space.jpg', 'x.jpg' });
 my $nosize = $r->{content};
 
 $r = dl('/m/none.txt');
@@ -351,6 +361,14 @@ is dl('/m/nosize.txt')->{content}, $nosize, 'later: no sizes, identical';
 is dl('/m/none.txt')->{content}, $none, 'later: no CRCs, no sizes, '
     . 'identical';
 is dl('/j/album.json')->{content}, $jzip, 'later: JSON, identical';
+
+# a member's time changes: a dynamic archive takes it (its tag is weak)
+utime $T + 100, $T + 100, $t->prefix . '/html/media/b.jpg' or die;
+$r = dl('/m/nosize.txt');
+check_zip($t, $r->{content}, \@expect, label => 'touched member',
+    mtimes => { 'dup (2).jpg' => $T + 100, 'dup.jpg' => $T });
+is dl('/m/full.txt')->{content}, $full,
+    'touched member: the manifest\'s archive without times is the same';
 
 # ---- a size changes: the ETag changes
 

@@ -273,7 +273,7 @@ is multipart_file((uploads('/upload3'))[0]{body} // '')->{filename},
     'album.zip', 'no token: album.zip';
 
 # a payload that nginx kept in a temporary file
-$r = job(payload(sources => [map { "$S/p/a.jpg?n=$_" } 1 .. 100],
+$r = job(payload(sources => [map { "$S/ok/x.jpg?n=$_" } 1 .. 100],
     upload_url => "$U/file-body"), path => '/file-body');
 is $r->{status}, 200, 'a payload in a temporary file: 200';
 like $t->error_log, qr/a client request body is buffered to a temporary/,

@@ -240,8 +240,10 @@ album_zip_add(uint64_t *sum, uint64_t n)
 
 /*
  * DOS date and time from unix time, in UTC (the extended timestamp
- * carries the exact value); days to civil date after H. Hinnant's
- * public-domain "days_from_civil" inverse, for non-negative days.
+ * carries the exact value).  The calendar is the usual "civil from
+ * days" arithmetic over 400-year eras, starting the year in March so
+ * that the leap day comes last; gmtime() would do, but is not
+ * reentrant and depends on time_t's width.
  */
 
 static void

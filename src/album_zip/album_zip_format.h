@@ -27,11 +27,11 @@
  *         album_zip_locate(&ar, piece.start + piece.len, &piece);
  *
  * For members without a known CRC (has_crc == 0) the archive is not
- * determined (stream_crc only moves a known CRC into a descriptor): it must be sent from the start, the caller computes the
- * CRC of the member data with album_zip_crc32() while sending it and
- * passes it to album_zip_write_descriptor() (or stores it in
- * entry->crc32) before the descriptor and the central directory are
- * produced.
+ * determined (stream_crc only moves a known CRC into a descriptor): it
+ * must be sent from the start, the caller computes the CRC of the
+ * member data with album_zip_crc32() while sending it and passes it to
+ * album_zip_write_descriptor() (or stores it in entry->crc32) before
+ * the descriptor and the central directory are produced.
  */
 
 
@@ -73,7 +73,7 @@ typedef struct {
     uint64_t            size;         /* member data bytes */
     int64_t             mtime;        /* unix time, UTC */
     uint32_t            crc32;        /* valid if has_crc */
-    unsigned            has_crc:1;
+    unsigned            has_crc:1;    /* layout sets it for size 0 */
     unsigned            is_dir:1;     /* name ends in '/', size 0 */
 
     /*

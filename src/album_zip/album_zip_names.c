@@ -288,11 +288,19 @@ album_zip_name_sanitize(char *dst, const char *src, size_t len,
 
 #define album_zip_sipround(v0, v1, v2, v3)                                    \
     do {                                                                      \
-        v0 += v1; v1 = album_zip_rotl(v1, 13); v1 ^= v0;                      \
+        v0 += v1;                                                             \
+        v1 = album_zip_rotl(v1, 13);                                          \
+        v1 ^= v0;                                                             \
         v0 = album_zip_rotl(v0, 32);                                          \
-        v2 += v3; v3 = album_zip_rotl(v3, 16); v3 ^= v2;                      \
-        v0 += v3; v3 = album_zip_rotl(v3, 21); v3 ^= v0;                      \
-        v2 += v1; v1 = album_zip_rotl(v1, 17); v1 ^= v2;                      \
+        v2 += v3;                                                             \
+        v3 = album_zip_rotl(v3, 16);                                          \
+        v3 ^= v2;                                                             \
+        v0 += v3;                                                             \
+        v3 = album_zip_rotl(v3, 21);                                          \
+        v3 ^= v0;                                                             \
+        v2 += v1;                                                             \
+        v1 = album_zip_rotl(v1, 17);                                          \
+        v1 ^= v2;                                                             \
         v2 = album_zip_rotl(v2, 32);                                          \
     } while (0)
 

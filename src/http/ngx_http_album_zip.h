@@ -30,6 +30,9 @@
 /* album_zip_prefetch is at most 64: members in flight at once */
 #define NGX_HTTP_ALBUM_ZIP_WINDOW         65
 
+/* data buffers of one member tracked for early release */
+#define NGX_HTTP_ALBUM_ZIP_MEMBER_BUFS    16
+
 /* what a ctx hangs on: the main request or a member subrequest */
 #define NGX_HTTP_ALBUM_ZIP_MAIN           1
 #define NGX_HTTP_ALBUM_ZIP_MEMBER         2
@@ -108,6 +111,14 @@ typedef struct {
     /* the file the member was sent from, closed as soon as it is sent */
     ngx_buf_t            *file_buf;
     ngx_fd_t              fd;
+
+    /*
+     * Memory its data came in (copy filter, upstream), freed once sent:
+     * each allocation once, with the last buffer seen in it.
+     */
+    ngx_uint_t            nmem;
+    u_char               *mem[NGX_HTTP_ALBUM_ZIP_MEMBER_BUFS];
+    ngx_buf_t            *mem_buf[NGX_HTTP_ALBUM_ZIP_MEMBER_BUFS];
 
     unsigned              compute_crc:1;
     unsigned              started:1;  /* header bytes sent */

@@ -150,15 +150,27 @@ ngx_http_album_zip_prepare(ngx_http_request_t *r,
         }
     }
 
-    p = ngx_pnalloc(r->pool, NGX_HTTP_ALBUM_ZIP_ETAG_LEN);
+    p = ngx_pnalloc(r->pool, sizeof("W/") - 1 + NGX_HTTP_ALBUM_ZIP_ETAG_LEN);
     if (p == NULL) {
         ngx_str_set(error, "out of memory");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_album_zip_etag(ctx, p);
     ctx->etag.data = p;
-    ctx->etag.len = NGX_HTTP_ALBUM_ZIP_ETAG_LEN;
+
+    /*
+     * The tag is strong only when it pins the bytes: every CRC known (a
+     * directory's files are pinned by size and mtime, as nginx's own
+     * ETag is).  Otherwise the archive also depends on what the members
+     * answer: their data (CRC), sizes, Last-Modified, skipped members.
+     */
+
+    if (ctx->dynamic || (!ctx->ar.determined && !ctx->content)) {
+        p = ngx_cpymem(p, "W/", sizeof("W/") - 1);
+    }
+
+    ngx_http_album_zip_etag(ctx, p);
+    ctx->etag.len = p - ctx->etag.data + NGX_HTTP_ALBUM_ZIP_ETAG_LEN;
 
     ctx->start = 0;
     ctx->end = ctx->dynamic ? NGX_MAX_OFF_T_VALUE : (off_t) ctx->ar.total;
@@ -314,6 +326,12 @@ ngx_http_album_zip_range(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
         ctx->start = 0;
         ctx->end = (off_t) ctx->ar.total;
         return NGX_OK;
+    }
+
+    if (rc == NGX_HTTP_RANGE_NOT_SATISFIABLE) {
+        /* an empty window: what ngx_http_album_zip_start() answers 416 */
+        ctx->start = (off_t) ctx->ar.total;
+        ctx->end = ctx->start;
     }
 
     return rc;

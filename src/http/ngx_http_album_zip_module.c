@@ -26,6 +26,8 @@ static ngx_int_t ngx_http_album_zip_init(ngx_conf_t *cf);
 static void *ngx_http_album_zip_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_album_zip_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static char *ngx_http_album_zip_allow(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_album_zip_job(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_album_zip_init_process(ngx_cycle_t *cycle);
@@ -74,7 +76,7 @@ static ngx_command_t  ngx_http_album_zip_commands[] = {
 
     { ngx_string("album_zip_allow"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_conf_set_str_array_slot,
+      ngx_http_album_zip_allow,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_album_zip_loc_conf_t, allow),
       NULL },
@@ -479,6 +481,45 @@ ngx_http_album_zip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         if (conf->thread_pool == NULL) {
             return NGX_CONF_ERROR;
         }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Every argument is a prefix (ngx_conf_set_str_array_slot would keep only
+ * the first); the directive may also be repeated.
+ */
+
+static char *
+ngx_http_album_zip_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_album_zip_loc_conf_t *azlcf = conf;
+
+    ngx_str_t   *value, *s;
+    ngx_uint_t   i;
+
+    if (azlcf->allow == NGX_CONF_UNSET_PTR) {
+        azlcf->allow = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+        if (azlcf->allow == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0) {
+            return "has an empty prefix";
+        }
+
+        s = ngx_array_push(azlcf->allow);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = value[i];
     }
 
     return NGX_CONF_OK;

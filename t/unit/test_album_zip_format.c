@@ -29,6 +29,7 @@ typedef struct {
     int64_t             mtime;
     unsigned            has_crc:1;
     unsigned            is_dir:1;
+    unsigned            stream_crc:1;
     const char         *head;       /* a hole starts with head_len */
     size_t              head_len;   /* bytes of head, then zeros */
 } member_t;
@@ -202,6 +203,7 @@ make_entries(const member_t *m, size_t n)
         e[i].mtime = m[i].mtime;
         e[i].is_dir = m[i].is_dir;
         e[i].has_crc = m[i].has_crc;
+        e[i].stream_crc = m[i].stream_crc;
 
         if (m[i].has_crc) {
             e[i].crc32 = member_crc(&m[i]);
@@ -1397,7 +1399,7 @@ UNIT_TEST(test_names_pipeline)
 
     static const char  *raw[8] = {
         "../../etc/passwd", "C:\\Users\\me\\a.jpg", "Users/me/a.jpg",
-        "a\x01" "b\xff.jpg", "/Users/me/a.jpg", "\xc3\xa9t\xc3\xa9/",
+        "a\001b\xff.jpg", "/Users/me/a.jpg", "\xc3\xa9t\xc3\xa9/",
         "\xc3\xa9t\xc3\xa9\\x.jpg", "./././"
     };
 
@@ -1442,6 +1444,92 @@ UNIT_TEST(test_names_pipeline)
     for (i = 0; blocks[i] != NULL; i++) {
         free(blocks[i]);
     }
+}
+
+
+/*
+ * stream_crc: a known CRC still goes into a descriptor, so the archive
+ * is the same whether the CRC was known in advance or not, and it stays
+ * Range-able.
+ */
+
+UNIT_TEST(test_stream_crc)
+{
+    size_t               i, la, lb;
+    uint8_t              buf[256], *a, *b;
+    member_t             m[4];
+    const char          *path;
+    album_zip_entry_t    e[1], *ea, *eb;
+    album_zip_archive_t  ar;
+    album_zip_piece_t    piece;
+
+    memset(e, 0, sizeof(e));
+    e[0].name = "a.txt";
+    e[0].name_len = 5;
+    e[0].size = 5;
+    e[0].mtime = 1614834368;
+    e[0].crc32 = 0x3610a686;
+    e[0].has_crc = 1;
+    e[0].stream_crc = 1;
+
+    CHECK_INT(album_zip_layout(&ar, e, 1), ALBUM_ZIP_OK);
+    CHECK(ar.determined);
+    CHECK(e[0].descriptor);
+    CHECK_INT(ar.total, 44 + 5 + 16 + 60 + 22);
+
+    CHECK_INT(album_zip_write_local_header(&e[0], buf), 44);
+    CHECK(bytes_are(buf, "50 4b 03 04 14 00 08 00 00 00 c4 28 64 52"
+                         " 00 00 00 00 05 00 00 00 05 00 00 00"));
+
+    /* the descriptor comes from the known CRC, no streaming needed */
+    CHECK_INT(album_zip_locate(&ar, 49, &piece), ALBUM_ZIP_OK);
+    CHECK_INT(piece.kind, ALBUM_ZIP_PIECE_DESCRIPTOR);
+    CHECK_INT(album_zip_piece_write(&ar, &piece, buf, sizeof(buf)), 16);
+    CHECK(bytes_are(buf, "50 4b 07 08 86 a6 10 36 05 00 00 00 05 00 00 00"));
+
+    /* empty members and directories never get a descriptor */
+    e[0].size = 0;
+    CHECK_INT(album_zip_layout(&ar, e, 1), ALBUM_ZIP_OK);
+    CHECK(!e[0].descriptor && ar.determined);
+
+    m[0] = mem("d/", NULL, 0, 1700000000, 1, 1);
+    m[1] = mem("d/a.jpg", "photo bytes", 11, 1700000001, 1, 0);
+    m[2] = mem("d/empty", "", 0, 1700000002, 1, 0);
+    m[3] = mem("b.jpg", "more", 4, 1700000003, 1, 0);
+
+    for (i = 0; i < 4; i++) {
+        m[i].stream_crc = 1;
+    }
+
+    full_check("stream.zip", m, 4, 1);
+
+    /* the same bytes as when no CRC was known */
+    path = tmp_path("stream.zip");
+
+    ea = make_entries(m, 4);
+    CHECK_INT(album_zip_layout(&ar, ea, 4), ALBUM_ZIP_OK);
+    CHECK(ar.determined);
+    CHECK_INT(write_zip(path, &ar, m), 0);
+    a = read_all(path, &la);
+
+    for (i = 0; i < 4; i++) {
+        m[i].has_crc = 0;
+        m[i].stream_crc = 0;
+    }
+
+    eb = make_entries(m, 4);
+    CHECK_INT(album_zip_layout(&ar, eb, 4), ALBUM_ZIP_OK);
+    CHECK(!ar.determined);
+    CHECK_INT(write_zip(path, &ar, m), 0);
+    b = read_all(path, &lb);
+
+    CHECK(a != NULL && b != NULL && la == lb && memcmp(a, b, la) == 0);
+
+    remove_file(path);
+    free(a);
+    free(b);
+    free(ea);
+    free(eb);
 }
 
 
@@ -1649,5 +1737,6 @@ UNIT_TEST(test_cleanup)
 
 UNIT_MAIN(test_header_bytes, test_dos_time, test_layout_errors,
           test_zip64_boundaries, test_crc32, test_small_archive,
-          test_descriptor_archive, test_empty_archive, test_names_pipeline,
-          test_zip64_many_entries, test_zip64_large_file, test_cleanup)
+          test_descriptor_archive, test_stream_crc, test_empty_archive,
+          test_names_pipeline, test_zip64_many_entries,
+          test_zip64_large_file, test_cleanup)

@@ -479,6 +479,19 @@ UNIT_TEST(test_dedup_long)
     memcpy(b + 247, " (2).jpg", 9);
     CHECK(name_is(&names[1], b));
 
+    /* an extension too long to keep next to the suffix is cut instead */
+    a[0] = 'a';
+    a[1] = '.';
+    memset(a + 2, 'e', 253);
+    names[0].data = a;
+    names[0].len = 255;
+    names[1] = names[0];
+
+    CHECK_INT(run_dedup(names, 2, 7, &arena), ALBUM_ZIP_OK);
+    memcpy(b, a, 251);
+    memcpy(b + 251, " (2)", 5);
+    CHECK(name_is(&names[1], b));
+
     /* cut stems: "x...x1.jpg" and "x...x2.jpg" must not collide */
     memcpy(a + 250, "1.jpg", 5);
     memcpy(b, a, 255);

@@ -1,0 +1,163 @@
+#!/usr/bin/perl
+# album_zip resources: a 3,000-member album downloaded by a slow client
+# (64 kB every few ms) while the worker's descriptors and memory are
+# sampled.  Each member's file is closed once sent, so the descriptor
+# count stays flat (< 50) whether the members go out with sendfile (CRCs
+# known) or through memory (CRCs computed, a directory album); RSS
+# growth is printed, per member too, and must stay under 64 MB.  A client
+# that goes away mid-archive leaves no descriptor behind, and the archive
+# is complete and valid for the slow client.
+#
+# ALBUM_ZIP_RESOURCE_FILES (default 3000) sets the album size.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use IO::Select;
+use IO::Socket::IP;
+use Socket qw(SOL_SOCKET SO_RCVBUF);
+use Test::More;
+use Time::HiRes qw(time);
+
+use Edge::Nginx qw(parse_response);
+use Edge::Nginx::Backend qw(write_all);
+use Edge::Zip qw(check_zip crc32_hex manifest_line);
+
+my $t = Edge::Nginx->new(modules => ['album_zip']);
+
+my $N = $ENV{ALBUM_ZIP_RESOURCE_FILES} // 3000;
+srand 16;
+
+my (@expect, $manifest);
+for my $i (1 .. $N) {
+    my $data = join '', map { chr int rand 256 } 1 .. 2000 + int rand 20_000;
+    my $name = sprintf 'roll%02d/img%05d.jpg', $i % 37, $i;
+    (my $file = $name) =~ tr{/}{_};
+    $t->write_file("html/media/$file", $data);
+    $t->write_file("html/albums/big/$name", $data);
+    $manifest .= manifest_line(crc32_hex($data), length $data,
+        "/media/$file", $name);
+    push @expect, $name => $data;
+}
+$t->write_file('html/m/big.txt', $manifest);
+(my $nocrc = $manifest) =~ s/^[0-9a-f]{8} /- /mg;
+$t->write_file('html/m/nocrc.txt', $nocrc);
+
+# the archive of a directory is sorted by name
+my %bytes = @expect;
+my @sorted = map { ($_ => $bytes{$_}) } sort keys %bytes;
+
+$t->run(<<'EOF');
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        root %%PREFIX%%/html;
+        sendfile on;
+
+        location /media/ { }
+
+        location /m/ {
+            album_zip on;
+            add_header X-Album-Zip zip;
+        }
+
+        location /albums/ {
+            album_zip_directory on;
+        }
+    }
+EOF
+
+my ($worker) = $t->worker_pids;
+
+# warm up: the worker's pools, buffers and the page cache
+$t->get('/m/big.txt', { timeout => 60 });
+$t->get('/albums/big.zip', { timeout => 60 });
+
+my $fd0 = $t->fd_count($worker);
+my $rss0 = $t->rss_kb($worker);
+diag "worker $worker: $fd0 descriptors, RSS $rss0 kB after a warm-up";
+
+for my $case (['/m/big.txt', 'CRCs known (sendfile)', \@expect],
+    ['/m/nocrc.txt', 'CRCs computed (through memory)', \@expect],
+    ['/albums/big.zip', 'directory album', \@sorted])
+{
+    my ($path, $what, $exp) = @$case;
+    my $s = slow_get($path);
+    my $res = parse_response($s->{raw});
+    is $res->{status}, 200, "$what: 200";
+    diag sprintf '%s: %d bytes in %.1f s (%d reads); descriptors %d..%d '
+        . '(before %d); RSS %d..%d kB (before %d, +%d kB, %.2f kB per '
+        . 'member)', $what, length $res->{content}, $s->{secs},
+        $s->{reads}, $s->{fd_min}, $s->{fd_max}, $fd0, $s->{rss_min},
+        $s->{rss_max}, $rss0, $s->{rss_max} - $rss0,
+        ($s->{rss_max} - $rss0) / $N;
+    cmp_ok $s->{fd_max}, '<', 50, "$what: fewer than 50 descriptors "
+        . 'throughout';
+    cmp_ok $s->{rss_max} - $rss0, '<', 64 * 1024,
+        "$what: RSS grew by less than 64 MB";
+    check_zip($t, $res->{content}, $exp, label => $what, response => $res);
+    ok $t->wait_for(sub { $t->fd_count($worker) <= $fd0 }, 5),
+        "$what: descriptors back to $fd0 after the download"
+        or diag 'now ' . $t->fd_count($worker);
+}
+
+# RSS after the downloads: pools given back
+my $rss1 = $t->rss_kb($worker);
+diag "RSS after the downloads: $rss1 kB (+" . ($rss1 - $rss0) . ' kB)';
+
+# ---- a client that goes away in the middle
+
+for my $path ('/m/big.txt', '/m/nocrc.txt', '/albums/big.zip') {
+    my $sock = IO::Socket::IP->new(PeerHost => '127.0.0.1',
+        PeerPort => $t->port) or die "connect: $@";
+    setsockopt $sock, SOL_SOCKET, SO_RCVBUF, 16384;
+    write_all($sock, "GET $path HTTP/1.1\r\nHost: x\r\n\r\n");
+    my $buf = '';
+    my $sel = IO::Select->new($sock);
+    while (length $buf < 3_000_000 && $sel->can_read(5)) {
+        sysread($sock, $buf, 65536, length $buf) or last;
+    }
+    cmp_ok length $buf, '>=', 3_000_000, "$path: 3 MB received";
+    close $sock;
+    my $t0 = time;
+    ok $t->wait_for(sub { $t->fd_count($worker) <= $fd0 }, 5),
+        "$path: client gone mid-archive: descriptors back to $fd0"
+        or diag 'now ' . $t->fd_count($worker);
+    diag sprintf '%s: client gone: descriptors back after %.2f s', $path,
+        time - $t0;
+}
+is $t->get('/media/' . ($expect[0] =~ tr{/}{_}r))->{status}, 200,
+    'nginx serves on';
+
+$t->done;
+
+# GET with a small receive buffer, reading 64 kB every 2 ms; samples the
+# worker's descriptors and RSS at every read
+sub slow_get {
+    my ($path) = @_;
+    my $sock = IO::Socket::IP->new(PeerHost => '127.0.0.1',
+        PeerPort => $t->port) or die "connect: $@";
+    setsockopt $sock, SOL_SOCKET, SO_RCVBUF, 65536;
+    write_all($sock, "GET $path HTTP/1.1\r\nHost: x\r\nConnection: close"
+        . "\r\n\r\n");
+    my %s = (raw => '', reads => 0, fd_min => 1e9, fd_max => 0,
+        rss_min => 1e12, rss_max => 0);
+    my $sel = IO::Select->new($sock);
+    my $t0 = time;
+    while ($sel->can_read(30)) {
+        my $n = sysread $sock, $s{raw}, 65536, length $s{raw};
+        last unless $n;
+        $s{reads}++;
+        my $fd = $t->fd_count($worker) // 0;
+        my $rss = $t->rss_kb($worker) // 0;
+        $s{fd_min} = $fd if $fd < $s{fd_min};
+        $s{fd_max} = $fd if $fd > $s{fd_max};
+        $s{rss_min} = $rss if $rss < $s{rss_min};
+        $s{rss_max} = $rss if $rss > $s{rss_max};
+        Time::HiRes::sleep(0.002);
+    }
+    $s{secs} = time - $t0;
+    return \%s;
+}
