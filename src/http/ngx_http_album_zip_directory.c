@@ -442,7 +442,12 @@ ngx_http_album_zip_directory_start(ngx_http_request_t *r,
     ctx->range = r->headers_in.range;
     ctx->if_range = r->headers_in.if_range;
 
-    /* members are fetched through this location: no client Range there */
+    /*
+     * The client's Range is the archive's, not the members'.  Conditionals
+     * stay: nginx's not-modified filter answers If-None-Match with 304 from
+     * the archive's ETag, and ignores them in the members' subrequests, as
+     * gzip_static ignores Accept-Encoding there.
+     */
     r->headers_in.range = NULL;
     r->headers_in.if_range = NULL;
 
