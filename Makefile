@@ -21,14 +21,15 @@ JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 PROVE_JOBS  ?= 2
 
 CC          ?= cc
-UNIT_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -It/unit \
+# "=": evaluated when used, after "make deps" has installed the compiler
+UNIT_CFLAGS  = -std=gnu11 -g -O1 -Wall -Wextra -Werror -It/unit \
                -Isrc/album_zip -Isrc/image_variant -Isrc/face \
                $(shell pkg-config --cflags libcjson 2>/dev/null)
 
 ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined
-ASAN_RT     := $(shell $(CC) -print-file-name=libasan.so)
-UBSAN_RT    := $(shell $(CC) -print-file-name=libubsan.so)
+ASAN_RT      = $(shell $(CC) -print-file-name=libasan.so 2>/dev/null)
+UBSAN_RT     = $(shell $(CC) -print-file-name=libubsan.so 2>/dev/null)
 
 .PHONY: all deps build models unit test asan run fuzz bench clean distclean
 
@@ -82,8 +83,8 @@ define unit_rule
 $(BUILD)/unit/test_$(1): t/unit/test_$(1).c $$($(1)_SRCS) t/unit/unit.h \
                         $$(wildcard src/*/*.h)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(UNIT_CFLAGS) $(UNIT_EXTRA) -o $$@ t/unit/test_$(1).c \
-	    $$($(1)_SRCS) $$($(1)_LIBS)
+	$(CC) $(UNIT_CFLAGS) $$($(1)_CFLAGS) $(UNIT_EXTRA) -o $$@ \
+	    t/unit/test_$(1).c $$($(1)_SRCS) $$($(1)_LIBS)
 endef
 
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))

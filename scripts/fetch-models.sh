@@ -25,7 +25,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 echo "fetching $pkg from the npm registry"
-(cd "$work" && npm pack --silent "$pkg" >/dev/null 2>npm.log) || {
+(cd "$work" && npm pack --loglevel=error "$pkg" >/dev/null 2>npm.log) || {
     cat "$work/npm.log" >&2
     echo "fetch-models: npm pack $pkg failed" >&2
     exit 1

@@ -98,6 +98,14 @@ $t->write_file('html/m/nosize.txt', lines_manifest(crc => 1, size => 0));
 $t->write_file('html/m/none.txt', lines_manifest(crc => 0, size => 0));
 $t->write_file('html/m/notzip.txt', "just a text file\n");
 
+# only directories (one of them twice), and a file inside one of them
+$t->write_file('html/m/dirs.txt', "- 0 \@directory Empty\n"
+    . "- - \@directory Photos/2024\n" . "- 0 \@directory Empty\n");
+$t->write_file('html/m/dirs-file.txt', "- 0 \@directory Photos\n"
+    . manifest_line(crc32_hex($file{'a.jpg'}), length $file{'a.jpg'},
+        '/media/a.jpg', 'Photos/a.jpg')
+    . "- 0 \@directory Photos/\n");
+
 # a JSON manifest with a download name and member times
 my $may1 = 1714564800;    # 2024-05-01T12:00:00Z
 my $jdoc = {
@@ -118,7 +126,7 @@ $t->write_file('html/j/album.json', $JSON_TEXT);
 # the app: manifests with X-Archive-Files, and members behind the proxy
 my $app_manifest = join '',
     manifest_line(crc32_hex($file{'a.jpg'}), length $file{'a.jpg'},
-        '/files/a.jpg', 'a.jpg'),
+        '/files/a.jpg?v=2&s=%2F', 'a.jpg'),
     manifest_line('-', '-', '/files/b.jpg', 'b.jpg');
 my $app = $t->backend(sub {
     my ($req) = @_;
@@ -275,6 +283,18 @@ check_zip($t, $r->{content}, \@expect, label => 'lines, no CRCs, no sizes',
     descriptor => 1);
 my $none = $r->{content};
 
+# ---- directories only; a directory repeated
+
+$r = dl('/m/dirs.txt');
+is $r->{status}, 200, 'only directories: 200';
+check_zip($t, $r->{content}, ['Empty/' => '', 'Photos/2024/' => ''],
+    label => 'only directories, one repeated', response => $r);
+$r = dl('/m/dirs.txt', Range => 'bytes=10-20');
+is $r->{status}, 206, 'only directories: a range of it: 206';
+$r = dl('/m/dirs-file.txt');
+check_zip($t, $r->{content}, ['Photos/' => '', 'Photos/a.jpg' =>
+    $file{'a.jpg'}], label => 'a directory and its file', response => $r);
+
 # ---- JSON: the download name, member times, Last-Modified
 
 $r = dl('/j/album.json');
@@ -327,6 +347,8 @@ for my $q (@reqs) {
 is_deeply \@leaks, [], 'app: no Range, If-*, Accept-Encoding upstream';
 is $reqs[0]{headers}{'x-keep'}, 'kept', 'app: other headers do pass';
 is $reqs[0]{method}, 'GET', 'app: GET';
+is((grep { $_->{target} eq '/files/a.jpg?v=2&s=%2F' } @reqs), 1,
+    'app: a member\'s query string reaches its location as written');
 
 # HEAD through the app: the manifest is fetched with GET
 $h = $t->head('/app/album');

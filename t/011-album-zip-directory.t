@@ -18,7 +18,8 @@ use Test::More;
 use Edge::Nginx;
 use Edge::Zip qw(check_zip);
 
-my $t = Edge::Nginx->new(modules => ['album_zip']);
+my $t = Edge::Nginx->new(modules => ['album_zip'],
+    thread_pools => { walk => 'threads=1' });
 my $prefix = $t->prefix;
 
 srand 11;
@@ -85,6 +86,13 @@ $t->run(<<'EOF');
 
         location /plain/ {
             alias %%PREFIX%%/html/albums/;
+        }
+
+        location /few/ {
+            alias %%PREFIX%%/html/albums/;
+            album_zip_directory on;
+            album_zip_max_files 3;
+            album_zip_thread_pool walk;
         }
     }
 EOF
@@ -158,6 +166,17 @@ $r = $t->get('/albums/.zip');
 is $r->{status}, 404, '"/albums/.zip": 404';
 $r = $t->request('POST', '/albums/trip.zip', { content => 'x' });
 is $r->{status}, 405, 'POST: 405';
+
+# ---- album_zip_max_files, album_zip_thread_pool
+
+$r = $t->get('/few/trip.zip');
+is $r->{status}, 413, 'more files than album_zip_max_files: 413';
+like $t->error_log, qr/\[error\].*album_zip: "[^"]*trip" has more than album_zip_max_files 3 files/,
+    '... logged';
+$r = $t->get('/few/solo.zip');
+is $r->{status}, 200, 'album_zip_thread_pool walk: 200';
+check_zip($t, $r->{content}, ['only.jpg' => 'just one'],
+    label => 'walked on another pool', response => $r);
 
 # ---- a one-file album; traversal in the URI
 

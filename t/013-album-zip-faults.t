@@ -291,6 +291,10 @@ check_zip($t, $r->{content}, ['a.jpg' => $file{'a.jpg'},
         . "b.jpg: size differs from the manifest\n"],
     label => 'skip, a size mismatch up front');
 
+# a member that fails once its bytes are going out cannot be left out
+truncated('/skip/shorter-second.txt', '/files/short.jpg',
+    'skip, but shorter than declared after its first bytes');
+
 my $skip_big = get('/skip/big.txt');
 check_zip($t, $skip_big->{content}, ['a.jpg' => $file{'a.jpg'}],
     label => 'skip, nothing missing: no MISSING.txt');

@@ -123,11 +123,13 @@ is $zip64_entries, 0, 'no entry has a ZIP64 extra field (none needs one)';
 SKIP: {
     skip 'ALBUM_ZIP_BIG=0', 1 unless $big_mode;
 
+    # saved sparsely, but the room is checked for a file system that
+    # cannot make holes
     my $free = free_kb("$prefix/tmp");
-    my $save = $big_mode ne 'nosave' && $free > 12 * 1024 * 1024;
+    my $save = $big_mode ne 'nosave' && $free > 6 * 1024 * 1024;
     diag sprintf 'free space in %s: %.1f GB: %s', "$prefix/tmp",
         $free / 1024 / 1024, $save ? 'saving the archive for the readers'
-        : 'not saving it (needs 12 GB): the three readers are skipped';
+        : 'not saving it (needs 6 GB): the three readers are skipped';
 
     $t0 = time;
     my $s = stream('/m/big.txt', $save ? "$prefix/tmp/big.zip" : undef);
@@ -233,25 +235,6 @@ sub header_of {
     return 'x' x (30 + length($name) + 9);
 }
 
-# the same, saved to $file by curl, the kept bytes read back from it
-sub curl_to {
-    my ($path, $file) = @_;
-    my $h = "$file.headers";
-    system('curl', '-s', '-o', $file, '-D', $h, '--max-time', '120',
-        $t->url($path)) == 0 or diag "curl: $?";
-    open my $fh, '<:raw', $file or die "open $file: $!";
-    my $count = -s $fh;
-    my ($head, $tail) = ('', '');
-    sysread $fh, $head, 65536;
-    my $keep = $count < (1 << 20) ? $count : 1 << 20;
-    sysseek $fh, $count - $keep, 0;
-    sysread $fh, $tail, $keep;
-    close $fh;
-    my $hdr = $t->read_file($h) // '';
-    return { res => parse_response($hdr, 1), count => $count, head => $head,
-        tail => $tail, closed => 1 };
-}
-
 sub free_kb {
     my ($dir) = @_;
     my @df = split ' ', (split /\n/, `df -Pk $dir`)[1] // '';
@@ -259,15 +242,15 @@ sub free_kb {
 }
 
 # GET (with a Range) on a raw socket: count the body, keep its first 64 kB
-# and last 1 MB, write it to $file if given
+# and last 1 MB, write it to $file if given: sparsely, runs of zeros are
+# holes, so that saving 4.5 GB of them costs neither disk nor time
 sub stream {
     my ($path, $file, $range) = @_;
-    return curl_to($path, $file) if $file;
     my $sock = IO::Socket::IP->new(PeerHost => '127.0.0.1',
         PeerPort => $t->port) or die "connect: $@";
     write_all($sock, "GET $path HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
         . ($range ? "Range: $range\r\n" : '') . "\r\n");
-    my $out;
+    my ($out, $zeros) = (undef, "\0" x (1 << 20));
     if ($file) {
         open $out, '>:raw', $file or die "open $file: $!";
     }
@@ -294,9 +277,17 @@ sub stream {
         $tail .= $buf;
         substr($tail, 0, length($tail) - (1 << 20), '')
             if length $tail > 1 << 20;
-        print {$out} $buf if $out;
+        next unless $out;
+        if ($buf eq substr $zeros, 0, length $buf) {
+            sysseek $out, length $buf, 1 or die "seek: $!";
+        } else {
+            syswrite $out, $buf or die "write: $!";
+        }
     }
-    close $out if $out;
+    if ($out) {
+        truncate $out, $count or die "truncate: $!";
+        close $out;
+    }
     return { res => parse_response($hdr // '', 1), count => $count,
         head => $head, tail => $tail, closed => $closed };
 }

@@ -1631,9 +1631,10 @@ ngx_http_album_zip_reap(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
 /*
  * A member's copy-filter buffers (files read to compute a CRC) come from
  * the main request's pool, where nginx would keep them until the whole
- * archive is sent: 64 KB per member by default.  Each allocation is remembered by
- * its address (buffer structs are recycled, their fields change) with the
- * last buffer seen in it, and given back once that buffer has been sent.
+ * archive is sent: 64 KB per member by default.  Each allocation is
+ * remembered by its address (buffer structs are recycled, their fields
+ * change) with the last buffer seen in it, and given back once that
+ * buffer has been sent.
  */
 
 static void

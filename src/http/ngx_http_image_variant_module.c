@@ -3,8 +3,14 @@
  * ngx_http_image_variant_module: resized image variants made with libvips
  * on an nginx thread pool.
  *
- * This file holds the per-worker libvips set-up that every variant request
- * relies on; the directives arrive with the image-variant feature.
+ * A filter: the location's response (a static file, a proxied object
+ * store, anything) is the source.  Its headers decide everything that can
+ * be decided without pixels: the preset and parameters, the signature, the
+ * variant's ETag (so If-None-Match is answered with 304 before any
+ * decoding), the size limit.  The body is collected, the variant is made
+ * by a thread-pool task, and the completion handler, back on the event
+ * loop, sends it.  The pixel work lives in src/image_variant (no nginx
+ * types there).
  */
 
 
@@ -12,16 +18,147 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <vips/vips.h>
+#include "image_variant_params.h"
+#include "image_variant_vips.h"
 
 
+/* r->buffered: the image filter's bit; the two never share a location */
+#define NGX_HTTP_IMAGE_VARIANT_BUFFERED  0x08
+
+
+typedef struct {
+    ngx_str_t                    name;
+    image_variant_params_t       params;
+} ngx_http_image_variant_preset_t;
+
+
+typedef struct {
+    ngx_array_t                 *presets;       /* preset_t */
+    ngx_http_complex_value_t    *variant;       /* image_variant */
+    ngx_flag_t                   params;        /* image_variant_params */
+    ngx_str_t                    sign_key;      /* image_variant_sign_key */
+    size_t                       max_input;     /* image_variant_max_input */
+    ngx_uint_t                   max_pixels;    /* ..._max_pixels */
+    ngx_msec_t                   timeout;       /* image_variant_timeout */
+    ngx_str_t                    thread_pool_name;
+    ngx_thread_pool_t           *thread_pool;
+} ngx_http_image_variant_loc_conf_t;
+
+
+#define NGX_HTTP_IMAGE_VARIANT_READ   1       /* collecting the source */
+#define NGX_HTTP_IMAGE_VARIANT_WORK   2       /* a thread is rendering */
+#define NGX_HTTP_IMAGE_VARIANT_SEND   3       /* the variant is ready */
+#define NGX_HTTP_IMAGE_VARIANT_DONE   4
+
+
+typedef struct {
+    ngx_uint_t                   state;
+    ngx_http_request_t          *request;
+    u_char                      *data;          /* the source */
+    u_char                      *last;
+    u_char                      *end;
+    u_char                       etag[IMAGE_VARIANT_ETAG_LEN];
+    image_variant_job_t          job;
+    unsigned                     vary:1;
+} ngx_http_image_variant_ctx_t;
+
+
+static ngx_int_t ngx_http_image_variant_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_image_variant_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_image_variant_resolve(ngx_http_request_t *r,
+    ngx_http_image_variant_loc_conf_t *conf, image_variant_params_t *p);
+static void ngx_http_image_variant_validator(ngx_http_request_t *r,
+    ngx_str_t *v, u_char *buf, size_t size);
+static ngx_int_t ngx_http_image_variant_etag_matches(ngx_http_request_t *r,
+    u_char *etag);
+static ngx_int_t ngx_http_image_variant_set_etag(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx);
+static ngx_int_t ngx_http_image_variant_collect(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_image_variant_post(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx);
+static void ngx_http_image_variant_thread(void *data, ngx_log_t *log);
+static void ngx_http_image_variant_thread_done(ngx_event_t *ev);
+static ngx_int_t ngx_http_image_variant_send(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx);
+static void ngx_http_image_variant_cleanup(void *data);
+
+static char *ngx_http_image_variant_preset(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static void *ngx_http_image_variant_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_image_variant_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
+static ngx_int_t ngx_http_image_variant_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_image_variant_init_process(ngx_cycle_t *cycle);
 static void ngx_http_image_variant_exit_process(ngx_cycle_t *cycle);
 
 
+static ngx_command_t  ngx_http_image_variant_commands[] = {
+
+    { ngx_string("image_variant_preset"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_image_variant_preset,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("image_variant"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_variant_loc_conf_t, variant),
+      NULL },
+
+    { ngx_string("image_variant_params"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_variant_loc_conf_t, params),
+      NULL },
+
+    { ngx_string("image_variant_sign_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_variant_loc_conf_t, sign_key),
+      NULL },
+
+    { ngx_string("image_variant_max_input"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_variant_loc_conf_t, max_input),
+      NULL },
+
+    { ngx_string("image_variant_max_pixels"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_variant_loc_conf_t, max_pixels),
+      NULL },
+
+    { ngx_string("image_variant_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_variant_loc_conf_t, timeout),
+      NULL },
+
+    { ngx_string("image_variant_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_variant_loc_conf_t, thread_pool_name),
+      NULL },
+
+      ngx_null_command
+};
+
+
 static ngx_http_module_t  ngx_http_image_variant_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_image_variant_init,           /* postconfiguration */
 
     NULL,                                  /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -29,15 +166,15 @@ static ngx_http_module_t  ngx_http_image_variant_module_ctx = {
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
 
-    NULL,                                  /* create location configuration */
-    NULL                                   /* merge location configuration */
+    ngx_http_image_variant_create_loc_conf, /* create location configuration */
+    ngx_http_image_variant_merge_loc_conf  /* merge location configuration */
 };
 
 
 ngx_module_t  ngx_http_image_variant_module = {
     NGX_MODULE_V1,
     &ngx_http_image_variant_module_ctx,    /* module context */
-    NULL,                                  /* module directives */
+    ngx_http_image_variant_commands,       /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
@@ -50,6 +187,803 @@ ngx_module_t  ngx_http_image_variant_module = {
 };
 
 
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+static ngx_str_t  ngx_http_image_variant_vary = ngx_string("Accept");
+
+
+static ngx_int_t
+ngx_http_image_variant_header_filter(ngx_http_request_t *r)
+{
+    off_t                               len;
+    ngx_int_t                           rc;
+    ngx_http_image_variant_ctx_t       *ctx;
+    ngx_http_image_variant_loc_conf_t  *conf;
+
+    if (r != r->main
+        || r->headers_out.status != NGX_HTTP_OK
+        || ngx_http_get_module_ctx(r, ngx_http_image_variant_module))
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    conf = ngx_http_get_module_loc_conf(r, ngx_http_image_variant_module);
+
+    if (conf->variant == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_image_variant_ctx_t));
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->request = r;
+    ngx_http_set_ctx(r, ctx, ngx_http_image_variant_module);
+
+    rc = ngx_http_image_variant_resolve(r, conf, &ctx->job.params);
+
+    if (rc != NGX_OK) {
+        ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
+        return ngx_http_filter_finalize_request(r,
+                                                &ngx_http_image_variant_module,
+                                                rc);
+    }
+
+    ctx->vary = (ctx->job.params.format == IMAGE_VARIANT_FORMAT_AUTO);
+
+    if (ctx->vary && r->headers_in.accept) {
+        ctx->job.accept = image_variant_negotiate(
+                              (char *) r->headers_in.accept->value.data,
+                              r->headers_in.accept->value.len);
+    }
+
+    if (ngx_http_image_variant_set_etag(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* nothing to decode when the client has this very variant */
+
+    if (ngx_http_image_variant_etag_matches(r, ctx->etag) == NGX_OK) {
+        ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
+
+        r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
+        r->headers_out.status_line.len = 0;
+        ngx_http_clear_content_length(r);
+        ngx_http_clear_accept_ranges(r);
+        r->header_only = 1;
+
+        return ngx_http_next_header_filter(r);
+    }
+
+    len = r->headers_out.content_length_n;
+
+    if (len > (off_t) conf->max_input) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "image_variant: source of %O bytes is larger than "
+                      "image_variant_max_input %uz", len, conf->max_input);
+
+        ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
+        return ngx_http_filter_finalize_request(r,
+                                       &ngx_http_image_variant_module,
+                                       NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
+    }
+
+    if (r->header_only) {
+        /* HEAD: the variant's length is not known without making it */
+        ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
+        ngx_http_clear_content_length(r);
+        ngx_http_clear_accept_ranges(r);
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx->state = NGX_HTTP_IMAGE_VARIANT_READ;
+
+    if (len > 0) {
+        ctx->data = ngx_palloc(r->pool, (size_t) len);
+        if (ctx->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->last = ctx->data;
+        ctx->end = ctx->data + len;
+    }
+
+    /* the source must reach the body filter as bytes, whole */
+    r->main_filter_need_in_memory = 1;
+    r->allow_ranges = 0;
+
+    return NGX_OK;
+}
+
+
+/* the preset (by name, maybe from a variable) and signed parameters */
+
+static ngx_int_t
+ngx_http_image_variant_resolve(ngx_http_request_t *r,
+    ngx_http_image_variant_loc_conf_t *conf, image_variant_params_t *p)
+{
+    int                               rc, found;
+    u_char                           *q;
+    char                              err[128];
+    ngx_str_t                         name, path;
+    ngx_uint_t                        i;
+    ngx_http_image_variant_preset_t  *preset;
+
+    if (ngx_http_complex_value(r, conf->variant, &name) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    preset = NULL;
+
+    if (conf->presets) {
+        preset = conf->presets->elts;
+
+        for (i = 0; i < conf->presets->nelts; i++) {
+            if (preset[i].name.len == name.len
+                && ngx_strncmp(preset[i].name.data, name.data, name.len) == 0)
+            {
+                break;
+            }
+        }
+
+        preset = (i < conf->presets->nelts) ? &preset[i] : NULL;
+    }
+
+    if (preset == NULL) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "image_variant: no preset \"%V\"", &name);
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    *p = preset->params;
+
+    if (!conf->params || r->args.len == 0) {
+        return NGX_OK;
+    }
+
+    found = 0;
+
+    rc = image_variant_params_query(p, (char *) r->args.data, r->args.len,
+                                    &found, err, sizeof(err));
+
+    if (!found) {
+        return NGX_OK;
+    }
+
+    /* the path exactly as the client sent it, as the app signed it */
+    path = r->unparsed_uri;
+    q = ngx_strlchr(path.data, path.data + path.len, '?');
+    if (q) {
+        path.len = q - path.data;
+    }
+
+    if (conf->sign_key.len == 0
+        || !image_variant_signature_ok(conf->sign_key.data,
+                                       conf->sign_key.len,
+                                       (char *) path.data, path.len,
+                                       (char *) r->args.data, r->args.len))
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "image_variant: parameters without a valid signature");
+        return NGX_HTTP_FORBIDDEN;
+    }
+
+    /* signed, yet not valid: the app's mistake, not an attack */
+    if (rc != IMAGE_VARIANT_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "image_variant: bad parameters: %s", err);
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_image_variant_set_etag(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx)
+{
+    u_char            buf[NGX_OFF_T_LEN + NGX_TIME_T_LEN + 2];
+    ngx_str_t         v;
+    ngx_table_elt_t  *h;
+
+    ngx_http_image_variant_validator(r, &v, buf, sizeof(buf));
+
+    image_variant_etag((char *) v.data, v.len, &ctx->job.params,
+                       ctx->job.accept, (char *) ctx->etag);
+
+    h = r->headers_out.etag;
+
+    if (h == NULL) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&h->key, "ETag");
+        h->lowcase_key = (u_char *) "etag";
+        r->headers_out.etag = h;
+    }
+
+    h->hash = 1;
+    h->value.data = ctx->etag;
+    h->value.len = IMAGE_VARIANT_ETAG_LEN;
+
+    if (ctx->vary) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Vary");
+        h->lowcase_key = (u_char *) "vary";
+        h->value = ngx_http_image_variant_vary;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the source's validator: its ETag, else its Last-Modified and length */
+
+static void
+ngx_http_image_variant_validator(ngx_http_request_t *r, ngx_str_t *v,
+    u_char *buf, size_t size)
+{
+    if (r->headers_out.etag && r->headers_out.etag->hash) {
+        *v = r->headers_out.etag->value;
+        return;
+    }
+
+    v->data = buf;
+    v->len = ngx_snprintf(buf, size, "%T-%O",
+                          r->headers_out.last_modified_time,
+                          r->headers_out.content_length_n)
+             - buf;
+}
+
+
+static ngx_int_t
+ngx_http_image_variant_etag_matches(ngx_http_request_t *r, u_char *etag)
+{
+    u_char     *p, *last;
+    ngx_str_t  *v;
+
+    if (r->headers_in.if_none_match == NULL) {
+        return NGX_DECLINED;
+    }
+
+    v = &r->headers_in.if_none_match->value;
+
+    if (v->len == 1 && v->data[0] == '*') {
+        return NGX_OK;
+    }
+
+    /* a list of tags; a weak one matches too (RFC 9110, 13.1.2) */
+
+    p = v->data;
+    last = p + v->len;
+
+    while (p < last) {
+        while (p < last && (*p == ' ' || *p == ',' || *p == '\t')) {
+            p++;
+        }
+
+        if (last - p >= 2 && p[0] == 'W' && p[1] == '/') {
+            p += 2;
+        }
+
+        if (last - p >= IMAGE_VARIANT_ETAG_LEN
+            && ngx_strncmp(p, etag, IMAGE_VARIANT_ETAG_LEN) == 0)
+        {
+            return NGX_OK;
+        }
+
+        while (p < last && *p != ',') {
+            p++;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_image_variant_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_int_t                      rc;
+    ngx_http_image_variant_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_image_variant_module);
+
+    if (ctx == NULL || ctx->state == NGX_HTTP_IMAGE_VARIANT_DONE) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    switch (ctx->state) {
+
+    case NGX_HTTP_IMAGE_VARIANT_READ:
+        rc = ngx_http_image_variant_collect(r, ctx, in);
+
+        if (rc == NGX_AGAIN) {
+            return NGX_OK;
+        }
+
+        if (rc != NGX_OK) {
+            ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
+            r->buffered &= ~NGX_HTTP_IMAGE_VARIANT_BUFFERED;
+            return ngx_http_filter_finalize_request(r,
+                                       &ngx_http_image_variant_module, rc);
+        }
+
+        return ngx_http_image_variant_post(r, ctx);
+
+    case NGX_HTTP_IMAGE_VARIANT_WORK:
+        return NGX_OK;
+
+    default: /* NGX_HTTP_IMAGE_VARIANT_SEND */
+        return ngx_http_image_variant_send(r, ctx);
+    }
+}
+
+
+/* the whole source, in one buffer; NGX_AGAIN until its end */
+
+static ngx_int_t
+ngx_http_image_variant_collect(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx, ngx_chain_t *in)
+{
+    u_char                             *p;
+    size_t                              size, have, want;
+    ngx_buf_t                          *b;
+    ngx_uint_t                          last;
+    ngx_chain_t                        *cl;
+    ngx_http_image_variant_loc_conf_t  *conf;
+
+    conf = ngx_http_get_module_loc_conf(r, ngx_http_image_variant_module);
+
+    r->buffered |= NGX_HTTP_IMAGE_VARIANT_BUFFERED;
+    last = 0;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->last_buf || b->last_in_chain) {
+            last = 1;
+        }
+
+        size = b->last - b->pos;
+
+        if (size == 0) {
+            continue;
+        }
+
+        have = ctx->last - ctx->data;
+
+        if (size > conf->max_input - have) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "image_variant: source is larger than "
+                          "image_variant_max_input %uz", conf->max_input);
+            return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+
+        if ((size_t) (ctx->end - ctx->last) < size) {
+            /* no Content-Length: grow by doubling, within the limit */
+            want = ngx_min(ngx_max(2 * (have + size), 65536),
+                           conf->max_input);
+
+            p = ngx_palloc(r->pool, want);
+            if (p == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            if (have) {
+                ngx_memcpy(p, ctx->data, have);
+                (void) ngx_pfree(r->pool, ctx->data);
+            }
+
+            ctx->data = p;
+            ctx->last = p + have;
+            ctx->end = p + want;
+        }
+
+        ctx->last = ngx_cpymem(ctx->last, b->pos, size);
+        b->pos = b->last;
+    }
+
+    if (!last) {
+        return NGX_AGAIN;
+    }
+
+    if (ctx->last == ctx->data) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "image_variant: empty source");
+        return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_image_variant_post(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx)
+{
+    ngx_thread_task_t                  *task;
+    ngx_pool_cleanup_t                 *cln;
+    ngx_http_image_variant_loc_conf_t  *conf;
+
+    conf = ngx_http_get_module_loc_conf(r, ngx_http_image_variant_module);
+
+    ctx->job.data = ctx->data;
+    ctx->job.len = ctx->last - ctx->data;
+    ctx->job.max_pixels = conf->max_pixels;
+    ctx->job.timeout_ms = conf->timeout;
+
+    /* the variant is libvips' memory: freed with the request */
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_image_variant_cleanup;
+    cln->data = ctx;
+
+    task = ngx_thread_task_alloc(r->pool, 0);
+    if (task == NULL) {
+        return NGX_ERROR;
+    }
+
+    task->ctx = ctx;
+    task->handler = ngx_http_image_variant_thread;
+    task->event.handler = ngx_http_image_variant_thread_done;
+    task->event.data = ctx;
+
+    if (ngx_thread_task_post(conf->thread_pool, task) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "image_variant: thread pool \"%V\" is full",
+                      &conf->thread_pool_name);
+
+        ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
+        r->buffered &= ~NGX_HTTP_IMAGE_VARIANT_BUFFERED;
+
+        return ngx_http_filter_finalize_request(r,
+                                       &ngx_http_image_variant_module,
+                                       NGX_HTTP_SERVICE_UNAVAILABLE);
+    }
+
+    ctx->state = NGX_HTTP_IMAGE_VARIANT_WORK;
+    r->main->blocked++;
+    r->aio = 1;
+
+    return NGX_OK;
+}
+
+
+/* in a thread: only the job, never the request */
+
+static void
+ngx_http_image_variant_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_image_variant_ctx_t *ctx = data;
+
+    image_variant_render(&ctx->job);
+}
+
+
+static void
+ngx_http_image_variant_thread_done(ngx_event_t *ev)
+{
+    ngx_http_image_variant_ctx_t *ctx = ev->data;
+
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    r->main->blocked--;
+    r->aio = 0;
+
+    ctx->state = NGX_HTTP_IMAGE_VARIANT_SEND;
+
+    if (r->done) {
+        /* the request went away meanwhile; let nginx finish it */
+        c->write->handler(c->write);
+        return;
+    }
+
+    r->write_event_handler(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_image_variant_send(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx)
+{
+    ngx_int_t             rc, status;
+    ngx_buf_t            *b;
+    ngx_uint_t            level;
+    ngx_chain_t           out;
+    image_variant_job_t  *job;
+
+    job = &ctx->job;
+    ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
+    r->buffered &= ~NGX_HTTP_IMAGE_VARIANT_BUFFERED;
+
+    if (job->status != IMAGE_VARIANT_DONE) {
+        switch (job->status) {
+
+        case IMAGE_VARIANT_E_TOO_LARGE:
+            status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+            break;
+
+        case IMAGE_VARIANT_E_NOT_IMAGE:
+            status = NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
+            break;
+
+        case IMAGE_VARIANT_E_TIMEOUT:
+            status = NGX_HTTP_SERVICE_UNAVAILABLE;
+            break;
+
+        default:
+            status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        level = (status == NGX_HTTP_INTERNAL_SERVER_ERROR) ? NGX_LOG_ERR
+                                                           : NGX_LOG_INFO;
+
+        ngx_log_error(level, r->connection->log, 0,
+                      "image_variant: %s", job->error);
+
+        return ngx_http_filter_finalize_request(r,
+                                                &ngx_http_image_variant_module,
+                                                status);
+    }
+
+    r->headers_out.content_type.data =
+                                 (u_char *) image_variant_mime(job->out_format);
+    r->headers_out.content_type.len =
+                                 ngx_strlen(r->headers_out.content_type.data);
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+
+    r->headers_out.content_length_n = job->out_len;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    if (r->headers_out.content_encoding) {
+        r->headers_out.content_encoding->hash = 0;
+        r->headers_out.content_encoding = NULL;
+    }
+
+    rc = ngx_http_next_header_filter(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = job->out;
+    b->last = b->pos + job->out_len;
+    b->memory = 1;
+    b->last_buf = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_next_body_filter(r, &out);
+}
+
+
+static void
+ngx_http_image_variant_cleanup(void *data)
+{
+    ngx_http_image_variant_ctx_t *ctx = data;
+
+    if (ctx->job.out) {
+        image_variant_free(ctx->job.out);
+        ctx->job.out = NULL;
+    }
+}
+
+
+/* image_variant_preset name key=value ... */
+
+static char *
+ngx_http_image_variant_preset(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_image_variant_loc_conf_t *ivlcf = conf;
+
+    char                              err[128];
+    ngx_str_t                        *value;
+    ngx_uint_t                        i;
+    ngx_http_image_variant_preset_t  *preset, *p;
+
+    value = cf->args->elts;
+
+    if (ivlcf->presets == NULL) {
+        ivlcf->presets = ngx_array_create(cf->pool, 4,
+                                  sizeof(ngx_http_image_variant_preset_t));
+        if (ivlcf->presets == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    p = ivlcf->presets->elts;
+
+    for (i = 0; i < ivlcf->presets->nelts; i++) {
+        if (p[i].name.len == value[1].len
+            && ngx_strncmp(p[i].name.data, value[1].data, value[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate image_variant_preset \"%V\"",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    preset = ngx_array_push(ivlcf->presets);
+    if (preset == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    preset->name = value[1];
+    image_variant_params_init(&preset->params);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        if (image_variant_preset_arg(&preset->params, (char *) value[i].data,
+                                     value[i].len, err, sizeof(err))
+            != IMAGE_VARIANT_OK)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "image_variant_preset \"%V\": %s",
+                               &value[1], err);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_image_variant_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_image_variant_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_image_variant_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->presets = NULL;
+     *     conf->variant = NULL;
+     *     conf->sign_key = { 0, NULL };
+     *     conf->thread_pool_name = { 0, NULL };
+     *     conf->thread_pool = NULL;
+     */
+
+    conf->params = NGX_CONF_UNSET;
+    conf->max_input = NGX_CONF_UNSET_SIZE;
+    conf->max_pixels = NGX_CONF_UNSET_UINT;
+    conf->timeout = NGX_CONF_UNSET_MSEC;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_image_variant_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child)
+{
+    ngx_http_image_variant_loc_conf_t *prev = parent;
+    ngx_http_image_variant_loc_conf_t *conf = child;
+
+    ngx_uint_t                        i, j;
+    ngx_http_image_variant_preset_t  *pp, *cp, *p;
+
+    /* presets add up: a location sees its own and its parents' */
+
+    if (conf->presets == NULL) {
+        conf->presets = prev->presets;
+
+    } else if (prev->presets) {
+        pp = prev->presets->elts;
+
+        for (i = 0; i < prev->presets->nelts; i++) {
+            cp = conf->presets->elts;
+
+            for (j = 0; j < conf->presets->nelts; j++) {
+                if (cp[j].name.len == pp[i].name.len
+                    && ngx_strncmp(cp[j].name.data, pp[i].name.data,
+                                   pp[i].name.len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (j < conf->presets->nelts) {
+                continue;
+            }
+
+            p = ngx_array_push(conf->presets);
+            if (p == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *p = pp[i];
+        }
+    }
+
+    if (conf->variant == NULL) {
+        conf->variant = prev->variant;
+    }
+
+    ngx_conf_merge_value(conf->params, prev->params, 0);
+    ngx_conf_merge_str_value(conf->sign_key, prev->sign_key, "");
+    ngx_conf_merge_size_value(conf->max_input, prev->max_input,
+                              20 * 1024 * 1024);
+    ngx_conf_merge_uint_value(conf->max_pixels, prev->max_pixels, 50000000);
+    ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 10000);
+    ngx_conf_merge_str_value(conf->thread_pool_name, prev->thread_pool_name,
+                             "default");
+
+    if (conf->max_input == 0 || conf->max_pixels == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "image_variant_max_input and "
+                           "image_variant_max_pixels must be positive");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->params && conf->sign_key.len < 16) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "image_variant_params needs an "
+                           "image_variant_sign_key of at least 16 bytes");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->variant) {
+        conf->thread_pool = ngx_thread_pool_add(cf, &conf->thread_pool_name);
+        if (conf->thread_pool == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_image_variant_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_image_variant_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_image_variant_body_filter;
+
+    return NGX_OK;
+}
+
+
 /*
  * libvips is initialised in each worker, never in the master: its state
  * (threads, caches) does not survive fork().
@@ -58,27 +992,14 @@ ngx_module_t  ngx_http_image_variant_module = {
 static ngx_int_t
 ngx_http_image_variant_init_process(ngx_cycle_t *cycle)
 {
-    if (VIPS_INIT("nginx") != 0) {
+    char  err[256];
+
+    if (image_variant_init("nginx", err, sizeof(err)) != 0) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                       "image_variant: libvips initialisation failed: %s",
-                      vips_error_buffer());
-        vips_error_clear();
+                      err);
         return NGX_ERROR;
     }
-
-    /*
-     * A proxy sees each image once: the operation cache only burns memory.
-     * Loaders that libvips does not fuzz for hostile input stay blocked.
-     * nginx's thread pool gives the parallelism, so each operation runs on
-     * the thread that asked for it.
-     */
-
-    vips_cache_set_max(0);
-    vips_block_untrusted_set(TRUE);
-    vips_concurrency_set(1);
-
-    ngx_log_debug1(NGX_LOG_DEBUG_CORE, cycle->log, 0,
-                   "image_variant: libvips %s ready", vips_version_string());
 
     return NGX_OK;
 }
@@ -87,5 +1008,5 @@ ngx_http_image_variant_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_image_variant_exit_process(ngx_cycle_t *cycle)
 {
-    vips_shutdown();
+    image_variant_shutdown();
 }

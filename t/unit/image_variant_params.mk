@@ -1,0 +1,3 @@
+UNIT_TESTS += image_variant_params
+image_variant_params_SRCS = src/image_variant/image_variant_params.c
+image_variant_params_LIBS = -lcrypto
