@@ -62,6 +62,21 @@ SKIP: {
     is_deeply([ split /\n/, $list ], \@photos, 'the six sample photos');
     like(`unzip -t $zip 2>&1`, qr/No errors detected/, 'unzip -t');
 
+    $r = $t->get('/avatars/sample1.jpg');
+    is($r->{status}, 200, 'an avatar of a demo photo');
+    is($r->{headers}{'content-type'}, 'image/jpeg', 'JPEG for curl');
+    my $avatar = $t->write_file('tmp/avatar.jpg', $r->{content});
+    like(`vipsheader $avatar 2>&1`, qr/ 256x256 /, '256x256');
+
+    $r = $t->get('/avatars/sample1.jpg',
+                 { headers => { Accept => 'image/avif,image/webp,*/*' } });
+    is($r->{headers}{'content-type'}, 'image/avif', 'AVIF for a browser');
+
+    $r = $t->get('/thumbs/sample1.jpg');
+    my $thumb = $t->write_file('tmp/thumb.jpg', $r->{content});
+    like(`vipsheader $thumb 2>&1`, qr/ 320x\d+ | \d+x320 /,
+         'a thumbnail inside 320x320');
+
     $t->finish;
     $t->cleanup;
 }
