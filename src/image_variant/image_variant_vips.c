@@ -6,9 +6,16 @@
  * One render: sniff the loader, read the header only (the pixel limit is
  * checked there), open again with a JPEG/WebP shrink-on-load factor when
  * one helps, then vips_thumbnail_image() (EXIF rotation, colour management,
- * resize, crop), 8-bit sRGB, the fit's padding, alpha flattening and the
- * saver.  Everything is lazy until the saver pulls the pixels, so the time
- * limit's kill flag reaches the decoder, the resampler and the saver.
+ * resize, crop), 8-bit sRGB, alpha flattening, the fit's padding, no
+ * metadata, and the saver.  Everything is lazy until the saver pulls the
+ * pixels (or thumbnail does, to crop or rotate), so the time limit's kill
+ * flag reaches the decoder, the resampler and the saver.
+ *
+ * vips_thumbnail_buffer() was measured against this and not kept: it
+ * parses the header twice after our own parse for the pixel limit, decodes
+ * JPEG at 1/2 where 1/4 is enough, and with export_profile "srgb" pays an
+ * lcms transform even for sRGB sources (~21 ms CPU against ~10 ms for the
+ * 1920x1280 sample cut to 256x256 JPEG).
  */
 
 
@@ -74,6 +81,25 @@ typedef struct {
 } image_variant_clock_t;
 
 
+/* one render: on the stack of the calling thread */
+typedef struct {
+    image_variant_job_t    *job;
+    image_variant_box_t     box;
+    image_variant_clock_t   clock;
+    VipsImage              *images[IMAGE_VARIANT_STEPS];
+    int                     n;
+} image_variant_run_t;
+
+
+static VipsImage *image_variant_open(image_variant_run_t *run);
+static VipsImage *image_variant_resize(image_variant_run_t *run,
+    VipsImage *in);
+static VipsImage *image_variant_finish(image_variant_run_t *run,
+    VipsImage *in, image_variant_format_e format);
+static VipsImage *image_variant_keep(image_variant_run_t *run,
+    VipsImage *image);
+static VipsImage *image_variant_copy(image_variant_run_t *run,
+    VipsImage *in);
 static image_variant_load_e image_variant_loader(const char *type);
 static VipsImage *image_variant_load(image_variant_load_e load,
     const void *data, size_t len, int shrink, double scale);
@@ -92,7 +118,6 @@ static void image_variant_watch(image_variant_clock_t *clock,
     VipsImage *image, int n);
 static void image_variant_unwatch(image_variant_clock_t *clock);
 static int image_variant_late(image_variant_clock_t *clock);
-static int image_variant_strip(VipsImage *in, VipsImage **out);
 static void image_variant_webp_unexif(image_variant_job_t *job);
 static int image_variant_save(image_variant_job_t *job, VipsImage *image,
     image_variant_format_e format);
@@ -179,17 +204,9 @@ image_variant_shutdown(void)
 void
 image_variant_render(image_variant_job_t *job)
 {
-    int                     i, shrink;
-    double                  scale, bg[4];
-    uint64_t                pixels;
-    const char             *type;
-    const void             *icc;
-    size_t                  icc_len;
-    VipsImage              *t[IMAGE_VARIANT_STEPS], *in;
-    VipsArrayDouble        *background;
-    image_variant_box_t     box;
-    image_variant_clock_t   clock;
-    image_variant_load_e    load;
+    int                     i;
+    VipsImage              *in;
+    image_variant_run_t     run;
     image_variant_format_e  format;
 
     job->status = IMAGE_VARIANT_E_INTERNAL;
@@ -200,169 +217,29 @@ image_variant_render(image_variant_job_t *job)
     job->out_height = 0;
     job->error[0] = '\0';
 
-    memset(t, 0, sizeof(t));
-    memset(&clock, 0, sizeof(image_variant_clock_t));
+    memset(&run, 0, sizeof(image_variant_run_t));
+    run.job = job;
 
     if (job->timeout_ms) {
-        clock.deadline = g_get_monotonic_time()
-                         + (gint64) job->timeout_ms * 1000;
+        run.clock.deadline = g_get_monotonic_time()
+                             + (gint64) job->timeout_ms * 1000;
     }
 
-    /* sniffing reads a few bytes; blocked loaders are still found here */
+    image_variant_box(&job->params, &run.box);
 
-    type = vips_foreign_find_load_buffer(job->data, job->len);
-    if (type == NULL) {
-        image_variant_fail(job, IMAGE_VARIANT_E_NOT_IMAGE, "not an image");
+    in = image_variant_open(&run);
+    if (in == NULL) {
         goto done;
-    }
-
-    load = image_variant_loader(type);
-    if (load == IMAGE_VARIANT_LOAD_NONE) {
-        vips_error_clear();
-        g_snprintf(job->error, sizeof(job->error),
-                   "unsupported image format (%s)", type);
-        job->status = IMAGE_VARIANT_E_NOT_IMAGE;
-        goto done;
-    }
-
-    /* the header only: a sequential load decodes nothing until asked */
-
-    t[0] = image_variant_load(load, job->data, job->len, 1, 1.0);
-    if (t[0] == NULL) {
-        image_variant_fail(job, IMAGE_VARIANT_E_NOT_IMAGE, "bad image");
-        goto done;
-    }
-
-    in = t[0];
-
-    /* each factor is at most VIPS_MAX_COORD (1e7): no overflow below 2^64 */
-    pixels = (uint64_t) in->Xsize * (uint64_t) in->Ysize
-             * (uint64_t) vips_image_get_n_pages(in);
-
-    if (pixels > job->max_pixels) {
-        g_snprintf(job->error, sizeof(job->error),
-                   "%dx%d, %d page(s): more than %llu pixels",
-                   in->Xsize, in->Ysize, vips_image_get_n_pages(in),
-                   (unsigned long long) job->max_pixels);
-        job->status = IMAGE_VARIANT_E_TOO_LARGE;
-        goto done;
-    }
-
-    image_variant_box(&job->params, &box);
-
-    /*
-     * Shrink-on-load means a second header parse of the same buffer (the
-     * first told the size and orientation); vips_thumbnail_buffer() would
-     * parse it twice too, after ours.  Other formats keep the first image.
-     */
-    if (load == IMAGE_VARIANT_LOAD_JPEG) {
-        shrink = image_variant_preshrink(in, &box, 0);
-
-        if (shrink > 1) {
-            t[1] = image_variant_load(load, job->data, job->len, shrink, 1.0);
-            if (t[1] == NULL) {
-                image_variant_fail(job, IMAGE_VARIANT_E_NOT_IMAGE,
-                                   "bad image");
-                goto done;
-            }
-
-            in = t[1];
-        }
-
-    } else if (load == IMAGE_VARIANT_LOAD_WEBP) {
-        shrink = image_variant_preshrink(in, &box, 1);
-
-        if (shrink > 1) {
-            scale = 1.0 / shrink;
-
-            t[1] = image_variant_load(load, job->data, job->len, 1, scale);
-            if (t[1] == NULL) {
-                image_variant_fail(job, IMAGE_VARIANT_E_NOT_IMAGE,
-                                   "bad image");
-                goto done;
-            }
-
-            in = t[1];
-        }
-    }
-
-    /*
-     * An embedded profile that is sRGB anyway is dropped: the lcms
-     * transform would change nothing and costs ~4 ms per render, mostly
-     * building the transform.  Any other profile (Display P3, Adobe RGB,
-     * CMYK, grey) is applied with export_profile "srgb".  With no profile,
-     * thumbnail converts with vips_colourspace(), which uses libvips'
-     * built-in CMYK profile for CMYK.
-     */
-    icc = NULL;
-    icc_len = 0;
-
-    if (vips_image_get_typeof(in, VIPS_META_ICC_NAME)
-        && vips_image_get_blob(in, VIPS_META_ICC_NAME, &icc, &icc_len) == 0
-        && in->Type != VIPS_INTERPRETATION_CMYK
-        && image_variant_icc_is_srgb(icc, icc_len))
-    {
-        if (vips_copy(in, &t[2], NULL) != 0) {
-            image_variant_fail(job, IMAGE_VARIANT_E_INTERNAL, "copy");
-            goto done;
-        }
-
-        in = t[2];
-        vips_image_remove(in, VIPS_META_ICC_NAME);
-        icc = NULL;
     }
 
     /* from here on, the kill flag stops whatever pulls the pixels */
 
-    clock.kill[0] = in;
-    image_variant_watch(&clock, in, 0);
+    run.clock.kill[0] = in;
+    image_variant_watch(&run.clock, in, 0);
 
-    if (vips_thumbnail_image(in, &t[3], box.width,
-                             "height", box.height,
-                             "size", box.size,
-                             "crop", box.crop,
-                             "export_profile", icc ? "srgb" : NULL,
-                             NULL)
-        != 0)
-    {
-        image_variant_fail(job, clock.expired ? IMAGE_VARIANT_E_TIMEOUT
-                                              : IMAGE_VARIANT_E_NOT_IMAGE,
-                           "thumbnail");
+    in = image_variant_resize(&run, in);
+    if (in == NULL) {
         goto done;
-    }
-
-    in = t[3];
-
-    /* 8-bit sRGB: 16-bit, grey, float and the like come out as RGB(A) */
-
-    if (in->Type != VIPS_INTERPRETATION_sRGB
-        || in->BandFmt != VIPS_FORMAT_UCHAR
-        || (in->Bands != 3 && in->Bands != 4))
-    {
-        if (vips_colourspace(in, &t[4], VIPS_INTERPRETATION_sRGB, NULL)
-            != 0)
-        {
-            image_variant_fail(job, IMAGE_VARIANT_E_NOT_IMAGE, "colourspace");
-            goto done;
-        }
-
-        in = t[4];
-
-        if (in->BandFmt != VIPS_FORMAT_UCHAR) {
-            if (vips_cast(in, &t[5], VIPS_FORMAT_UCHAR, NULL) != 0) {
-                image_variant_fail(job, IMAGE_VARIANT_E_INTERNAL, "cast");
-                goto done;
-            }
-
-            in = t[5];
-        }
-
-        if (in->Bands != 3 && in->Bands != 4) {
-            g_snprintf(job->error, sizeof(job->error),
-                       "unsupported image layout (%d bands)", in->Bands);
-            job->status = IMAGE_VARIANT_E_NOT_IMAGE;
-            goto done;
-        }
     }
 
     format = job->params.format;
@@ -384,53 +261,10 @@ image_variant_render(image_variant_job_t *job)
         }
     }
 
-    bg[0] = job->params.background[0];
-    bg[1] = job->params.background[1];
-    bg[2] = job->params.background[2];
-    bg[3] = 255.0;
-
-    /* JPEG has no alpha; PNG, WebP and AVIF keep it */
-
-    if (format == IMAGE_VARIANT_FORMAT_JPEG && vips_image_hasalpha(in)) {
-        background = vips_array_double_new(bg, 3);
-
-        i = vips_flatten(in, &t[6], "background", background, NULL);
-
-        vips_area_unref(VIPS_AREA(background));
-
-        if (i != 0) {
-            image_variant_fail(job, IMAGE_VARIANT_E_INTERNAL, "flatten");
-            goto done;
-        }
-
-        in = t[6];
-    }
-
-    if (box.pad && (in->Xsize != box.width || in->Ysize != box.height)) {
-        background = vips_array_double_new(bg, in->Bands);
-
-        i = vips_gravity(in, &t[7], VIPS_COMPASS_DIRECTION_CENTRE,
-                         box.width, box.height,
-                         "extend", VIPS_EXTEND_BACKGROUND,
-                         "background", background,
-                         NULL);
-
-        vips_area_unref(VIPS_AREA(background));
-
-        if (i != 0) {
-            image_variant_fail(job, IMAGE_VARIANT_E_INTERNAL, "embed");
-            goto done;
-        }
-
-        in = t[7];
-    }
-
-    if (image_variant_strip(in, &t[8]) != 0) {
-        image_variant_fail(job, IMAGE_VARIANT_E_INTERNAL, "strip");
+    in = image_variant_finish(&run, in, format);
+    if (in == NULL) {
         goto done;
     }
-
-    in = t[8];
 
     /*
      * Thumbnail may have computed everything already (a crop or a rotation
@@ -438,18 +272,18 @@ image_variant_render(image_variant_job_t *job)
      * the kill flag of the final image stops the saver, as the one of the
      * first stops the decoder.
      */
-    if (image_variant_late(&clock)) {
+    if (image_variant_late(&run.clock)) {
         g_snprintf(job->error, sizeof(job->error), "time limit reached");
         job->status = IMAGE_VARIANT_E_TIMEOUT;
         goto done;
     }
 
-    clock.kill[1] = in;
-    image_variant_watch(&clock, in, 1);
+    run.clock.kill[1] = in;
+    image_variant_watch(&run.clock, in, 1);
 
     if (image_variant_save(job, in, format) != 0) {
-        image_variant_fail(job, clock.expired ? IMAGE_VARIANT_E_TIMEOUT
-                                              : IMAGE_VARIANT_E_NOT_IMAGE,
+        image_variant_fail(job, run.clock.expired ? IMAGE_VARIANT_E_TIMEOUT
+                                                  : IMAGE_VARIANT_E_NOT_IMAGE,
                            "render");
         goto done;
     }
@@ -461,12 +295,10 @@ image_variant_render(image_variant_job_t *job)
 
 done:
 
-    image_variant_unwatch(&clock);
+    image_variant_unwatch(&run.clock);
 
-    for (i = IMAGE_VARIANT_STEPS - 1; i >= 0; i--) {
-        if (t[i] != NULL) {
-            g_object_unref(t[i]);
-        }
+    for (i = run.n - 1; i >= 0; i--) {
+        g_object_unref(run.images[i]);
     }
 
     /* libvips' per-thread buffers: this nginx thread may idle for long */
@@ -502,6 +334,303 @@ image_variant_free(void *out)
 {
     /* the savers' buffers come from g_malloc() */
     g_free(out);
+}
+
+
+/*
+ * Sniff, header, pixel limit, shrink-on-load.  Returns the image to
+ * resize, or NULL with the job's status set.
+ */
+
+static VipsImage *
+image_variant_open(image_variant_run_t *run)
+{
+    int                    shrink;
+    double                 scale;
+    uint64_t               pixels;
+    VipsImage             *in;
+    const char            *type;
+    const void            *icc;
+    size_t                 icc_len;
+    image_variant_job_t   *job;
+    image_variant_load_e   load;
+
+    job = run->job;
+    icc = NULL;
+    icc_len = 0;
+
+    /* sniffing reads a few bytes; blocked loaders are still found here */
+
+    type = vips_foreign_find_load_buffer(job->data, job->len);
+    if (type == NULL) {
+        image_variant_fail(job, IMAGE_VARIANT_E_NOT_IMAGE, "not an image");
+        return NULL;
+    }
+
+    load = image_variant_loader(type);
+    if (load == IMAGE_VARIANT_LOAD_NONE) {
+        vips_error_clear();
+        g_snprintf(job->error, sizeof(job->error),
+                   "unsupported image format (%s)", type);
+        job->status = IMAGE_VARIANT_E_NOT_IMAGE;
+        return NULL;
+    }
+
+    /* the header only: a sequential load decodes nothing until asked */
+
+    in = image_variant_keep(run,
+                            image_variant_load(load, job->data, job->len,
+                                               1, 1.0));
+    if (in == NULL) {
+        image_variant_fail(job, IMAGE_VARIANT_E_NOT_IMAGE, "bad image");
+        return NULL;
+    }
+
+    /* each factor is at most VIPS_MAX_COORD (1e7): no overflow below 2^64 */
+    pixels = (uint64_t) in->Xsize * (uint64_t) in->Ysize
+             * (uint64_t) vips_image_get_n_pages(in);
+
+    if (pixels > job->max_pixels) {
+        g_snprintf(job->error, sizeof(job->error),
+                   "%dx%d, %d page(s): more than %llu pixels",
+                   in->Xsize, in->Ysize, vips_image_get_n_pages(in),
+                   (unsigned long long) job->max_pixels);
+        job->status = IMAGE_VARIANT_E_TOO_LARGE;
+        return NULL;
+    }
+
+    /*
+     * Shrink-on-load means a second header parse of the same buffer (the
+     * first told the size and orientation); vips_thumbnail_buffer() would
+     * parse it twice too, after ours.  Other formats keep the first image.
+     */
+    shrink = 1;
+    scale = 1.0;
+
+    if (load == IMAGE_VARIANT_LOAD_JPEG) {
+        shrink = image_variant_preshrink(in, &run->box, 0);
+
+    } else if (load == IMAGE_VARIANT_LOAD_WEBP) {
+        scale = 1.0 / image_variant_preshrink(in, &run->box, 1);
+    }
+
+    if (shrink > 1 || scale < 1.0) {
+        in = image_variant_keep(run,
+                                image_variant_load(load, job->data, job->len,
+                                                   shrink, scale));
+        if (in == NULL) {
+            image_variant_fail(job, IMAGE_VARIANT_E_NOT_IMAGE, "bad image");
+            return NULL;
+        }
+    }
+
+    /*
+     * An embedded profile that is sRGB anyway is dropped: the lcms
+     * transform would change nothing and costs ~4 ms per render, mostly
+     * building the transform.  Any other profile (Display P3, Adobe RGB,
+     * CMYK, grey) is applied by thumbnail, see image_variant_resize().
+     */
+    if (vips_image_get_typeof(in, VIPS_META_ICC_NAME)
+        && vips_image_get_blob(in, VIPS_META_ICC_NAME, &icc, &icc_len) == 0
+        && in->Type != VIPS_INTERPRETATION_CMYK
+        && image_variant_icc_is_srgb(icc, icc_len))
+    {
+        in = image_variant_copy(run, in);
+        if (in == NULL) {
+            image_variant_fail(job, IMAGE_VARIANT_E_INTERNAL, "copy");
+            return NULL;
+        }
+
+        vips_image_remove(in, VIPS_META_ICC_NAME);
+    }
+
+    return in;
+}
+
+
+/*
+ * vips_thumbnail_image(): EXIF rotation, resize (premultiplied when there
+ * is alpha), crop, and sRGB: through lcms with export_profile "srgb" when
+ * a profile is left, else with vips_colourspace(), which takes libvips'
+ * built-in CMYK profile for CMYK.  Then 8-bit sRGB whatever the source:
+ * 16-bit, grey, float and the like come out as RGB(A).
+ */
+
+static VipsImage *
+image_variant_resize(image_variant_run_t *run, VipsImage *in)
+{
+    int                   icc;
+    VipsImage            *out;
+    image_variant_job_t  *job;
+
+    job = run->job;
+    icc = vips_image_get_typeof(in, VIPS_META_ICC_NAME) != 0;
+
+    if (vips_thumbnail_image(in, &out, run->box.width,
+                             "height", run->box.height,
+                             "size", run->box.size,
+                             "crop", run->box.crop,
+                             "export_profile", icc ? "srgb" : NULL,
+                             NULL)
+        != 0)
+    {
+        image_variant_fail(job, run->clock.expired ? IMAGE_VARIANT_E_TIMEOUT
+                                                   : IMAGE_VARIANT_E_NOT_IMAGE,
+                           "thumbnail");
+        return NULL;
+    }
+
+    in = image_variant_keep(run, out);
+
+    if (in->Type == VIPS_INTERPRETATION_sRGB
+        && in->BandFmt == VIPS_FORMAT_UCHAR
+        && (in->Bands == 3 || in->Bands == 4))
+    {
+        return in;
+    }
+
+    if (vips_colourspace(in, &out, VIPS_INTERPRETATION_sRGB, NULL) != 0) {
+        image_variant_fail(job, IMAGE_VARIANT_E_NOT_IMAGE, "colourspace");
+        return NULL;
+    }
+
+    in = image_variant_keep(run, out);
+
+    if (in->BandFmt != VIPS_FORMAT_UCHAR) {
+        if (vips_cast(in, &out, VIPS_FORMAT_UCHAR, NULL) != 0) {
+            image_variant_fail(job, IMAGE_VARIANT_E_INTERNAL, "cast");
+            return NULL;
+        }
+
+        in = image_variant_keep(run, out);
+    }
+
+    if (in->Bands != 3 && in->Bands != 4) {
+        g_snprintf(job->error, sizeof(job->error),
+                   "unsupported image layout (%d bands)", in->Bands);
+        job->status = IMAGE_VARIANT_E_NOT_IMAGE;
+        return NULL;
+    }
+
+    return in;
+}
+
+
+/*
+ * For the format: alpha flattened onto the background for JPEG (PNG, WebP
+ * and AVIF keep it), contain's padding in the background colour (opaque),
+ * and no metadata left.
+ */
+
+static VipsImage *
+image_variant_finish(image_variant_run_t *run, VipsImage *in,
+    image_variant_format_e format)
+{
+    int                   rc, i;
+    double                bg[4];
+    VipsImage            *out;
+    VipsArrayDouble      *background;
+    image_variant_job_t  *job;
+    gchar               **fields;
+
+    job = run->job;
+
+    bg[0] = job->params.background[0];
+    bg[1] = job->params.background[1];
+    bg[2] = job->params.background[2];
+    bg[3] = 255.0;
+
+    if (format == IMAGE_VARIANT_FORMAT_JPEG && vips_image_hasalpha(in)) {
+        background = vips_array_double_new(bg, 3);
+        rc = vips_flatten(in, &out, "background", background, NULL);
+        vips_area_unref(VIPS_AREA(background));
+
+        if (rc != 0) {
+            image_variant_fail(job, IMAGE_VARIANT_E_INTERNAL, "flatten");
+            return NULL;
+        }
+
+        in = image_variant_keep(run, out);
+    }
+
+    if (run->box.pad
+        && (in->Xsize != run->box.width || in->Ysize != run->box.height))
+    {
+        background = vips_array_double_new(bg, in->Bands);
+        rc = vips_gravity(in, &out, VIPS_COMPASS_DIRECTION_CENTRE,
+                          run->box.width, run->box.height,
+                          "extend", VIPS_EXTEND_BACKGROUND,
+                          "background", background,
+                          NULL);
+        vips_area_unref(VIPS_AREA(background));
+
+        if (rc != 0) {
+            image_variant_fail(job, IMAGE_VARIANT_E_INTERNAL, "embed");
+            return NULL;
+        }
+
+        in = image_variant_keep(run, out);
+    }
+
+    /*
+     * The savers' "strip" is not enough: libvips 8.14.1's webpsave still
+     * writes the source's EXIF.  The "vips-" fields are libvips' own
+     * bookkeeping (the loader, sequential access).
+     */
+    in = image_variant_copy(run, in);
+    if (in == NULL) {
+        image_variant_fail(job, IMAGE_VARIANT_E_INTERNAL, "copy");
+        return NULL;
+    }
+
+    fields = vips_image_get_fields(in);
+
+    for (i = 0; fields[i] != NULL; i++) {
+        if (strncmp(fields[i], "vips-", 5) != 0) {
+            vips_image_remove(in, fields[i]);
+        }
+    }
+
+    g_strfreev(fields);
+
+    return in;
+}
+
+
+/* the run holds a reference to every image until the end */
+
+static VipsImage *
+image_variant_keep(image_variant_run_t *run, VipsImage *image)
+{
+    if (image == NULL) {
+        return NULL;
+    }
+
+    if (run->n == IMAGE_VARIANT_STEPS) {
+        /* a bug: more steps than planned */
+        g_object_unref(image);
+        vips_error("image_variant", "too many steps");
+        return NULL;
+    }
+
+    run->images[run->n++] = image;
+
+    return image;
+}
+
+
+/* a copy to change metadata on: shares the pixels, costs nothing */
+
+static VipsImage *
+image_variant_copy(image_variant_run_t *run, VipsImage *in)
+{
+    VipsImage  *out;
+
+    if (vips_copy(in, &out, NULL) != 0) {
+        return NULL;
+    }
+
+    return image_variant_keep(run, out);
 }
 
 
@@ -1011,36 +1140,6 @@ image_variant_late(image_variant_clock_t *clock)
         clock->expired = 1;
         return 1;
     }
-
-    return 0;
-}
-
-
-/*
- * No metadata reaches the saver: the savers' "strip" is not enough, as
- * libvips 8.14.1's webpsave still writes the source's EXIF.  The "vips-"
- * fields are libvips' own bookkeeping (the loader, sequential access).
- */
-
-static int
-image_variant_strip(VipsImage *in, VipsImage **out)
-{
-    int     i;
-    gchar **fields;
-
-    if (vips_copy(in, out, NULL) != 0) {
-        return -1;
-    }
-
-    fields = vips_image_get_fields(*out);
-
-    for (i = 0; fields[i] != NULL; i++) {
-        if (strncmp(fields[i], "vips-", 5) != 0) {
-            vips_image_remove(*out, fields[i]);
-        }
-    }
-
-    g_strfreev(fields);
 
     return 0;
 }
