@@ -375,6 +375,27 @@ is $r->{status}, 404, 'app: a 404 manifest response stays a 404';
 $r = dl('/m/missing.txt');
 is $r->{status}, 404, 'static: a missing manifest is a 404';
 
+# ---- one connection: two archives in a row; HTTP/1.0
+
+$raw = $t->raw(["GET /m/full.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+    "GET /m/nosize.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"],
+    timeout => 10);
+my $first = parse_response($raw);
+is $first->{status}, 200, 'keep-alive: the first archive';
+ok $first->{content} eq $full, 'keep-alive: the first archive\'s bytes';
+my $rest = substr $raw, index($raw, "\r\n\r\n") + 4 + length $full;
+my $second = parse_response($rest);
+is $second->{status}, 200, 'keep-alive: the second archive, same connection';
+ok $second->{content} eq $nosize, 'keep-alive: the second archive\'s bytes';
+
+$raw = $t->raw("GET /m/nosize.txt HTTP/1.0\r\nHost: x\r\n\r\n",
+    timeout => 10);
+my $old = parse_response($raw);
+is $old->{status}, 200, 'HTTP/1.0, size unknown: 200';
+ok !exists $old->{headers}{'transfer-encoding'}, 'HTTP/1.0: not chunked';
+ok $old->{content} eq $nosize && !$t->raw_timed_out,
+    'HTTP/1.0: the archive, ended by closing the connection';
+
 # ---- the same albums two seconds later: byte-identical
 
 Time::HiRes::sleep(2.1);
