@@ -108,6 +108,14 @@ typedef struct {
     off_t                 received;   /* member data bytes seen */
     uint32_t              crc;
 
+    /*
+     * The member's own pool (everything nginx allocates for its
+     * subrequest), destroyed once the last buffer it produced has been
+     * sent; NULL when it shares the main request's pool.
+     */
+    ngx_pool_t           *pool;
+    ngx_buf_t            *last_out;
+
     /* the file the member was sent from, closed as soon as it is sent */
     ngx_buf_t            *file_buf;
     ngx_fd_t              fd;
@@ -172,6 +180,7 @@ struct ngx_http_album_zip_ctx_s {
     unsigned              dynamic:1;  /* no Content-Length, no Range */
     unsigned              headers_sent:1;
     unsigned              cd_started:1;
+    unsigned              pools_cleanup:1;
     unsigned              failed:1;
     unsigned              skipped:1;  /* some member was skipped */
 };

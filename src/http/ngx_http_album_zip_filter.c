@@ -55,6 +55,10 @@ static ngx_int_t ngx_http_album_zip_finish_dynamic(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
 static ngx_int_t ngx_http_album_zip_member_start(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx, ngx_uint_t i);
+static ngx_uint_t ngx_http_album_zip_nvariables(ngx_http_request_t *r);
+static ngx_pool_t *ngx_http_album_zip_member_pool(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx);
+static void ngx_http_album_zip_destroy_pools(void *data);
 static ngx_int_t ngx_http_album_zip_member_header(ngx_http_request_t *sr,
     ngx_http_album_zip_member_ctx_t *mctx);
 static ngx_int_t ngx_http_album_zip_member_body(ngx_http_request_t *sr,
@@ -1109,7 +1113,9 @@ ngx_http_album_zip_member_start(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx, ngx_uint_t i)
 {
     off_t                             hlen, dlen, base;
+    ngx_int_t                         rc;
     ngx_str_t                        *uri, *args;
+    ngx_pool_t                       *pool, *saved;
     album_zip_entry_t                *e;
     ngx_http_request_t               *sr;
     ngx_http_album_zip_member_t      *m;
@@ -1119,11 +1125,18 @@ ngx_http_album_zip_member_start(ngx_http_request_t *r,
     e = &ctx->entries[i];
     m = &ctx->members[i];
 
-    mctx = ngx_pcalloc(r->pool, sizeof(ngx_http_album_zip_member_ctx_t));
-    if (mctx == NULL) {
+    pool = ngx_http_album_zip_member_pool(r, ctx);
+    if (pool == NGX_CONF_ERROR) {
         return NGX_ERROR;
     }
 
+    mctx = ngx_pcalloc(pool ? pool : r->pool,
+                       sizeof(ngx_http_album_zip_member_ctx_t));
+    if (mctx == NULL) {
+        goto failed;
+    }
+
+    mctx->pool = pool;
     mctx->type = NGX_HTTP_ALBUM_ZIP_MEMBER;
     mctx->main = ctx;
     mctx->index = i;
@@ -1155,9 +1168,10 @@ ngx_http_album_zip_member_start(ngx_http_request_t *r,
         mctx->desc_to = ngx_min(ctx->end - base, dlen);
     }
 
-    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    ps = ngx_palloc(pool ? pool : r->pool,
+                    sizeof(ngx_http_post_subrequest_t));
     if (ps == NULL) {
-        return NGX_ERROR;
+        goto failed;
     }
 
     ps->handler = ngx_http_album_zip_member_done;
@@ -1172,11 +1186,35 @@ ngx_http_album_zip_member_start(ngx_http_request_t *r,
         args = m->args.len ? &m->args : NULL;
     }
 
-    if (ngx_http_subrequest(r, uri, args, &sr, ps,
-                            NGX_HTTP_SUBREQUEST_WAITED)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
+    /*
+     * ngx_http_subrequest() allocates the subrequest from the parent's
+     * pool, where it would stay until the whole archive is sent: about
+     * 5 KB a member.  For the time of the call the parent's pool is the
+     * member's own.
+     */
+
+    saved = r->pool;
+
+    if (pool) {
+        r->pool = pool;
+    }
+
+    rc = ngx_http_subrequest(r, uri, args, &sr, ps,
+                             NGX_HTTP_SUBREQUEST_WAITED);
+
+    r->pool = saved;
+
+    if (rc != NGX_OK) {
+        goto failed;
+    }
+
+    if (pool) {
+        /* its own variables: no cached value may outlive its pool */
+        sr->variables = ngx_pcalloc(pool, ngx_http_album_zip_nvariables(r)
+                                          * sizeof(ngx_http_variable_value_t));
+        if (sr->variables == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     mctx->sr = sr;
@@ -1193,6 +1231,106 @@ ngx_http_album_zip_member_start(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+
+failed:
+
+    if (pool) {
+        ngx_destroy_pool(pool);
+    }
+
+    return NGX_ERROR;
+}
+
+
+static ngx_uint_t
+ngx_http_album_zip_nvariables(ngx_http_request_t *r)
+{
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+
+    return cmcf->variables.nelts;
+}
+
+
+/*
+ * A pool of the member's own, for archives whose layout is fixed and that
+ * go out over HTTP/1: there nothing after this filter keeps a reference to
+ * a member's buffers once they are sent.  (nginx's chunked filter, used
+ * for dynamic archives, and HTTP/2's frames do.)  NULL: share r->pool.
+ */
+
+static ngx_pool_t *
+ngx_http_album_zip_member_pool(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx)
+{
+    ngx_pool_t                *pool;
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    if (ctx->dynamic || r->chunked) {
+        return NULL;
+    }
+
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        return NULL;
+    }
+#endif
+
+    if (!ctx->pools_cleanup) {
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        cln->handler = ngx_http_album_zip_destroy_pools;
+        cln->data = ctx;
+        ctx->pools_cleanup = 1;
+    }
+
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+
+    pool = ngx_create_pool(cscf->request_pool_size, r->connection->log);
+    if (pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return pool;
+}
+
+
+/* the request ends: members still alive go with it */
+
+static void
+ngx_http_album_zip_destroy_pools(void *data)
+{
+    ngx_http_album_zip_ctx_t *ctx = data;
+
+    ngx_uint_t   i;
+    ngx_pool_t  *pool;
+
+    for (i = 0; i < ctx->active; i++) {
+        pool = ctx->inflight[i]->pool;
+
+        if (pool) {
+            ctx->inflight[i]->pool = NULL;
+            ngx_destroy_pool(pool);
+        }
+    }
+
+    ctx->active = 0;
+
+    for (i = 0; i < ctx->nclosing; i++) {
+        pool = ctx->closing[i]->pool;
+
+        if (pool) {
+            ctx->closing[i]->pool = NULL;
+            ngx_destroy_pool(pool);
+        }
+    }
+
+    ctx->nclosing = 0;
 }
 
 
@@ -1515,6 +1653,10 @@ ngx_http_album_zip_member_body(ngx_http_request_t *sr,
         }
     }
 
+    for (cl = out; cl; cl = cl->next) {
+        mctx->last_out = cl->buf;
+    }
+
     return ngx_http_next_body_filter(sr, out);
 }
 
@@ -1611,7 +1753,7 @@ ngx_http_album_zip_reap(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
             }
         }
 
-        if (mctx->fd != NGX_INVALID_FILE || mctx->nmem) {
+        if (mctx->fd != NGX_INVALID_FILE || mctx->nmem || mctx->pool) {
             if (ctx->nclosing == NGX_HTTP_ALBUM_ZIP_WINDOW) {
                 /* no room to remember it: it keeps its place for now */
                 ctx->inflight[j++] = mctx;
@@ -1671,6 +1813,7 @@ ngx_http_album_zip_close_files(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx)
 {
     ngx_uint_t                        i, j, k;
+    ngx_pool_t                       *pool;
     ngx_http_album_zip_member_ctx_t  *mctx;
 
     for (i = 0, j = 0; i < ctx->nclosing; i++) {
@@ -1689,8 +1832,20 @@ ngx_http_album_zip_close_files(ngx_http_request_t *r,
             }
         }
 
-        if (k < mctx->nmem) {
+        if (k < mctx->nmem
+            || (mctx->last_out && ngx_buf_size(mctx->last_out) != 0))
+        {
             ctx->closing[j++] = mctx;
+            continue;
+        }
+
+        if (mctx->pool) {
+            /* its file, buffers and subrequest go with the pool */
+            pool = mctx->pool;
+            ngx_destroy_pool(pool);
+
+            /* errors are logged for the main request from now on */
+            ngx_http_set_log_request(r->connection->log, r);
             continue;
         }
 
