@@ -379,8 +379,14 @@ isnt($r->{headers}{etag}, $tag, 'changed source: a new tag');
 $r = $t->head('/v/cover/photo.jpg');
 is($r->{status}, 200, 'HEAD');
 like($r->{headers}{etag} // '', qr/^"[0-9a-f]{32}"\z/, 'HEAD: the ETag');
-is($r->{headers}{'content-type'}, 'image/jpeg', 'HEAD: the variant type')
-    or diag explain $r->{headers};
+is($r->{headers}{'content-type'}, 'image/jpeg', 'HEAD: the variant type');
+# a PNG made into a JPEG: HEAD has the headers GET has
+$r = $t->head('/v/cover/halves.png');
+my $g = variant('/v/cover/halves.png');
+is(join(' ', map { $_ // '-' } @{ $r->{headers} }{qw(content-type
+       content-length etag)}),
+   join(' ', @{ $g->{headers} }{qw(content-type content-length etag)}),
+   'HEAD: the headers of GET, for a PNG made into a JPEG');
 
 # Range is not applied to a variant: the whole image
 $r = $t->get('/v/cover/photo.jpg', { headers => { Range => 'bytes=0-9' } });

@@ -42,7 +42,8 @@ sub slurp {
 
 # a pool no larger than the machine: renders run at the event loop's own
 # priority, so more busy threads than cores would take CPU time from it
-my $cpus = () = `cat /proc/cpuinfo` =~ /^processor\s*:/mg;
+my $cpus = () = (Edge::Nginx->read_file('/proc/cpuinfo') // '')
+    =~ /^processor\s*:/mg;
 my $threads = $cpus < 1 ? 1 : $cpus > 4 ? 4 : $cpus;
 my $t = Edge::Nginx->new(modules => ['image_variant'],
     worker_processes => 1, thread_pools => { default => "threads=$threads" });

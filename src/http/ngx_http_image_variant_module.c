@@ -18,6 +18,9 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
 #include "image_variant_params.h"
 #include "image_variant_vips.h"
 
@@ -270,13 +273,11 @@ ngx_http_image_variant_header_filter(ngx_http_request_t *r)
                                        NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
     }
 
-    if (r->header_only) {
-        /* HEAD: the variant's length is not known without making it */
-        ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
-        ngx_http_clear_content_length(r);
-        ngx_http_clear_accept_ranges(r);
-        return ngx_http_next_header_filter(r);
-    }
+    /*
+     * HEAD goes through a real render too: its Content-Type and
+     * Content-Length are then exactly GET's (the negotiated format may
+     * depend on the source's alpha, known only from its header).
+     */
 
     ctx->state = NGX_HTTP_IMAGE_VARIANT_READ;
 
@@ -663,12 +664,31 @@ ngx_http_image_variant_post(ngx_http_request_t *r,
 }
 
 
-/* in a thread: only the job, never the request */
+/*
+ * In a thread: only the job, never the request.
+ *
+ * A render is CPU work that can take every core; the event loop of the
+ * same worker must still answer at once.  The pool's threads therefore
+ * run at a lower priority (nice +10), set once per thread: Linux gives
+ * each thread its own nice value.
+ */
 
 static void
 ngx_http_image_variant_thread(void *data, ngx_log_t *log)
 {
     ngx_http_image_variant_ctx_t *ctx = data;
+
+    static __thread ngx_uint_t  niced;
+
+    if (!niced) {
+        niced = 1;
+
+        if (setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), 10) == -1)
+        {
+            ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
+                          "image_variant: setpriority() failed");
+        }
+    }
 
     image_variant_render(&ctx->job);
 }

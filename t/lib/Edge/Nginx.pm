@@ -202,6 +202,9 @@ sub conf_text {
     # nginx clears the workers' environment except for "env" variables.
     push @main, map { "env $_;" } qw(LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS)
         if $self->{preload};
+    # libvips' run-time generated vector code is not something valgrind
+    # can follow (SIGILL): plain C paths under valgrind
+    push @main, 'env VIPS_NOVECTOR=1;' if $self->{valgrind};
     push @main, "thread_pool $_ $self->{thread_pools}{$_};"
         for sort keys %{ $self->{thread_pools} };
     push @main, $self->{main}, "events { $self->{events} }";
