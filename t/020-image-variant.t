@@ -21,7 +21,7 @@ use Time::HiRes qw(time);
 
 use Edge::Nginx;
 use Edge::Image qw(have_vips png create convert info pixel deviation image_type
-    with_orientation sign signed_url colour_is);
+    with_orientation sign signed_url colour_is slurp sample_photo);
 
 have_vips() or BAIL_OUT('the vips command is missing (libvips-tools)');
 
@@ -33,22 +33,13 @@ my $GREEN = [0, 255, 0];
 my $BLUE  = [0, 0, 255];
 my $WHITE = [255, 255, 255];
 
-sub slurp {
-    my ($path) = @_;
-    open my $fh, '<:raw', $path or die "$path: $!";
-    local $/;
-    return scalar <$fh>;
-}
 
 my $t = Edge::Nginx->new(modules => ['image_variant'],
     thread_pools => { default => 'threads=4' });
 
 # ---- fixtures
 
-# a real photo when "make models" has run, else noise of the same size
-my $photo = -f "$repo/demo/fixtures/sample1.jpg"
-    ? slurp("$repo/demo/fixtures/sample1.jpg")
-    : create('.jpg[Q=90]', 'gaussnoise', 1920, 1280);
+my $photo = sample_photo();
 
 # 400x300, left half red, right half blue: sizes and where things went
 my $halves = png(width => 400, height => 300, fill => $BLUE,

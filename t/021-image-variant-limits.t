@@ -21,27 +21,19 @@ use Time::HiRes qw(time);
 
 use Edge::Nginx;
 use Edge::Image qw(have_vips png create convert info image_type
-    png_set_size jpeg_set_size);
+    png_set_size jpeg_set_size sample_photo);
 
 have_vips() or BAIL_OUT('the vips command is missing (libvips-tools)');
 
 my $repo = Edge::Nginx->repo;
 
-sub slurp {
-    my ($path) = @_;
-    open my $fh, '<:raw', $path or die "$path: $!";
-    local $/;
-    return scalar <$fh>;
-}
 
 my $t = Edge::Nginx->new(modules => ['image_variant'],
     thread_pools => { tiny => 'threads=1 max_queue=1' });
 
 # ---- fixtures
 
-my $photo = -f "$repo/demo/fixtures/sample1.jpg"
-    ? slurp("$repo/demo/fixtures/sample1.jpg")
-    : create('.jpg[Q=90]', 'gaussnoise', 1920, 1280);
+my $photo = sample_photo();
 my $small = png(width => 100, height => 100, fill => [200, 30, 30]);
 my $wider = png(width => 101, height => 100, fill => [200, 30, 30]);
 

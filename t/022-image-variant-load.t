@@ -26,19 +26,13 @@ use Test::More;
 use Time::HiRes qw(time);
 
 use Edge::Nginx;
-use Edge::Image qw(have_vips create convert image_type);
+use Edge::Image qw(have_vips create convert image_type sample_photo);
 
 have_vips() or BAIL_OUT('the vips command is missing (libvips-tools)');
 
 my $repo = Edge::Nginx->repo;
 my $N = $ENV{IMAGE_VARIANT_LOAD_REQUESTS} // 500;
 
-sub slurp {
-    my ($path) = @_;
-    open my $fh, '<:raw', $path or die "$path: $!";
-    local $/;
-    return scalar <$fh>;
-}
 
 # a pool no larger than the machine: renders run at the event loop's own
 # priority, so more busy threads than cores would take CPU time from it
@@ -48,9 +42,7 @@ my $threads = $cpus < 1 ? 1 : $cpus > 4 ? 4 : $cpus;
 my $t = Edge::Nginx->new(modules => ['image_variant'],
     worker_processes => 1, thread_pools => { default => "threads=$threads" });
 
-my $photo = -f "$repo/demo/fixtures/sample1.jpg"
-    ? slurp("$repo/demo/fixtures/sample1.jpg")
-    : create('.jpg[Q=90]', 'gaussnoise', 1920, 1280);
+my $photo = sample_photo();
 $t->write_file('html/img/photo.jpg', $photo);
 # 3840x2560: a large camera photo
 $t->write_file('html/img/big.jpg',

@@ -17,9 +17,11 @@ use Exporter 'import';
 use File::Temp ();
 use MIME::Base64 qw(encode_base64url);
 
+use Edge::Nginx ();
+
 our @EXPORT_OK = qw(have_vips vips png create convert info pixel deviation
     image_type with_orientation png_set_size jpeg_set_size sign
-    signed_url colour_is);
+    signed_url colour_is slurp sample_photo);
 
 my $DIR;    # scratch files, removed at exit
 my $SEQ = 0;
@@ -44,6 +46,17 @@ sub _slurp {
     open my $fh, '<:raw', $path or croak "open $path: $!";
     local $/;
     return scalar <$fh>;
+}
+
+# A file's bytes.
+sub slurp { _slurp(@_) }
+
+# The 1920x1280 sample photo when "make models" has run, else noise of
+# the same size (the tests then still have a JPEG of a camera's shape).
+sub sample_photo {
+    my $path = Edge::Nginx->repo . '/demo/fixtures/sample1.jpg';
+    return -f $path ? _slurp($path)
+                    : create('.jpg[Q=90]', 'gaussnoise', 1920, 1280);
 }
 
 # Run a command without a shell; its output, or croak with it.
