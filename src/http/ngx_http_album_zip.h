@@ -149,7 +149,6 @@ struct ngx_http_album_zip_ctx_s {
     /* the manifest */
     ngx_buf_t            *manifest;
     ngx_str_t             content_type;
-    ngx_str_t             disposition;  /* from the manifest response */
 
     /* the archive */
     ngx_str_t             name;

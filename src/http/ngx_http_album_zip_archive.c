@@ -480,28 +480,27 @@ ngx_http_album_zip_set_headers(ngx_http_request_t *r,
     r->headers_out.content_type_lowcase = NULL;
     r->headers_out.charset.len = 0;
 
-    if (ctx->disposition.len == 0) {
-        ngx_http_album_zip_clear_header(r, "Content-Disposition");
+    /* the archive's own name, whatever the manifest response said */
+    ngx_http_album_zip_clear_header(r, "Content-Disposition");
 
-        len = ctx->name.len ? ctx->name.len : sizeof("album.zip") - 1;
+    len = ctx->name.len ? ctx->name.len : sizeof("album.zip") - 1;
 
-        p = ngx_pnalloc(r->pool, ALBUM_ZIP_DISPOSITION_BOUND(len));
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
+    p = ngx_pnalloc(r->pool, ALBUM_ZIP_DISPOSITION_BOUND(len));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
 
-        value.data = p;
-        value.len = album_zip_content_disposition(
-                        (char *) p,
-                        ctx->name.len ? (char *) ctx->name.data : "album.zip",
-                        len);
+    value.data = p;
+    value.len = album_zip_content_disposition(
+                    (char *) p,
+                    ctx->name.len ? (char *) ctx->name.data : "album.zip",
+                    len);
 
-        if (ngx_http_album_zip_add_header(r, "Content-Disposition", &value,
-                                          NULL)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+    if (ngx_http_album_zip_add_header(r, "Content-Disposition", &value,
+                                      NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (ngx_http_album_zip_add_header(r, "ETag", &ctx->etag,

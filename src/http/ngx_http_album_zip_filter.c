@@ -30,6 +30,8 @@ static ngx_int_t ngx_http_album_zip_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_album_zip_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_album_zip_is_manifest(ngx_http_request_t *r);
+static ngx_int_t ngx_http_album_zip_marked(ngx_list_part_t *part,
+    ngx_uint_t mod_zip);
 static ngx_int_t ngx_http_album_zip_capture(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_album_zip_from_manifest(ngx_http_request_t *r,
@@ -181,14 +183,31 @@ ngx_http_album_zip_header_filter(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_album_zip_is_manifest(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
     /* a proxied app's header, or one set with add_header */
 
-    part = r->upstream ? &r->upstream->headers_in.headers.part
-                       : &r->headers_out.headers.part;
+    if (r->upstream == NULL) {
+        return ngx_http_album_zip_marked(&r->headers_out.headers.part, 1);
+    }
+
+    if (ngx_http_album_zip_marked(&r->upstream->headers_in.headers.part, 1)
+        == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    /* add_header on a proxied location lands in headers_out */
+    return ngx_http_album_zip_marked(&r->headers_out.headers.part, 0);
+}
+
+
+/* "X-Album-Zip: zip" (or, with mod_zip set, "X-Archive-Files: zip") */
+
+static ngx_int_t
+ngx_http_album_zip_marked(ngx_list_part_t *part, ngx_uint_t mod_zip)
+{
+    ngx_uint_t        i;
+    ngx_table_elt_t  *h;
+
     h = part->elts;
 
     for (i = 0; /* void */; i++) {
@@ -213,43 +232,13 @@ ngx_http_album_zip_is_manifest(ngx_http_request_t *r)
              && ngx_strncasecmp(h[i].key.data,
                                 ngx_http_album_zip_trigger.data,
                                 h[i].key.len) == 0)
-            || (h[i].key.len == ngx_http_album_zip_mod_zip.len
+            || (mod_zip
+                && h[i].key.len == ngx_http_album_zip_mod_zip.len
                 && ngx_strncasecmp(h[i].key.data,
                                    ngx_http_album_zip_mod_zip.data,
                                    h[i].key.len) == 0))
         {
             return NGX_OK;
-        }
-    }
-
-    if (r->upstream) {
-        /* add_header on a proxied location lands in headers_out */
-        part = &r->headers_out.headers.part;
-        h = part->elts;
-
-        for (i = 0; /* void */; i++) {
-
-            if (i >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
-
-                part = part->next;
-                h = part->elts;
-                i = 0;
-            }
-
-            if (h[i].hash != 0
-                && h[i].key.len == ngx_http_album_zip_trigger.len
-                && ngx_strncasecmp(h[i].key.data,
-                                   ngx_http_album_zip_trigger.data,
-                                   h[i].key.len) == 0
-                && h[i].value.len >= 3
-                && ngx_strncasecmp(h[i].value.data, (u_char *) "zip", 3)
-                   == 0)
-            {
-                return NGX_OK;
-            }
         }
     }
 
