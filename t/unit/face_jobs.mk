@@ -1,0 +1,8 @@
+UNIT_TESTS += face_jobs face_net face_spool
+face_jobs_SRCS = src/face_jobs/face_jobs.c
+face_jobs_CFLAGS = -Isrc/face_jobs
+face_jobs_LIBS = -lcjson -lm
+face_net_SRCS = src/face_jobs/face_net.c
+face_net_CFLAGS = -Isrc/face_jobs
+face_spool_SRCS = src/face_jobs/face_spool.c
+face_spool_CFLAGS = -Isrc/face_jobs
