@@ -1,0 +1,121 @@
+
+/*
+ * ngx_http_face_module: what its files share.
+ *
+ *   ngx_http_face_module.c   directives, models, per-thread engine
+ *                            contexts, the face_encode handler
+ *   ngx_http_face_jobs.c     the face_jobs handler, the spool, the jobs'
+ *                            state machine on the event loop
+ *   ngx_http_face_fetch.c    in the threads: downloads, callbacks and
+ *                            spool file I/O (libcurl, system calls)
+ */
+
+
+#ifndef _NGX_HTTP_FACE_H_INCLUDED_
+#define _NGX_HTTP_FACE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "face.h"
+#include "face_jobs.h"
+
+
+#define NGX_HTTP_FACE_ERR_LEN        256
+
+#define NGX_HTTP_FACE_ENCODE         1
+#define NGX_HTTP_FACE_JOBS           2
+
+
+typedef struct {
+    face_models_t                   *models;
+    ngx_str_t                        models_dir;
+    ngx_array_t                     *spools;    /* ngx_http_face_spool_t */
+} ngx_http_face_main_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                       handler;   /* face_encode, face_jobs */
+    ngx_str_t                        thread_pool_name;
+    ngx_thread_pool_t               *thread_pool;
+    ngx_uint_t                       detector;
+    ngx_uint_t                       alignment;
+    ngx_int_t                        min_confidence;  /* thousandths */
+    size_t                           max_input;
+    ngx_uint_t                       max_pixels;
+    ngx_path_t                      *spool;
+    ngx_msec_t                       fetch_timeout;
+    ngx_msec_t                       callback_timeout;
+    ngx_uint_t                       callback_retries;
+    ngx_array_t                     *allow_hosts;    /* ngx_str_t */
+    ngx_flag_t                       allow_private;
+    ngx_uint_t                       parallel;
+
+    /* derived in merge: what the threads read */
+    face_options_t                   options;
+    const char                     **host_names;
+    size_t                          *host_lens;
+} ngx_http_face_loc_conf_t;
+
+
+/* a spool directory and the one face_jobs location that owns it */
+
+typedef struct {
+    ngx_path_t                      *path;
+    ngx_http_face_loc_conf_t        *conf;
+    ngx_log_t                       *log;
+
+    /* this worker's */
+    ngx_event_t                      timer;
+    unsigned                         busy:1;   /* scanning or working */
+    unsigned                         again:1;  /* a job came meanwhile */
+} ngx_http_face_spool_t;
+
+
+/* what a thread needs to reach the network the way the conf says */
+
+typedef struct {
+    long                             timeout_ms;
+    size_t                           max_input;
+    ngx_flag_t                       allow_private;
+    const char                     **host_names;
+    size_t                          *host_lens;
+    size_t                           nhosts;
+} ngx_http_face_net_conf_t;
+
+
+/* the per-thread state: an engine context and a libcurl handle */
+
+typedef struct {
+    face_ctx_t                      *face;
+    void                            *curl;
+} ngx_http_face_thread_t;
+
+
+extern ngx_module_t  ngx_http_face_module;
+
+
+ngx_http_face_thread_t *ngx_http_face_thread(const face_models_t *models,
+    char *err, size_t len);
+void ngx_http_face_nice(ngx_log_t *log);
+ngx_int_t ngx_http_face_send(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *json, size_t len);
+ngx_int_t ngx_http_face_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *msg);
+
+ngx_int_t ngx_http_face_jobs_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_face_jobs_init_process(ngx_cycle_t *cycle);
+
+/* in a thread */
+
+ngx_int_t ngx_http_face_download(ngx_http_face_thread_t *t,
+    const ngx_http_face_net_conf_t *nc, const char *url, u_char **data,
+    size_t *len, char *err, size_t err_len);
+long ngx_http_face_post(ngx_http_face_thread_t *t,
+    const ngx_http_face_net_conf_t *nc, const char *url, const char *body,
+    size_t len, char *err, size_t err_len);
+
+
+#endif /* _NGX_HTTP_FACE_H_INCLUDED_ */
