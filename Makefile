@@ -26,6 +26,14 @@ UNIT_CFLAGS  = -std=gnu11 -g -O1 -Wall -Wextra -Werror -It/unit \
                -Isrc/album_zip -Isrc/image_variant -Isrc/face \
                $(shell pkg-config --cflags libcjson 2>/dev/null)
 
+# the face engine (src/face, no nginx types) and its command-line tool
+FACE_SRCS   := $(wildcard src/face/*.c)
+FACE_DEPS   := src/tools/faceenc.c $(FACE_SRCS) $(wildcard src/face/*.h)
+FACE_CFLAGS  = -std=gnu11 -Wall -Wextra -Werror -Isrc/face \
+               $(shell pkg-config --cflags vips libcjson 2>/dev/null)
+FACE_LIBS    = $(shell pkg-config --libs vips libcjson 2>/dev/null) \
+               -lXNNPACK -lpthreadpool -lm
+
 ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined
 ASAN_RT      = $(shell $(CC) -print-file-name=libasan.so 2>/dev/null)
@@ -64,7 +72,17 @@ $(call SO,$(BUILD)/nginx) &: $(BUILD)/nginx/Makefile $(SOURCES)
 	$(MAKE) -f $(CURDIR)/$(BUILD)/nginx/Makefile -C $(NGX_SRC) \
 	    -j$(JOBS) modules
 
-build: deps $(call SO,$(BUILD)/nginx)
+build: deps $(call SO,$(BUILD)/nginx) $(BUILD)/faceenc
+
+$(BUILD)/faceenc: $(FACE_DEPS) | deps
+	@mkdir -p $(BUILD)
+	$(CC) -O2 $(FACE_CFLAGS) -o $@ src/tools/faceenc.c $(FACE_SRCS) \
+	    $(FACE_LIBS)
+
+$(BUILD)/asan/faceenc: $(FACE_DEPS) | deps
+	@mkdir -p $(BUILD)/asan
+	$(CC) -g -O1 $(ASAN_FLAGS) $(FACE_CFLAGS) -o $@ src/tools/faceenc.c \
+	    $(FACE_SRCS) $(FACE_LIBS)
 
 $(BUILD)/asan/Makefile: config deps.txt | deps
 	$(call configure_cmd,$(BUILD)/asan,-O1 $(ASAN_FLAGS),$(ASAN_FLAGS))
@@ -100,9 +118,10 @@ unit: deps $(UNIT_BINS)
 test: build models unit
 	prove -j$(PROVE_JOBS) -r t
 
-asan: deps models $(call SO,$(BUILD)/asan)
+asan: deps models $(call SO,$(BUILD)/asan) $(BUILD)/asan/faceenc
 	$(MAKE) unit BUILD=$(BUILD)/unit-asan \
 	    UNIT_EXTRA="$(ASAN_FLAGS)"
+	TEST_FACEENC=$(CURDIR)/$(BUILD)/asan/faceenc \
 	TEST_NGINX_MODULES=$(CURDIR)/$(BUILD)/asan \
 	TEST_NGINX_PRELOAD="$(ASAN_RT) $(UBSAN_RT)" \
 	    prove -j$(PROVE_JOBS) -r t

@@ -53,7 +53,7 @@ typedef struct {
     face_alignment_e   alignment;       /* default dlib */
     float              min_confidence;  /* default 0.5 */
     int                max_faces;       /* default 100 */
-    int                tiles;           /* small-face tiles; default below */
+    int                tiles;           /* small-face tiles; default 0 */
     uint64_t           max_pixels;      /* 0: no limit */
 } face_options_t;
 
@@ -88,6 +88,13 @@ void face_models_free(face_models_t *models);
 face_ctx_t *face_ctx_create(const face_models_t *models, char *err,
     size_t errlen);
 void face_ctx_free(face_ctx_t *ctx);
+
+/*
+ * Builds now the runtimes that opt needs (otherwise built on first use):
+ * a warm-up for benchmarks and for threads that should not pay it later.
+ */
+face_status_e face_ctx_prepare(face_ctx_t *ctx, const face_options_t *opt,
+    char *err, size_t errlen);
 
 /*
  * Decodes an encoded image (JPEG, PNG, WebP, GIF, HEIC/AVIF, TIFF; EXIF

@@ -1,0 +1,441 @@
+
+/*
+ * The pipeline: decode, detect, 68 landmarks per face, chip (dlib's
+ * similarity alignment or face-api's crop), 128-d descriptor.  Models are
+ * loaded once and shared read-only; a context builds each network's
+ * XNNPACK runtime on first use and is used by one thread at a time.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "face_internal.h"
+
+
+static int face_ctx_need(face_ctx_t *ctx, const face_options_t *opt,
+    int stage, char *err, size_t errlen);
+static double face_ms(const struct timespec *t0);
+
+
+void
+face_options_init(face_options_t *opt)
+{
+    opt->detector = FACE_DETECTOR_SSD;
+    opt->tiny_input_size = 416;
+    opt->alignment = FACE_ALIGN_DLIB;
+    opt->min_confidence = 0.5f;
+    opt->max_faces = 100;
+    opt->tiles = 0;
+    opt->max_pixels = 0;
+}
+
+
+face_status_e
+face_models_load(const char *dir, face_models_t **models, char *err,
+    size_t errlen)
+{
+    int              rc;
+    face_models_t   *m;
+    face_weights_t   w;
+    enum xnn_status  st;
+
+    *models = NULL;
+
+    st = xnn_initialize(NULL);
+    if (st != xnn_status_success) {
+        snprintf(err, errlen, "xnn_initialize() failed: %d", (int) st);
+        return FACE_EINTERNAL;
+    }
+
+    m = calloc(1, sizeof(face_models_t));
+    if (m == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return FACE_ENOMEM;
+    }
+
+    /* tfjs tensors are converted and folded, then dropped, net by net */
+
+    if (face_weights_load(&w, dir, "ssd_mobilenetv1_model", err, errlen)
+        != 0)
+    {
+        goto failed;
+    }
+
+    rc = face_ssd_load(&m->ssd, &w, err, errlen);
+    face_weights_free(&w);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    if (face_weights_load(&w, dir, "tiny_face_detector_model", err, errlen)
+        != 0)
+    {
+        goto failed;
+    }
+
+    rc = face_tiny_load(&m->tiny, &w, err, errlen);
+    face_weights_free(&w);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    if (face_weights_load(&w, dir, "face_landmark_68_model", err, errlen)
+        != 0)
+    {
+        goto failed;
+    }
+
+    rc = face_lm_load(&m->lm, &w, err, errlen);
+    face_weights_free(&w);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    if (face_weights_load(&w, dir, "face_recognition_model", err, errlen)
+        != 0)
+    {
+        goto failed;
+    }
+
+    rc = face_rec_load(&m->rec, &w, err, errlen);
+    face_weights_free(&w);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    *models = m;
+
+    return FACE_OK;
+
+failed:
+
+    face_models_free(m);
+
+    return FACE_EINTERNAL;
+}
+
+
+void
+face_models_free(face_models_t *models)
+{
+    if (models == NULL) {
+        return;
+    }
+
+    face_ssd_free(&models->ssd);
+    face_tiny_free(&models->tiny);
+    face_lm_free(&models->lm);
+    face_rec_free(&models->rec);
+    free(models);
+}
+
+
+face_ctx_t *
+face_ctx_create(const face_models_t *models, char *err, size_t errlen)
+{
+    face_ctx_t  *ctx;
+
+    ctx = calloc(1, sizeof(face_ctx_t));
+    if (ctx == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+
+    ctx->models = models;
+
+    return ctx;
+}
+
+
+void
+face_ctx_free(face_ctx_t *ctx)
+{
+    if (ctx == NULL) {
+        return;
+    }
+
+    face_net_free(&ctx->ssd);
+    face_net_free(&ctx->tiny);
+    face_net_free(&ctx->lm);
+    face_net_free(&ctx->rec);
+    free(ctx);
+}
+
+
+/* stage 0: detector, 1: landmarks, 2: recognition */
+
+static int
+face_ctx_need(face_ctx_t *ctx, const face_options_t *opt, int stage,
+    char *err, size_t errlen)
+{
+    const face_models_t  *m;
+
+    m = ctx->models;
+
+    switch (stage) {
+
+    case 0:
+        if (opt->detector == FACE_DETECTOR_TINY) {
+            if (ctx->tiny.rt != NULL
+                && ctx->tiny_size != opt->tiny_input_size)
+            {
+                face_net_free(&ctx->tiny);
+            }
+
+            if (ctx->tiny.rt == NULL) {
+                ctx->tiny_size = opt->tiny_input_size;
+                return face_tiny_build(&ctx->tiny, &m->tiny,
+                                       opt->tiny_input_size, err, errlen);
+            }
+
+            return 0;
+        }
+
+        return ctx->ssd.rt ? 0 : face_ssd_build(&ctx->ssd, &m->ssd, err,
+                                                errlen);
+
+    case 1:
+        return ctx->lm.rt ? 0 : face_lm_build(&ctx->lm, &m->lm, err, errlen);
+
+    default:
+        return ctx->rec.rt ? 0 : face_rec_build(&ctx->rec, &m->rec, err,
+                                                errlen);
+    }
+}
+
+
+face_status_e
+face_ctx_prepare(face_ctx_t *ctx, const face_options_t *opt, char *err,
+    size_t errlen)
+{
+    int  stage;
+
+    for (stage = 0; stage < 3; stage++) {
+        if (face_ctx_need(ctx, opt, stage, err, errlen) != 0) {
+            return FACE_EINTERNAL;
+        }
+    }
+
+    return FACE_OK;
+}
+
+
+static double
+face_ms(const struct timespec *t0)
+{
+    struct timespec  t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+
+    return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+
+face_status_e
+face_encode(face_ctx_t *ctx, const void *data, size_t len,
+    const face_options_t *opt, face_result_t *res, char *err, size_t errlen)
+{
+    uint8_t          *px;
+    face_image_t      img;
+    face_status_e     st;
+    struct timespec   t0;
+
+    memset(res, 0, sizeof(face_result_t));
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    st = face_image_decode(data, len, opt->max_pixels, &px, &img.w, &img.h,
+                           err, errlen);
+    if (st != FACE_OK) {
+        return st;
+    }
+
+    img.px = px;
+
+    st = face_pipeline(ctx, &img, opt, res, err, errlen);
+
+    res->ms_decode = face_ms(&t0) - res->ms_detect - res->ms_landmarks
+                     - res->ms_encode;
+
+    face_image_free(px);
+
+    return st;
+}
+
+
+face_status_e
+face_pipeline(face_ctx_t *ctx, const face_image_t *img,
+    const face_options_t *opt, face_result_t *res, char *err, size_t errlen)
+{
+    int                 rc;
+    size_t              i, n, nb;
+    float              *chip;
+    face_t             *f;
+    face_box_t         *boxes;
+    face_rect_t         lm_crop, r;
+    face_status_e       st;
+    struct timespec     t0;
+    static const float  zero[3] = { 0.0f, 0.0f, 0.0f };
+
+    memset(res, 0, sizeof(face_result_t));
+
+    res->width = img->w;
+    res->height = img->h;
+
+    if (opt->tiny_input_size < 32 || opt->tiny_input_size > 2048
+        || opt->tiny_input_size % 32 != 0
+        || !(opt->min_confidence >= 0.0f && opt->min_confidence < 1.0f)
+        || opt->max_faces < 0)
+    {
+        snprintf(err, errlen, "bad face options");
+        return FACE_EINTERNAL;
+    }
+
+    boxes = NULL;
+    chip = NULL;
+    st = FACE_EINTERNAL;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    if (face_ctx_need(ctx, opt, 0, err, errlen) != 0) {
+        goto done;
+    }
+
+    if (face_detect(ctx, img, opt, &boxes, &nb) != 0) {
+        snprintf(err, errlen, "face detection failed");
+        goto done;
+    }
+
+    if (nb > (size_t) opt->max_faces) {
+        nb = (size_t) opt->max_faces;
+    }
+
+    res->ms_detect = face_ms(&t0);
+
+    if (nb == 0) {
+        st = FACE_OK;
+        goto done;
+    }
+
+    res->faces = calloc(nb, sizeof(face_t));
+    chip = malloc(FACE_CHIP_SIZE * FACE_CHIP_SIZE * 3 * sizeof(float));
+    if (res->faces == NULL || chip == NULL) {
+        snprintf(err, errlen, "out of memory");
+        st = FACE_ENOMEM;
+        goto done;
+    }
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    if (face_ctx_need(ctx, opt, 1, err, errlen) != 0) {
+        goto done;
+    }
+
+    n = 0;
+
+    for (i = 0; i < nb; i++) {
+        f = &res->faces[n];
+
+        rc = face_lm_run(&ctx->lm, img, &boxes[i], f->landmarks);
+        if (rc < 0) {
+            snprintf(err, errlen, "landmark network failed");
+            goto done;
+        }
+
+        if (rc > 0) {
+            continue;          /* a box outside the image: face-api drops it */
+        }
+
+        f->box[0] = boxes[i].x;
+        f->box[1] = boxes[i].y;
+        f->box[2] = boxes[i].w;
+        f->box[3] = boxes[i].h;
+        f->score = boxes[i].score;
+        n++;
+    }
+
+    res->nfaces = n;
+    res->ms_landmarks = face_ms(&t0);
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    if (n && face_ctx_need(ctx, opt, 2, err, errlen) != 0) {
+        goto done;
+    }
+
+    for (i = 0; i < n; i++) {
+        f = &res->faces[i];
+
+        if (opt->alignment == FACE_ALIGN_DLIB) {
+            face_dlib_chip(img, f->landmarks, chip);
+
+        } else {
+            lm_crop = face_clip_rect(f->box[0], f->box[1], f->box[2],
+                                     f->box[3], img->w, img->h);
+            r = face_faceapi_rect(f->landmarks, &lm_crop);
+            r = face_clip_rect(r.x, r.y, r.w, r.h, img->w, img->h);
+
+            if (r.w <= 0 || r.h <= 0) {
+                memset(chip, 0, FACE_CHIP_SIZE * FACE_CHIP_SIZE * 3
+                                * sizeof(float));
+
+            } else {
+                face_square_resize(img, &r, 1, FACE_CHIP_SIZE, zero, 1.0f,
+                                   chip);
+            }
+        }
+
+        if (face_rec_run(&ctx->rec, chip, f->encoding) != 0) {
+            snprintf(err, errlen, "recognition network failed");
+            goto done;
+        }
+    }
+
+    res->ms_encode = face_ms(&t0);
+    st = FACE_OK;
+
+done:
+
+    free(chip);
+    free(boxes);
+
+    if (st != FACE_OK) {
+        face_result_free(res);
+    }
+
+    return st;
+}
+
+
+void
+face_result_free(face_result_t *res)
+{
+    free(res->faces);
+    res->faces = NULL;
+    res->nfaces = 0;
+}
+
+
+const char *
+face_status_text(face_status_e status)
+{
+    switch (status) {
+
+    case FACE_OK:
+        return "ok";
+
+    case FACE_EDECODE:
+        return "cannot decode the image";
+
+    case FACE_ETOOBIG:
+        return "image too large";
+
+    case FACE_ENOMEM:
+        return "out of memory";
+
+    default:
+        return "internal error";
+    }
+}

@@ -1,0 +1,301 @@
+
+/*
+ * Crops and chips: face-api's padded-square bilinear resize (dom/
+ * NetInput.toBatchTensor: ops/padToSquare + tf.image.resizeBilinear without
+ * align corners or half-pixel centres), its axis-aligned face rectangle
+ * (FaceLandmarks.alignDlib), and dlib's similarity-aligned 150x150 chip
+ * (get_face_chip_details + extract_image_chips) from 5 of the 68 points.
+ */
+
+#include <math.h>
+#include <string.h>
+
+#include "face_internal.h"
+
+
+/* dlib's 5-point template and the iBUG-68 points that match it */
+
+static const double  face_dlib_template[5][2] = {
+    { 0.8595674595992, 0.2134981538014 },
+    { 0.6460604764104, 0.2289674387677 },
+    { 0.1205750620789, 0.2137274526848 },
+    { 0.3340850613712, 0.2290642403242 },
+    { 0.4901123135679, 0.6277975316475 }
+};
+
+static const int  face_dlib_points[5] = { 45, 42, 36, 39, 33 };
+
+
+static float face_pixel(const face_image_t *img, const face_rect_t *r,
+    int bx, int by, int sx, int sy, int ch);
+
+
+face_rect_t
+face_clip_rect(float x, float y, float w, float h, int iw, int ih)
+{
+    float        cx, cy, cw, ch;
+    face_rect_t  r;
+
+    cx = x > 0.0f ? x : 0.0f;
+    cy = y > 0.0f ? y : 0.0f;
+    cw = x + w - cx;
+    ch = y + h - cy;
+
+    if (cw > iw - cx) {
+        cw = iw - cx;
+    }
+
+    if (ch > ih - cy) {
+        ch = ih - cy;
+    }
+
+    r.x = (int) floorf(cx);
+    r.y = (int) floorf(cy);
+    r.w = (int) floorf(cw);
+    r.h = (int) floorf(ch);
+
+    /* the slice must stay inside the image */
+
+    if (r.x >= iw || r.y >= ih || r.w <= 0 || r.h <= 0) {
+        r.w = 0;
+        r.h = 0;
+        return r;
+    }
+
+    if (r.x + r.w > iw) {
+        r.w = iw - r.x;
+    }
+
+    if (r.y + r.h > ih) {
+        r.h = ih - r.y;
+    }
+
+    return r;
+}
+
+
+static float
+face_pixel(const face_image_t *img, const face_rect_t *r, int bx, int by,
+    int sx, int sy, int ch)
+{
+    int  x, y;
+
+    /* (sx, sy) in the padded square; the crop starts at (bx, by) in it */
+
+    x = sx - bx;
+    y = sy - by;
+
+    if (x < 0 || y < 0 || x >= r->w || y >= r->h) {
+        return 0.0f;
+    }
+
+    return img->px[((size_t) (r->y + y) * img->w + r->x + x) * 3 + ch];
+}
+
+
+void
+face_square_resize(const face_image_t *img, const face_rect_t *r,
+    int center, int size, const float mean[3], float scale, float *out)
+{
+    int     side, diff, bx, by, row, col, ch, y0, y1, x0, x1;
+    float   step, fy, fx, dy, dx, tl, tr, bl, br, top, bottom, v;
+
+    side = r->w > r->h ? r->w : r->h;
+    diff = r->w > r->h ? r->w - r->h : r->h - r->w;
+    bx = 0;
+    by = 0;
+
+    if (center) {
+        /* padToSquare: after = round(diff / 2), the rest before */
+        if (r->w < r->h) {
+            bx = diff - (int) floor(diff * 0.5 + 0.5);
+
+        } else {
+            by = diff - (int) floor(diff * 0.5 + 0.5);
+        }
+    }
+
+    step = (float) side / (float) size;
+
+    for (row = 0; row < size; row++) {
+        fy = row * step;
+        y0 = (int) floorf(fy);
+        y1 = (int) ceilf(fy);
+        y1 = y1 < side - 1 ? y1 : side - 1;
+        dy = fy - y0;
+
+        for (col = 0; col < size; col++) {
+            fx = col * step;
+            x0 = (int) floorf(fx);
+            x1 = (int) ceilf(fx);
+            x1 = x1 < side - 1 ? x1 : side - 1;
+            dx = fx - x0;
+
+            for (ch = 0; ch < 3; ch++) {
+                tl = face_pixel(img, r, bx, by, x0, y0, ch);
+                tr = face_pixel(img, r, bx, by, x1, y0, ch);
+                bl = face_pixel(img, r, bx, by, x0, y1, ch);
+                br = face_pixel(img, r, bx, by, x1, y1, ch);
+
+                top = tl + (tr - tl) * dx;
+                bottom = bl + (br - bl) * dx;
+                v = top + (bottom - top) * dy;
+
+                *out++ = (v - mean[ch]) * scale;
+            }
+        }
+    }
+}
+
+
+face_rect_t
+face_faceapi_rect(const float lm[FACE_LANDMARKS][2],
+    const face_rect_t *lm_crop)
+{
+    int          i, size;
+    float        l[2], r[2], m[2], c[2], dl, dr;
+    face_rect_t  rect;
+
+    memset(l, 0, sizeof(l));
+    memset(r, 0, sizeof(r));
+    memset(m, 0, sizeof(m));
+
+    for (i = 36; i < 42; i++) {
+        l[0] += lm[i][0] / 6;
+        l[1] += lm[i][1] / 6;
+    }
+
+    for (i = 42; i < 48; i++) {
+        r[0] += lm[i][0] / 6;
+        r[1] += lm[i][1] / 6;
+    }
+
+    for (i = 48; i < 68; i++) {
+        m[0] += lm[i][0] / 20;
+        m[1] += lm[i][1] / 20;
+    }
+
+    dl = hypotf(m[0] - l[0], m[1] - l[1]);
+    dr = hypotf(m[0] - r[0], m[1] - r[1]);
+    size = (int) floorf(((dl + dr) / 2) / 0.45f);
+
+    c[0] = (l[0] + r[0] + m[0]) / 3;
+    c[1] = (l[1] + r[1] + m[1]) / 3;
+
+    rect.x = (int) floorf(fmaxf(0.0f, c[0] - 0.5f * size));
+    rect.y = (int) floorf(fmaxf(0.0f, c[1] - 0.43f * size));
+
+    /* face-api's quirk: bounded by the landmark crop's size plus x, y */
+    rect.w = size < lm_crop->w + rect.x ? size : lm_crop->w + rect.x;
+    rect.h = size < lm_crop->h + rect.y ? size : lm_crop->h + rect.y;
+
+    return rect;
+}
+
+
+face_similarity_t
+face_similarity(const double (*from)[2], const double (*to)[2], int n)
+{
+    int                i;
+    double             mfx, mfy, mtx, mty, ax, ay, bx, by, sxx, sxy, vf, th;
+    face_similarity_t  s;
+
+    mfx = mfy = mtx = mty = 0;
+
+    for (i = 0; i < n; i++) {
+        mfx += from[i][0];
+        mfy += from[i][1];
+        mtx += to[i][0];
+        mty += to[i][1];
+    }
+
+    mfx /= n;
+    mfy /= n;
+    mtx /= n;
+    mty /= n;
+
+    sxx = sxy = vf = 0;
+
+    for (i = 0; i < n; i++) {
+        ax = from[i][0] - mfx;
+        ay = from[i][1] - mfy;
+        bx = to[i][0] - mtx;
+        by = to[i][1] - mty;
+
+        sxx += ax * bx + ay * by;
+        sxy += ax * by - ay * bx;
+        vf += ax * ax + ay * ay;
+    }
+
+    th = atan2(sxy, sxx);
+
+    s.c = vf > 0 ? hypot(sxx, sxy) / vf : 0;
+    s.cs = cos(th);
+    s.sn = sin(th);
+    s.tx = mtx - s.c * (s.cs * mfx - s.sn * mfy);
+    s.ty = mty - s.c * (s.sn * mfx + s.cs * mfy);
+
+    return s;
+}
+
+
+void
+face_dlib_chip(const face_image_t *img, const float lm[FACE_LANDMARKS][2],
+    float *out)
+{
+    int                i, row, col, ch, x0, y0;
+    double             from[5][2], to[5][2], cx, cy, k, dx, dy, px, py, fx,
+                       fy, v;
+    const uint8_t     *p;
+    face_similarity_t  s;
+
+    for (i = 0; i < 5; i++) {
+        from[i][0] = (0.25 + face_dlib_template[i][0]) / 1.5 * FACE_CHIP_SIZE;
+        from[i][1] = (0.25 + face_dlib_template[i][1]) / 1.5 * FACE_CHIP_SIZE;
+        to[i][0] = lm[face_dlib_points[i]][0];
+        to[i][1] = lm[face_dlib_points[i]][1];
+    }
+
+    s = face_similarity((const double (*)[2]) from, (const double (*)[2]) to,
+                        5);
+
+    /* dlib's chip_details: centred rectangle of side 150 c - 1 */
+
+    cx = s.c * (s.cs * 75.0 - s.sn * 75.0) + s.tx;
+    cy = s.c * (s.sn * 75.0 + s.cs * 75.0) + s.ty;
+    k = (FACE_CHIP_SIZE * s.c - 1) / (FACE_CHIP_SIZE - 1);
+
+    for (row = 0; row < FACE_CHIP_SIZE; row++) {
+        for (col = 0; col < FACE_CHIP_SIZE; col++) {
+            dx = (col - (FACE_CHIP_SIZE - 1) / 2.0) * k;
+            dy = (row - (FACE_CHIP_SIZE - 1) / 2.0) * k;
+            px = cx + s.cs * dx - s.sn * dy;
+            py = cy + s.sn * dx + s.cs * dy;
+
+            if (!(px >= 0 && py >= 0 && px < img->w - 1 && py < img->h - 1))
+            {
+                for (ch = 0; ch < 3; ch++) {
+                    *out++ = 0.0f;
+                }
+
+                continue;
+            }
+
+            x0 = (int) px;
+            y0 = (int) py;
+            fx = px - x0;
+            fy = py - y0;
+            p = img->px + ((size_t) y0 * img->w + x0) * 3;
+
+            for (ch = 0; ch < 3; ch++) {
+                v = (1 - fy) * ((1 - fx) * p[ch] + fx * p[3 + ch])
+                    + fy * ((1 - fx) * p[img->w * 3 + ch]
+                            + fx * p[img->w * 3 + 3 + ch]);
+
+                /* the chip is uint8, as dlib's */
+                v = floor(v + 0.5);
+                *out++ = (float) (v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+        }
+    }
+}

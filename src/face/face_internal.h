@@ -1,0 +1,185 @@
+
+/*
+ * What the engine's files share: the networks' parameters (load time,
+ * immutable), the per-thread context and the pure geometry helpers.
+ */
+
+#ifndef FACE_INTERNAL_H
+#define FACE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "face.h"
+#include "face_weights.h"
+#include "face_nn.h"
+
+
+#define FACE_SSD_SIZE       512
+#define FACE_SSD_ANCHORS    5118
+#define FACE_LM_SIZE        112
+#define FACE_CHIP_SIZE      150
+
+
+/* an RGB image, 3 bytes a pixel, rows back to back */
+typedef struct {
+    const uint8_t  *px;
+    int             w;
+    int             h;
+} face_image_t;
+
+
+/* a detection in image pixels */
+typedef struct {
+    float   x;
+    float   y;
+    float   w;
+    float   h;
+    float   score;
+} face_box_t;
+
+
+/* a region of the image; the engine's crops use whole pixels */
+typedef struct {
+    int     x;
+    int     y;
+    int     w;
+    int     h;
+} face_rect_t;
+
+
+typedef struct {
+    face_layer_t   conv0;
+    face_layer_t   dw[13];
+    face_layer_t   pw[13];
+    face_layer_t   extra[8];
+    face_layer_t   box[6];
+    face_layer_t   cls[6];
+    float         *anchors;       /* [5118][ymin, xmin, ymax, xmax] */
+} face_ssd_t;
+
+
+typedef struct {
+    face_layer_t   conv0;
+    face_layer_t   dw[5];
+    face_layer_t   pw[5];
+    face_layer_t   conv8;
+} face_tiny_t;
+
+
+typedef struct {
+    face_layer_t   conv0;         /* dense0: plain convolution */
+    face_layer_t   dw[4][4];      /* [block][conv]; dw[0][0] unused */
+    face_layer_t   pw[4][4];
+    face_layer_t   fc;
+} face_lm_t;
+
+
+#define FACE_REC_BLOCKS  14
+
+typedef struct {
+    face_layer_t   conv0;
+    face_layer_t   conv1[FACE_REC_BLOCKS];
+    face_layer_t   conv2[FACE_REC_BLOCKS];
+    face_layer_t   fc;
+} face_rec_t;
+
+
+struct face_models_s {
+    face_ssd_t     ssd;
+    face_tiny_t    tiny;
+    face_lm_t      lm;
+    face_rec_t     rec;
+    size_t         bytes;
+};
+
+
+struct face_ctx_s {
+    const face_models_t  *models;
+    face_net_t            ssd;
+    face_net_t            tiny;
+    int                   tiny_size;
+    face_net_t            lm;
+    face_net_t            rec;
+};
+
+
+/* networks: load (fold weights), build (a runtime), run */
+int face_ssd_load(face_ssd_t *p, const face_weights_t *w, char *err,
+    size_t errlen);
+void face_ssd_free(face_ssd_t *p);
+int face_ssd_build(face_net_t *net, const face_ssd_t *p, char *err,
+    size_t errlen);
+int face_ssd_detect(face_net_t *net, const face_ssd_t *p,
+    const face_image_t *img, const face_rect_t *region, float min_conf,
+    face_box_t **boxes, size_t *n);
+
+int face_tiny_load(face_tiny_t *p, const face_weights_t *w, char *err,
+    size_t errlen);
+void face_tiny_free(face_tiny_t *p);
+int face_tiny_build(face_net_t *net, const face_tiny_t *p, int size,
+    char *err, size_t errlen);
+int face_tiny_detect(face_net_t *net, int size, const face_image_t *img,
+    float min_conf, face_box_t **boxes, size_t *n);
+
+int face_lm_load(face_lm_t *p, const face_weights_t *w, char *err,
+    size_t errlen);
+void face_lm_free(face_lm_t *p);
+int face_lm_build(face_net_t *net, const face_lm_t *p, char *err,
+    size_t errlen);
+int face_lm_run(face_net_t *net, const face_image_t *img,
+    const face_box_t *box, float lm[FACE_LANDMARKS][2]);
+
+int face_rec_load(face_rec_t *p, const face_weights_t *w, char *err,
+    size_t errlen);
+void face_rec_free(face_rec_t *p);
+int face_rec_build(face_net_t *net, const face_rec_t *p, char *err,
+    size_t errlen);
+/* chip: 150x150 RGB as floats 0..255 */
+int face_rec_run(face_net_t *net, const float *chip,
+    float out[FACE_DESCRIPTOR]);
+
+/* everything after decoding */
+face_status_e face_pipeline(face_ctx_t *ctx, const face_image_t *img,
+    const face_options_t *opt, face_result_t *res, char *err,
+    size_t errlen);
+
+/* SSD (plus tiles) or tiny, boxes best first (face_detect.c) */
+int face_detect(face_ctx_t *ctx, const face_image_t *img,
+    const face_options_t *opt, face_box_t **boxes, size_t *n);
+
+/* geometry, crops and resampling (face_align.c) */
+face_rect_t face_clip_rect(float x, float y, float w, float h, int iw,
+    int ih);
+void face_square_resize(const face_image_t *img, const face_rect_t *r,
+    int center, int size, const float mean[3], float scale, float *out);
+face_rect_t face_faceapi_rect(const float lm[FACE_LANDMARKS][2],
+    const face_rect_t *lm_crop);
+
+typedef struct {
+    double  c;           /* scale, chip -> image */
+    double  cs;          /* cos theta */
+    double  sn;          /* sin theta */
+    double  tx;
+    double  ty;
+} face_similarity_t;
+
+face_similarity_t face_similarity(const double (*from)[2],
+    const double (*to)[2], int n);
+void face_dlib_chip(const face_image_t *img,
+    const float lm[FACE_LANDMARKS][2], float *out);
+
+/* non-maximum suppression (face_nms.c) */
+float face_iou(const face_box_t *a, const face_box_t *b);
+size_t face_nms(face_box_t *boxes, size_t n, float iou, size_t max);
+
+/* SSD anchor decoding (face_ssd.c, pure) */
+void face_ssd_decode(const float *anchor, const float *code, float *box);
+
+/* libvips (face_image.c) */
+face_status_e face_image_decode(const void *data, size_t len,
+    uint64_t max_pixels, uint8_t **px, int *w, int *h, char *err,
+    size_t errlen);
+void face_image_free(uint8_t *px);
+
+#endif /* FACE_INTERNAL_H */

@@ -1,0 +1,467 @@
+
+/*
+ * faceenc: the face engine from the command line, one JSON object a line
+ * per image.
+ *
+ *   faceenc [--detector ssd|tiny] [--tiny-size N] [--alignment dlib|faceapi]
+ *           [--min-confidence F] [--max-faces N] [--tiles on|off]
+ *           [--models DIR] [--repeat N] [--bench-recognition N] [--memory]
+ *           IMAGE...
+ *
+ * --repeat N: after one warm-up run, the pipeline runs N more times per
+ * image; "ms" then holds the means, plus "total" and "total_min".
+ * --bench-recognition N: times the recognition network alone on N chips
+ * (the first face of the first image, else a grey chip) and prints
+ * {"recognition": {...}}.  --memory: heap bytes of the shared models and of
+ * one context on stderr.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <malloc.h>
+
+#include <vips/vips.h>
+
+#include "face.h"
+#include "face_internal.h"
+
+
+typedef struct {
+    face_options_t   opt;
+    const char      *models;
+    int              repeat;
+    int              bench_rec;
+    int              memory;
+} faceenc_conf_t;
+
+
+static void faceenc_usage(void);
+static int faceenc_args(faceenc_conf_t *conf, int argc, char **argv);
+static unsigned char *faceenc_read(const char *path, size_t *len);
+static int faceenc_image(face_ctx_t *ctx, const faceenc_conf_t *conf,
+    const char *path, float *first_chip, int *have_chip);
+static int faceenc_bench_rec(face_ctx_t *ctx, const faceenc_conf_t *conf,
+    const float *chip);
+static double faceenc_now(void);
+static size_t faceenc_heap(void);
+
+
+static void
+faceenc_usage(void)
+{
+    fprintf(stderr,
+        "usage: faceenc [--detector ssd|tiny] [--tiny-size N]\n"
+        "               [--alignment dlib|faceapi] [--min-confidence F]\n"
+        "               [--max-faces N] [--tiles on|off] [--models DIR]\n"
+        "               [--repeat N] [--bench-recognition N] [--memory]\n"
+        "               IMAGE...\n");
+}
+
+
+static int
+faceenc_args(faceenc_conf_t *conf, int argc, char **argv)
+{
+    int          i;
+    char        *end;
+    const char  *a, *v;
+
+    face_options_init(&conf->opt);
+    conf->models = "models";
+    conf->repeat = 0;
+    conf->bench_rec = 0;
+    conf->memory = 0;
+
+    for (i = 1; i < argc; i++) {
+        a = argv[i];
+
+        if (strcmp(a, "--") == 0) {
+            return i + 1;
+        }
+
+        if (strncmp(a, "--", 2) != 0) {
+            return i;
+        }
+
+        if (strcmp(a, "--memory") == 0) {
+            conf->memory = 1;
+            continue;
+        }
+
+        if (i + 1 >= argc) {
+            fprintf(stderr, "faceenc: %s needs a value\n", a);
+            return -1;
+        }
+
+        v = argv[++i];
+
+        if (strcmp(a, "--detector") == 0) {
+            if (strcmp(v, "ssd") == 0) {
+                conf->opt.detector = FACE_DETECTOR_SSD;
+
+            } else if (strcmp(v, "tiny") == 0) {
+                conf->opt.detector = FACE_DETECTOR_TINY;
+
+            } else {
+                goto bad;
+            }
+
+        } else if (strcmp(a, "--alignment") == 0) {
+            if (strcmp(v, "dlib") == 0) {
+                conf->opt.alignment = FACE_ALIGN_DLIB;
+
+            } else if (strcmp(v, "faceapi") == 0) {
+                conf->opt.alignment = FACE_ALIGN_FACEAPI;
+
+            } else {
+                goto bad;
+            }
+
+        } else if (strcmp(a, "--tiles") == 0) {
+            if (strcmp(v, "on") == 0) {
+                conf->opt.tiles = 1;
+
+            } else if (strcmp(v, "off") == 0) {
+                conf->opt.tiles = 0;
+
+            } else {
+                goto bad;
+            }
+
+        } else if (strcmp(a, "--min-confidence") == 0) {
+            conf->opt.min_confidence = strtof(v, &end);
+            if (*end != '\0' || !(conf->opt.min_confidence >= 0.0f
+                                  && conf->opt.min_confidence < 1.0f))
+            {
+                goto bad;
+            }
+
+        } else if (strcmp(a, "--tiny-size") == 0) {
+            conf->opt.tiny_input_size = (int) strtol(v, &end, 10);
+            if (*end != '\0' || conf->opt.tiny_input_size < 32
+                || conf->opt.tiny_input_size > 2048
+                || conf->opt.tiny_input_size % 32)
+            {
+                goto bad;
+            }
+
+        } else if (strcmp(a, "--max-faces") == 0) {
+            conf->opt.max_faces = (int) strtol(v, &end, 10);
+            if (*end != '\0' || conf->opt.max_faces < 0) {
+                goto bad;
+            }
+
+        } else if (strcmp(a, "--models") == 0) {
+            conf->models = v;
+
+        } else if (strcmp(a, "--repeat") == 0) {
+            conf->repeat = (int) strtol(v, &end, 10);
+            if (*end != '\0' || conf->repeat < 0) {
+                goto bad;
+            }
+
+        } else if (strcmp(a, "--bench-recognition") == 0) {
+            conf->bench_rec = (int) strtol(v, &end, 10);
+            if (*end != '\0' || conf->bench_rec <= 0) {
+                goto bad;
+            }
+
+        } else {
+            fprintf(stderr, "faceenc: unknown option %s\n", a);
+            return -1;
+        }
+
+        continue;
+
+    bad:
+
+        fprintf(stderr, "faceenc: bad value for %s: \"%s\"\n", a, v);
+        return -1;
+    }
+
+    return i;
+}
+
+
+static unsigned char *
+faceenc_read(const char *path, size_t *len)
+{
+    long            size;
+    FILE           *f;
+    unsigned char  *buf;
+
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        return NULL;
+    }
+
+    buf = NULL;
+
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0
+        && fseek(f, 0, SEEK_SET) == 0)
+    {
+        buf = malloc((size_t) size + 1);
+
+        if (buf != NULL && fread(buf, 1, (size_t) size, f) != (size_t) size) {
+            free(buf);
+            buf = NULL;
+        }
+
+        *len = (size_t) size;
+    }
+
+    fclose(f);
+
+    return buf;
+}
+
+
+static double
+faceenc_now(void)
+{
+    struct timespec  t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+
+static size_t
+faceenc_heap(void)
+{
+    struct mallinfo2  mi;
+
+    mi = mallinfo2();
+
+    return mi.uordblks + mi.hblkhd;
+}
+
+
+static int
+faceenc_image(face_ctx_t *ctx, const faceenc_conf_t *conf, const char *path,
+    float *first_chip, int *have_chip)
+{
+    int             i;
+    char            err[512], *json;
+    size_t          len;
+    double          t0, total, total_min, sum[4];
+    unsigned char  *data;
+    face_result_t   res;
+    face_status_e   st;
+    face_image_t    img;
+
+    data = faceenc_read(path, &len);
+    if (data == NULL) {
+        fprintf(stderr, "faceenc: %s: cannot read the file\n", path);
+        return -1;
+    }
+
+    st = face_encode(ctx, data, len, &conf->opt, &res, err, sizeof(err));
+    if (st != FACE_OK) {
+        fprintf(stderr, "faceenc: %s: %s (%s)\n", path, err,
+                face_status_text(st));
+        free(data);
+        return -1;
+    }
+
+    if (conf->repeat > 0) {
+        memset(sum, 0, sizeof(sum));
+        total_min = 1e30;
+
+        for (i = 0; i < conf->repeat; i++) {
+            face_result_free(&res);
+
+            t0 = faceenc_now();
+            st = face_encode(ctx, data, len, &conf->opt, &res, err,
+                             sizeof(err));
+            total = faceenc_now() - t0;
+
+            if (st != FACE_OK) {
+                fprintf(stderr, "faceenc: %s: %s\n", path, err);
+                free(data);
+                return -1;
+            }
+
+            total_min = total < total_min ? total : total_min;
+            sum[0] += res.ms_decode;
+            sum[1] += res.ms_detect;
+            sum[2] += res.ms_landmarks;
+            sum[3] += res.ms_encode;
+        }
+
+        res.ms_decode = sum[0] / conf->repeat;
+        res.ms_detect = sum[1] / conf->repeat;
+        res.ms_landmarks = sum[2] / conf->repeat;
+        res.ms_encode = sum[3] / conf->repeat;
+
+        fprintf(stderr, "faceenc: %s: %d runs, total mean %.1f ms, min %.1f "
+                "ms (decode %.1f, detect %.1f, landmarks %.1f, encode %.1f)"
+                "\n", path, conf->repeat,
+                res.ms_decode + res.ms_detect + res.ms_landmarks
+                + res.ms_encode, total_min, res.ms_decode, res.ms_detect,
+                res.ms_landmarks, res.ms_encode);
+    }
+
+    if (first_chip != NULL && !*have_chip && res.nfaces > 0) {
+        /* the dlib chip of the first face, for --bench-recognition */
+        if (face_image_decode(data, len, 0, (uint8_t **) &img.px, &img.w,
+                              &img.h, err, sizeof(err))
+            == FACE_OK)
+        {
+            face_dlib_chip(&img, res.faces[0].landmarks, first_chip);
+            face_image_free((uint8_t *) img.px);
+            *have_chip = 1;
+        }
+    }
+
+    free(data);
+
+    json = face_result_json(&res, path, 1);
+    face_result_free(&res);
+
+    if (json == NULL) {
+        fprintf(stderr, "faceenc: %s: out of memory\n", path);
+        return -1;
+    }
+
+    printf("%s\n", json);
+    fflush(stdout);
+    free(json);
+
+    return 0;
+}
+
+
+static int
+faceenc_bench_rec(face_ctx_t *ctx, const faceenc_conf_t *conf,
+    const float *chip)
+{
+    int     i;
+    char    err[256];
+    float   d[FACE_DESCRIPTOR];
+    double  t0, ms;
+
+    if (face_ctx_prepare(ctx, &conf->opt, err, sizeof(err)) != FACE_OK) {
+        fprintf(stderr, "faceenc: %s\n", err);
+        return -1;
+    }
+
+    /* warm-up */
+    if (face_rec_run(&ctx->rec, chip, d) != 0) {
+        fprintf(stderr, "faceenc: recognition network failed\n");
+        return -1;
+    }
+
+    t0 = faceenc_now();
+
+    for (i = 0; i < conf->bench_rec; i++) {
+        if (face_rec_run(&ctx->rec, chip, d) != 0) {
+            fprintf(stderr, "faceenc: recognition network failed\n");
+            return -1;
+        }
+    }
+
+    ms = (faceenc_now() - t0) / conf->bench_rec;
+
+    printf("{\"recognition\":{\"runs\":%d,\"ms_per_face\":%.3f,"
+           "\"faces_per_s\":%.1f}}\n", conf->bench_rec, ms, 1000.0 / ms);
+
+    return 0;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int              i, first, failed, have_chip;
+    char             err[512];
+    float           *chip;
+    size_t           heap0, heap1, heap2;
+    face_ctx_t      *ctx;
+    face_models_t   *models;
+    faceenc_conf_t   conf;
+
+    first = faceenc_args(&conf, argc, argv);
+    if (first < 0 || (first >= argc && !conf.bench_rec)) {
+        faceenc_usage();
+        return 2;
+    }
+
+    if (VIPS_INIT(argv[0]) != 0) {
+        fprintf(stderr, "faceenc: libvips initialisation failed\n");
+        return 1;
+    }
+
+    vips_cache_set_max(0);
+    vips_concurrency_set(1);
+    vips_block_untrusted_set(TRUE);
+
+    heap0 = faceenc_heap();
+
+    if (face_models_load(conf.models, &models, err, sizeof(err)) != FACE_OK)
+    {
+        fprintf(stderr, "faceenc: %s\n", err);
+        vips_shutdown();
+        return 1;
+    }
+
+    heap1 = faceenc_heap();
+
+    ctx = face_ctx_create(models, err, sizeof(err));
+    if (ctx == NULL) {
+        fprintf(stderr, "faceenc: %s\n", err);
+        face_models_free(models);
+        vips_shutdown();
+        return 1;
+    }
+
+    if (conf.memory) {
+        if (face_ctx_prepare(ctx, &conf.opt, err, sizeof(err)) != FACE_OK) {
+            fprintf(stderr, "faceenc: %s\n", err);
+        }
+
+        heap2 = faceenc_heap();
+
+        fprintf(stderr, "faceenc: heap: models %.1f MB (shared), one "
+                "context %.1f MB\n", (heap1 - heap0) / 1048576.0,
+                (heap2 - heap1) / 1048576.0);
+    }
+
+    chip = NULL;
+    have_chip = 0;
+
+    if (conf.bench_rec) {
+        chip = malloc(FACE_CHIP_SIZE * FACE_CHIP_SIZE * 3 * sizeof(float));
+        if (chip == NULL) {
+            fprintf(stderr, "faceenc: out of memory\n");
+            return 1;
+        }
+
+        for (i = 0; i < FACE_CHIP_SIZE * FACE_CHIP_SIZE * 3; i++) {
+            chip[i] = 128.0f;
+        }
+    }
+
+    failed = 0;
+
+    for (i = first; i < argc; i++) {
+        if (faceenc_image(ctx, &conf, argv[i], chip, &have_chip) != 0) {
+            failed = 1;
+        }
+
+        vips_thread_shutdown();
+    }
+
+    if (conf.bench_rec && faceenc_bench_rec(ctx, &conf, chip) != 0) {
+        failed = 1;
+    }
+
+    free(chip);
+    face_ctx_free(ctx);
+    face_models_free(models);
+    vips_shutdown();
+
+    return failed ? 1 : 0;
+}
