@@ -65,7 +65,13 @@ define configure_cmd
 	|| { tail -n 30 $(CURDIR)/$(1)/configure.log; exit 1; }
 endef
 
-$(BUILD)/nginx/Makefile: config deps.txt | deps
+# config lists src/face/*.c when it runs: configure again when the engine
+# gains or loses a file (the list is rewritten only when it changes)
+FACE_LIST   := $(BUILD)/face-srcs.list
+$(shell mkdir -p $(BUILD) && echo '$(FACE_SRCS)' | cmp -s - $(FACE_LIST) \
+        || echo '$(FACE_SRCS)' > $(FACE_LIST))
+
+$(BUILD)/nginx/Makefile: config deps.txt $(FACE_LIST) | deps
 	$(call configure_cmd,$(BUILD)/nginx,,)
 
 $(call SO,$(BUILD)/nginx) &: $(BUILD)/nginx/Makefile $(SOURCES)
@@ -84,7 +90,7 @@ $(BUILD)/asan/faceenc: $(FACE_DEPS) | deps
 	$(CC) -g -O1 $(ASAN_FLAGS) $(FACE_CFLAGS) -o $@ src/tools/faceenc.c \
 	    $(FACE_SRCS) $(FACE_LIBS)
 
-$(BUILD)/asan/Makefile: config deps.txt | deps
+$(BUILD)/asan/Makefile: config deps.txt $(FACE_LIST) | deps
 	$(call configure_cmd,$(BUILD)/asan,-O1 $(ASAN_FLAGS),$(ASAN_FLAGS))
 
 $(call SO,$(BUILD)/asan) &: $(BUILD)/asan/Makefile $(SOURCES)
