@@ -43,7 +43,7 @@ typedef struct {
 static CURLcode ngx_http_face_setup(CURL *curl,
     ngx_http_face_transfer_t *tr, const char *url, char *errbuf);
 static ngx_int_t ngx_http_face_url_ok(const ngx_http_face_net_conf_t *nc,
-    const char *url, char *err, size_t err_len);
+    const char *what, const char *url, char *err, size_t err_len);
 static curl_socket_t ngx_http_face_open_socket(void *data,
     curlsocktype purpose, struct curl_sockaddr *address);
 static size_t ngx_http_face_write(char *ptr, size_t size, size_t nmemb,
@@ -79,7 +79,8 @@ ngx_http_face_download(ngx_http_face_thread_t *t,
 
     for (hop = 0; /* void */; hop++) {
 
-        if (ngx_http_face_url_ok(nc, cur ? cur : url, err, err_len)
+        if (ngx_http_face_url_ok(nc, "download", cur ? cur : url, err,
+                                 err_len)
             != NGX_OK)
         {
             goto failed;
@@ -204,7 +205,7 @@ ngx_http_face_post(ngx_http_face_thread_t *t,
 
     curl = t->curl;
 
-    if (ngx_http_face_url_ok(nc, url, err, err_len) != NGX_OK) {
+    if (ngx_http_face_url_ok(nc, "callback", url, err, err_len) != NGX_OK) {
         return 0;
     }
 
@@ -314,8 +315,8 @@ ngx_http_face_setup(CURL *curl, ngx_http_face_transfer_t *tr,
 /* every hop: http or https, a host, face_allow_hosts, address literals */
 
 static ngx_int_t
-ngx_http_face_url_ok(const ngx_http_face_net_conf_t *nc, const char *url,
-    char *err, size_t err_len)
+ngx_http_face_url_ok(const ngx_http_face_net_conf_t *nc, const char *what,
+    const char *url, char *err, size_t err_len)
 {
     size_t            n, len;
     const char       *host;
@@ -329,12 +330,13 @@ ngx_http_face_url_ok(const ngx_http_face_net_conf_t *nc, const char *url,
                                          (u_char *) "https://", 8) == 0)))
     {
         ngx_snprintf((u_char *) err, err_len,
-                     "refused: not an http or https URL%Z");
+                     "%s: refused: not an http or https URL%Z", what);
         return NGX_DECLINED;
     }
 
     if (face_net_url_host(url, len, &host, &n) != 0) {
-        ngx_snprintf((u_char *) err, err_len, "refused: no host in URL%Z");
+        ngx_snprintf((u_char *) err, err_len, "%s: refused: no host in URL%Z",
+                     what);
         return NGX_DECLINED;
     }
 
@@ -343,8 +345,8 @@ ngx_http_face_url_ok(const ngx_http_face_net_conf_t *nc, const char *url,
                                   nc->nhosts))
     {
         ngx_snprintf((u_char *) err, err_len,
-                     "refused: host \"%*s\" is not in face_allow_hosts%Z",
-                     ngx_min(n, 64), host);
+                     "%s: refused: host \"%*s\" is not in "
+                     "face_allow_hosts%Z", what, ngx_min(n, 64), host);
         return NGX_DECLINED;
     }
 
@@ -352,7 +354,7 @@ ngx_http_face_url_ok(const ngx_http_face_net_conf_t *nc, const char *url,
         && cls != FACE_NET_PUBLIC)
     {
         ngx_snprintf((u_char *) err, err_len,
-                     "refused: %s address \"%*s\"%Z",
+                     "%s: refused: %s address \"%*s\"%Z", what,
                      face_net_class_name(cls), ngx_min(n, 64), host);
         return NGX_DECLINED;
     }

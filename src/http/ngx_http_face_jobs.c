@@ -1366,7 +1366,7 @@ ngx_http_face_job_finish(ngx_http_face_job_t *job)
             ngx_http_face_job_respond(job);
         }
 
-        ngx_destroy_pool(job->pool);
+        ngx_http_face_job_release(job);
         return;
     }
 

@@ -264,6 +264,9 @@ ngx_module_t  ngx_http_face_module = {
 /* the per-thread state; the key is made in each worker */
 static pthread_key_t  ngx_http_face_key;
 
+/* thread states not yet freed: exit_process waits for their destructors */
+static ngx_atomic_int_t  ngx_http_face_threads;
+
 
 /* ------------------------------------------------------------------------
  * face_encode
@@ -695,6 +698,8 @@ ngx_http_face_thread(const face_models_t *models, char *err, size_t len)
 
     t->curl = curl_easy_init();
 
+    (void) __atomic_add_fetch(&ngx_http_face_threads, 1, __ATOMIC_SEQ_CST);
+
     if (t->curl == NULL || pthread_setspecific(ngx_http_face_key, t) != 0) {
         ngx_cpystrn((u_char *) err, (u_char *) "out of memory", len);
         ngx_http_face_thread_free(t);
@@ -719,6 +724,8 @@ ngx_http_face_thread_free(void *data)
     }
 
     free(t);
+
+    (void) __atomic_sub_fetch(&ngx_http_face_threads, 1, __ATOMIC_SEQ_CST);
 }
 
 
@@ -1182,7 +1189,26 @@ ngx_http_face_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_face_exit_process(ngx_cycle_t *cycle)
 {
-    /* nginx has ended the pool's threads by now: their state is freed */
+    ngx_uint_t  i;
+
+    /*
+     * nginx has told the pool's threads to end, but a thread signals
+     * that before it exits, so its key destructor may still be freeing
+     * an engine context: the libraries go only after it (1 s at most)
+     */
+
+    for (i = 0; i < 1000; i++) {
+        if (__atomic_load_n(&ngx_http_face_threads, __ATOMIC_SEQ_CST) == 0) {
+            break;
+        }
+
+        ngx_msleep(1);
+    }
+
+    if (i == 1000) {
+        /* a thread still runs: leave the libraries to exit() */
+        return;
+    }
 
     curl_global_cleanup();
     xnn_deinitialize();
