@@ -10,6 +10,7 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use Edge::Nginx;
+use Edge::Image ();
 
 my $repo = Edge::Nginx->repo;
 
@@ -40,8 +41,12 @@ SKIP: {
     $http =~ s/^\s*(?:include|default_type|access_log|\w+_temp_path)\s.*;\n//mg;
     $http =~ s/127\.0\.0\.1:8080/127.0.0.1:%%PORT%%/g;
     $http =~ s{(\s)demo/}{$1%%REPO%%/demo/}g;
+    $http =~ s{(face_models\s+)models;}{$1%%REPO%%/models;};
+    $http =~ s{(face_spool\s+)build/run/}{$1%%PREFIX%%/};
 
-    my $t = Edge::Nginx->new(modules => [qw(album_zip image_variant face)]);
+    # the main context's thread_pool, as the harness writes it
+    my $t = Edge::Nginx->new(modules => [qw(album_zip image_variant face)],
+        thread_pools => { face => 'threads=2 max_queue=64' });
     $t->run($http);
 
     like($t->get('/')->{content}, qr{/albums/demo\.zip}, 'demo index');
@@ -76,6 +81,16 @@ SKIP: {
     my $thumb = $t->write_file('tmp/thumb.jpg', $r->{content});
     like(`vipsheader $thumb 2>&1`, qr/ 320x\d+ | \d+x320 /,
          'a thumbnail inside 320x320');
+
+    $r = $t->request('POST', '/faces', { content =>
+        Edge::Image::slurp("$repo/demo/fixtures/sample1.jpg") });
+    is($r->{status}, 200, 'the faces of a demo photo');
+    like($r->{content}, qr/"encoding":\s*\[/, 'with encodings');
+
+    $r = $t->request('POST',
+                     '/2015-03-31/functions/facedetection/invocations',
+                     { content => '{}' });
+    is($r->{status}, 400, 'the facedetection function answers');
 
     $t->finish;
     $t->cleanup;
@@ -119,5 +134,35 @@ SKIP: {
                        headers => { 'Content-Type' => 'application/json' } });
     is($r->{status}, 400, 'the zipper job location answers');
 
-    $t->done;
+    $t->finish;
+    $t->cleanup;
 }
+
+# conf/face.conf: both face endpoints
+SKIP: {
+    skip 'models not fetched (make models)', 3
+        unless -f "$repo/models/face_recognition_model.bin";
+
+    my $http = slurp("$repo/conf/face.conf");
+    $http =~ s/127\.0\.0\.1:8082/127.0.0.1:%%PORT%%/g;
+    $http =~ s{(face_models\s+)models;}{$1%%REPO%%/models;};
+    $http =~ s{/var/lib/nginx/}{%%PREFIX%%/};
+
+    my $t = Edge::Nginx->new(modules => ['face'],
+        thread_pools => { face => 'threads=2 max_queue=64' });
+    $t->run($http);
+
+    my $r = $t->request('POST', '/faces', { content => 'not an image' });
+    is($r->{status}, 415, 'face.conf: /faces answers');
+
+    $r = $t->request('POST',
+                     '/2015-03-31/functions/facedetection/invocations',
+                     { content => '{"api_url": "https://photos.example.com",'
+                                  . ' "sources": []}' });
+    is($r->{status}, 202, 'face.conf: the function accepts a job');
+
+    $t->finish;
+    $t->cleanup;
+}
+
+done_testing;
