@@ -1,0 +1,82 @@
+#!/usr/bin/perl
+# While the face thread pool is saturated with jobs, a static location on
+# the same server keeps answering: p99 < 10 ms.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use IO::Socket::IP;
+use Test::More;
+use Time::HiRes qw(time);
+
+use Edge::Nginx;
+use Edge::Nginx::Backend qw(write_all);
+use Edge::Face qw(have_samples site_handler callbacks payload job_path);
+
+plan skip_all => 'sample photos or models missing (make models)'
+    unless have_samples();
+
+my $t = Edge::Nginx->new(modules => ['face'],
+    thread_pools => { face => 'threads=2' });
+
+my $site = $t->backend(site_handler());
+my $S = "http://127.0.0.1:$site";
+$t->write_file('html/static.txt', "static\n");
+
+$t->run(<<'EOF');
+    face_models  %%REPO%%/models;
+    face_thread_pool  face;
+    face_allow_private  on;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+
+        location = /static.txt { root %%PREFIX%%/html; }
+
+        location = /2015-03-31/functions/facedetection/invocations {
+            face_jobs;
+            face_spool  %%PREFIX%%/spool;
+            face_parallel  4;
+        }
+    }
+EOF
+
+my $r = $t->request('POST', job_path(), {
+    content => payload($S, map { [$_, 'photo',
+        "$S/photos/" . ($_ % 6 + 1) . '.webp', "t$_"] } 1 .. 12),
+    headers => { 'Content-Type' => 'application/json' } });
+is $r->{status}, 202, 'a 12-source job';
+
+# wait for the first download: the pool is busy from then on
+$t->wait_for(sub { grep { $_->{path} =~ m{^/photos/} }
+    $t->backend_requests($site) }, 20);
+
+# one keep-alive connection, 300 requests, one at a time
+my $sock = IO::Socket::IP->new(PeerHost => '127.0.0.1',
+    PeerPort => $t->port) or die "connect: $@";
+my @ms;
+my $busy = 0;
+for (1 .. 300) {
+    my $t0 = time;
+    write_all($sock, "GET /static.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    my $buf = '';
+    while ($buf !~ /\r\n\r\nstatic\n\z/) {
+        sysread($sock, $buf, 4096, length $buf) or last;
+    }
+    push @ms, (time - $t0) * 1000;
+    $busy++ if callbacks($t, $site) < 12;
+}
+
+@ms = sort { $a <=> $b } @ms;
+my $p99 = $ms[int(0.99 * @ms) - 1];
+ok $busy > 250, "the pool was busy during the measurement ($busy/300)";
+cmp_ok $p99, '<', 10, sprintf('static p99 %.2f ms (p50 %.2f ms)', $p99,
+    $ms[@ms / 2]);
+
+$t->wait_for(sub { callbacks($t, $site) >= 12 }, 120);
+is scalar(() = callbacks($t, $site)), 12, 'the job completes';
+
+$t->done;
