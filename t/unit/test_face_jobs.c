@@ -14,13 +14,50 @@
 #include "face_jobs.h"
 
 
-/* allocations live until the end of the test binary: tests are small */
+/* an arena for the allocator hooks; each test frees it at its end */
+
+typedef struct arena_block_s  arena_block_t;
+
+struct arena_block_s {
+    arena_block_t  *next;
+};
+
+
+static arena_block_t  *arena;
+
 
 static void *
 test_alloc(void *ctx, size_t size)
 {
+    arena_block_t  *b;
+
     (void) ctx;
-    return malloc(size ? size : 1);
+
+    /* sizeof(arena_block_t) keeps the result pointer-aligned */
+
+    b = malloc(sizeof(arena_block_t) + size);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->next = arena;
+    arena = b;
+
+    return b + 1;
+}
+
+
+static void
+arena_free(void)
+{
+    arena_block_t  *b, *next;
+
+    for (b = arena; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
+
+    arena = NULL;
 }
 
 
@@ -82,6 +119,8 @@ UNIT_TEST(test_parse_full)
     CHECK_INT(p.sources[1].type, FACE_JOBS_REFERENCE);
     CHECK_STR(p.sources[1].token.data, "");
     CHECK_INT(p.sources[1].token.len, 0);
+
+    arena_free();
 }
 
 
@@ -95,6 +134,8 @@ UNIT_TEST(test_parse_empty_sources)
                     err), FACE_JOBS_OK);
     CHECK_INT(p.nsources, 0);
     CHECK(p.sources == NULL);
+
+    arena_free();
 }
 
 
@@ -121,6 +162,8 @@ UNIT_TEST(test_parse_bad_top)
     CHECK_STR(error_of("{\"api_url\": \"http://a\", \"api_url\": "
                        "\"http://b\", \"sources\": []}"),
               "api_url: given twice");
+
+    arena_free();
 }
 
 
@@ -144,6 +187,8 @@ UNIT_TEST(test_parse_nul)
     CHECK_STR(error_of("{\"api_url\": \"http://a\", \"sources\": ["
                        SRC("1", "\"photo\"", "\"http://b/\"",
                            "\"a\\\\u0000b\"") "]}"), "");
+
+    arena_free();
 }
 
 
@@ -185,6 +230,8 @@ UNIT_TEST(test_parse_bad_sources)
               "sources[2].pk: must be an integer");
 
 #undef BAD
+
+    arena_free();
 }
 
 
@@ -220,6 +267,8 @@ UNIT_TEST(test_parse_long)
     CHECK_STR(error_of(json), "api_url: must be an http or https URL");
 
     free(json);
+
+    arena_free();
 }
 
 
