@@ -775,7 +775,7 @@ ngx_http_face_models(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     fmcf->models_dir = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &fmcf->models_dir, 1) != NGX_OK) {
+    if (ngx_conf_full_name(cf->cycle, &fmcf->models_dir, 0) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
