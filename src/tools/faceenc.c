@@ -49,6 +49,18 @@ static size_t faceenc_heap(void);
 
 
 static void
+faceenc_log(const gchar *domain, GLogLevelFlags level, const gchar *msg,
+    gpointer data)
+{
+    /* libvips' warnings repeat what the error line of the image says */
+    (void) domain;
+    (void) level;
+    (void) msg;
+    (void) data;
+}
+
+
+static void
 faceenc_usage(void)
 {
     fprintf(stderr,
@@ -260,8 +272,7 @@ faceenc_image(face_ctx_t *ctx, const faceenc_conf_t *conf, const char *path,
 
     st = face_encode(ctx, data, len, &conf->opt, &res, err, sizeof(err));
     if (st != FACE_OK) {
-        fprintf(stderr, "faceenc: %s: %s (%s)\n", path, err,
-                face_status_text(st));
+        fprintf(stderr, "faceenc: %s: %s\n", path, err);
         free(data);
         return -1;
     }
@@ -397,6 +408,9 @@ main(int argc, char **argv)
     vips_cache_set_max(0);
     vips_concurrency_set(1);
     vips_block_untrusted_set(TRUE);
+    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE
+                      | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG, faceenc_log,
+                      NULL);
 
     heap0 = faceenc_heap();
 
