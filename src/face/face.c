@@ -144,6 +144,7 @@ face_ctx_create(const face_models_t *models, char *err, size_t errlen)
     }
 
     ctx->models = models;
+    ctx->rec_batch = FACE_REC_BATCH;
 
     return ctx;
 }
@@ -200,8 +201,8 @@ face_ctx_need(face_ctx_t *ctx, const face_options_t *opt, int stage,
         return ctx->lm.rt ? 0 : face_lm_build(&ctx->lm, &m->lm, err, errlen);
 
     default:
-        return ctx->rec.rt ? 0 : face_rec_build(&ctx->rec, &m->rec, err,
-                                                errlen);
+        return ctx->rec.rt ? 0 : face_rec_build(&ctx->rec, &m->rec,
+                                                ctx->rec_batch, err, errlen);
     }
 }
 
@@ -270,7 +271,7 @@ face_pipeline(face_ctx_t *ctx, const face_image_t *img,
     const face_options_t *opt, face_result_t *res, char *err, size_t errlen)
 {
     int                 rc;
-    size_t              i, n, nb;
+    size_t              i, k, n, nb;
     float              *chip;
     face_t             *f;
     face_box_t         *boxes;
@@ -387,9 +388,23 @@ face_pipeline(face_ctx_t *ctx, const face_image_t *img,
             }
         }
 
-        if (face_rec_run(&ctx->rec, chip, f->encoding) != 0) {
+        /* chips go into the batch; a full batch or the last face runs it */
+
+        face_rec_input(&ctx->rec, (int) (i % ctx->rec_batch), chip);
+
+        if ((i + 1) % ctx->rec_batch != 0 && i + 1 != n) {
+            continue;
+        }
+
+        if (face_net_run(&ctx->rec) != 0) {
             snprintf(err, errlen, "recognition network failed");
             goto done;
+        }
+
+        for (k = i - i % ctx->rec_batch; k <= i; k++) {
+            memcpy(res->faces[k].encoding,
+                   face_rec_output(&ctx->rec, (int) (k % ctx->rec_batch)),
+                   FACE_DESCRIPTOR * sizeof(float));
         }
     }
 

@@ -26,8 +26,6 @@ static const double  face_dlib_template[5][2] = {
 static const int  face_dlib_points[5] = { 45, 42, 36, 39, 33 };
 
 
-static float face_pixel(const face_image_t *img, const face_rect_t *r,
-    int bx, int by, int sx, int sy, int ch);
 
 
 face_rect_t
@@ -74,22 +72,36 @@ face_clip_rect(float x, float y, float w, float h, int iw, int ih)
 }
 
 
-static float
-face_pixel(const face_image_t *img, const face_rect_t *r, int bx, int by,
-    int sx, int sy, int ch)
+/* one axis of the resize: source indices (-1: padding) and weights */
+
+static int
+face_resize_axis(int size, int side, int before, int len, int *i0, int *i1,
+    float *d)
 {
-    int  x, y;
+    int    k, a, b;
+    float  step, f;
 
-    /* (sx, sy) in the padded square; the crop starts at (bx, by) in it */
-
-    x = sx - bx;
-    y = sy - by;
-
-    if (x < 0 || y < 0 || x >= r->w || y >= r->h) {
-        return 0.0f;
+    if (size > FACE_RESIZE_MAX) {
+        return -1;
     }
 
-    return img->px[((size_t) (r->y + y) * img->w + r->x + x) * 3 + ch];
+    step = (float) side / (float) size;
+
+    for (k = 0; k < size; k++) {
+        f = k * step;
+        a = (int) floorf(f);
+        b = (int) ceilf(f);
+        b = b < side - 1 ? b : side - 1;
+        d[k] = f - a;
+
+        /* padded-square coordinates to crop coordinates */
+        a -= before;
+        b -= before;
+        i0[k] = (a >= 0 && a < len) ? a : -1;
+        i1[k] = (b >= 0 && b < len) ? b : -1;
+    }
+
+    return 0;
 }
 
 
@@ -97,8 +109,12 @@ void
 face_square_resize(const face_image_t *img, const face_rect_t *r,
     int center, int size, const float mean[3], float scale, float *out)
 {
-    int     side, diff, bx, by, row, col, ch, y0, y1, x0, x1;
-    float   step, fy, fx, dy, dx, tl, tr, bl, br, top, bottom, v;
+    int             side, diff, bx, by, row, col, ch;
+    int             x0[FACE_RESIZE_MAX], x1[FACE_RESIZE_MAX];
+    int             y0[FACE_RESIZE_MAX], y1[FACE_RESIZE_MAX];
+    float           dx[FACE_RESIZE_MAX], dy[FACE_RESIZE_MAX];
+    float           tl, tr, bl, br, top, bottom;
+    const uint8_t  *p0, *p1;
 
     side = r->w > r->h ? r->w : r->h;
     diff = r->w > r->h ? r->w - r->h : r->h - r->w;
@@ -115,33 +131,29 @@ face_square_resize(const face_image_t *img, const face_rect_t *r,
         }
     }
 
-    step = (float) side / (float) size;
+    if (face_resize_axis(size, side, bx, r->w, x0, x1, dx) != 0
+        || face_resize_axis(size, side, by, r->h, y0, y1, dy) != 0)
+    {
+        return;
+    }
 
     for (row = 0; row < size; row++) {
-        fy = row * step;
-        y0 = (int) floorf(fy);
-        y1 = (int) ceilf(fy);
-        y1 = y1 < side - 1 ? y1 : side - 1;
-        dy = fy - y0;
+        p0 = y0[row] < 0 ? NULL
+             : img->px + ((size_t) (r->y + y0[row]) * img->w + r->x) * 3;
+        p1 = y1[row] < 0 ? NULL
+             : img->px + ((size_t) (r->y + y1[row]) * img->w + r->x) * 3;
 
         for (col = 0; col < size; col++) {
-            fx = col * step;
-            x0 = (int) floorf(fx);
-            x1 = (int) ceilf(fx);
-            x1 = x1 < side - 1 ? x1 : side - 1;
-            dx = fx - x0;
-
             for (ch = 0; ch < 3; ch++) {
-                tl = face_pixel(img, r, bx, by, x0, y0, ch);
-                tr = face_pixel(img, r, bx, by, x1, y0, ch);
-                bl = face_pixel(img, r, bx, by, x0, y1, ch);
-                br = face_pixel(img, r, bx, by, x1, y1, ch);
+                tl = (p0 && x0[col] >= 0) ? p0[x0[col] * 3 + ch] : 0.0f;
+                tr = (p0 && x1[col] >= 0) ? p0[x1[col] * 3 + ch] : 0.0f;
+                bl = (p1 && x0[col] >= 0) ? p1[x0[col] * 3 + ch] : 0.0f;
+                br = (p1 && x1[col] >= 0) ? p1[x1[col] * 3 + ch] : 0.0f;
 
-                top = tl + (tr - tl) * dx;
-                bottom = bl + (br - bl) * dx;
-                v = top + (bottom - top) * dy;
+                top = tl + (tr - tl) * dx[col];
+                bottom = bl + (br - bl) * dx[col];
 
-                *out++ = (v - mean[ch]) * scale;
+                *out++ = (top + (bottom - top) * dy[row] - mean[ch]) * scale;
             }
         }
     }

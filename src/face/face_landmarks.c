@@ -108,7 +108,7 @@ face_lm_build(face_net_t *net, const face_lm_t *p, char *err, size_t errlen)
     face_val_t    x, o1, o2, o3, o4, s12, s123;
     face_graph_t  g;
 
-    x = face_g_begin(&g, FACE_LM_SIZE, FACE_LM_SIZE, 3);
+    x = face_g_begin(&g, 1, FACE_LM_SIZE, FACE_LM_SIZE, 3);
 
     for (b = 0; b < 4; b++) {
         if (b == 0) {

@@ -224,7 +224,7 @@ face_ssd_build(face_net_t *net, const face_ssd_t *p, char *err,
     face_val_t    x, c11, feat[6];
     face_graph_t  g;
 
-    x = face_g_begin(&g, FACE_SSD_SIZE, FACE_SSD_SIZE, 3);
+    x = face_g_begin(&g, 1, FACE_SSD_SIZE, FACE_SSD_SIZE, 3);
     x = face_g_conv(&g, x, &p->conv0, 2, FACE_PAD_SAME, 0.0f, 6.0f);
 
     c11 = x;
