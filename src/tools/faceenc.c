@@ -6,14 +6,16 @@
  *   faceenc [--detector ssd|tiny] [--tiny-size N] [--alignment dlib|faceapi]
  *           [--min-confidence F] [--max-faces N] [--tiles on|off]
  *           [--models DIR] [--repeat N] [--bench-recognition N] [--memory]
- *           IMAGE...
+ *           [--threads N] IMAGE...
  *
  * --repeat N: after one warm-up run, the pipeline runs N more times per
  * image; "ms" then holds the means, plus "total" and "total_min".
  * --bench-recognition N: times the recognition network alone on N chips
  * (the first face of the first image, else a grey chip) and prints
  * {"recognition": {...}}.  --memory: heap bytes of the shared models and of
- * one context on stderr.
+ * one context on stderr.  --threads N: the images spread over N threads,
+ * each with its own context and the models shared (as in nginx), printed
+ * in order, with the throughput on stderr.
  */
 
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <malloc.h>
+#include <pthread.h>
 
 #include <vips/vips.h>
 
@@ -34,6 +37,7 @@ typedef struct {
     int              repeat;
     int              bench_rec;
     int              memory;
+    int              threads;
 } faceenc_conf_t;
 
 
@@ -41,7 +45,10 @@ static void faceenc_usage(void);
 static int faceenc_args(faceenc_conf_t *conf, int argc, char **argv);
 static unsigned char *faceenc_read(const char *path, size_t *len);
 static int faceenc_image(face_ctx_t *ctx, const faceenc_conf_t *conf,
-    const char *path, float *first_chip, int *have_chip);
+    const char *path, float *first_chip, int *have_chip, char **out);
+static void *faceenc_thread(void *arg);
+static int faceenc_threads(const face_models_t *models,
+    const faceenc_conf_t *conf, char **paths, int n);
 static int faceenc_bench_rec(face_ctx_t *ctx, const faceenc_conf_t *conf,
     const float *chip);
 static double faceenc_now(void);
@@ -68,7 +75,7 @@ faceenc_usage(void)
         "               [--alignment dlib|faceapi] [--min-confidence F]\n"
         "               [--max-faces N] [--tiles on|off] [--models DIR]\n"
         "               [--repeat N] [--bench-recognition N] [--memory]\n"
-        "               IMAGE...\n");
+        "               [--threads N] IMAGE...\n");
 }
 
 
@@ -84,6 +91,7 @@ faceenc_args(faceenc_conf_t *conf, int argc, char **argv)
     conf->repeat = 0;
     conf->bench_rec = 0;
     conf->memory = 0;
+    conf->threads = 1;
 
     for (i = 1; i < argc; i++) {
         a = argv[i];
@@ -173,6 +181,12 @@ faceenc_args(faceenc_conf_t *conf, int argc, char **argv)
                 goto bad;
             }
 
+        } else if (strcmp(a, "--threads") == 0) {
+            conf->threads = (int) strtol(v, &end, 10);
+            if (*end != '\0' || conf->threads < 1 || conf->threads > 64) {
+                goto bad;
+            }
+
         } else if (strcmp(a, "--bench-recognition") == 0) {
             conf->bench_rec = (int) strtol(v, &end, 10);
             if (*end != '\0' || conf->bench_rec <= 0) {
@@ -253,7 +267,7 @@ faceenc_heap(void)
 
 static int
 faceenc_image(face_ctx_t *ctx, const faceenc_conf_t *conf, const char *path,
-    float *first_chip, int *have_chip)
+    float *first_chip, int *have_chip, char **out)
 {
     int             i;
     char            err[512], *json;
@@ -337,11 +351,131 @@ faceenc_image(face_ctx_t *ctx, const faceenc_conf_t *conf, const char *path,
         return -1;
     }
 
-    printf("%s\n", json);
-    fflush(stdout);
-    free(json);
+    *out = json;
 
     return 0;
+}
+
+
+typedef struct {
+    const faceenc_conf_t  *conf;
+    const face_models_t   *models;
+    char                 **paths;
+    char                 **json;
+    int                    n;
+    int                    first;
+    int                    step;
+    int                    failed;
+    pthread_t              tid;
+} faceenc_job_t;
+
+
+static void *
+faceenc_thread(void *arg)
+{
+    int             i;
+    char            err[256];
+    face_ctx_t     *ctx;
+    faceenc_job_t  *job = arg;
+
+    /* one context per thread, the models shared: as in nginx */
+
+    ctx = face_ctx_create(job->models, err, sizeof(err));
+    if (ctx == NULL) {
+        fprintf(stderr, "faceenc: %s\n", err);
+        job->failed = 1;
+        return NULL;
+    }
+
+    for (i = job->first; i < job->n; i += job->step) {
+        if (faceenc_image(ctx, job->conf, job->paths[i], NULL, NULL,
+                          &job->json[i])
+            != 0)
+        {
+            job->failed = 1;
+        }
+
+        vips_thread_shutdown();
+    }
+
+    face_ctx_free(ctx);
+
+    return NULL;
+}
+
+
+static int
+faceenc_threads(const face_models_t *models, const faceenc_conf_t *conf,
+    char **paths, int n)
+{
+    int             i, t, failed, started;
+    char          **json;
+    double          t0, ms;
+    faceenc_job_t  *jobs;
+
+    json = calloc(n, sizeof(char *));
+    jobs = calloc(conf->threads, sizeof(faceenc_job_t));
+    if (json == NULL || jobs == NULL) {
+        free(json);
+        free(jobs);
+        fprintf(stderr, "faceenc: out of memory\n");
+        return -1;
+    }
+
+    failed = 0;
+    started = 0;
+    t0 = faceenc_now();
+
+    for (t = 0; t < conf->threads; t++) {
+        jobs[t].conf = conf;
+        jobs[t].models = models;
+        jobs[t].paths = paths;
+        jobs[t].json = json;
+        jobs[t].n = n;
+        jobs[t].first = t;
+        jobs[t].step = conf->threads;
+
+        if (pthread_create(&jobs[t].tid, NULL, faceenc_thread, &jobs[t])
+            != 0)
+        {
+            fprintf(stderr, "faceenc: cannot start a thread\n");
+            failed = 1;
+            break;
+        }
+
+        started++;
+    }
+
+    for (t = 0; t < started; t++) {
+        pthread_join(jobs[t].tid, NULL);
+        failed |= jobs[t].failed;
+    }
+
+    ms = faceenc_now() - t0;
+
+    if (started < conf->threads) {
+        /* the images of the threads that did not start */
+        for (t = started; t < conf->threads; t++) {
+            for (i = t; i < n; i += conf->threads) {
+                fprintf(stderr, "faceenc: %s: not processed\n", paths[i]);
+            }
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        if (json[i] != NULL) {
+            printf("%s\n", json[i]);
+            free(json[i]);
+        }
+    }
+
+    fprintf(stderr, "faceenc: %d images on %d threads in %.0f ms "
+            "(%.2f images/s)\n", n, conf->threads, ms, n * 1000.0 / ms);
+
+    free(json);
+    free(jobs);
+
+    return failed ? -1 : 0;
 }
 
 
@@ -387,7 +521,7 @@ int
 main(int argc, char **argv)
 {
     int              i, first, failed, have_chip;
-    char             err[512];
+    char             err[512], *json;
     float           *chip;
     size_t           heap0, heap1, heap2;
     face_ctx_t      *ctx;
@@ -460,12 +594,25 @@ main(int argc, char **argv)
 
     failed = 0;
 
-    for (i = first; i < argc; i++) {
-        if (faceenc_image(ctx, &conf, argv[i], chip, &have_chip) != 0) {
-            failed = 1;
-        }
+    if (conf.threads > 1 && first < argc) {
+        failed = faceenc_threads(models, &conf, argv + first, argc - first)
+                 != 0;
 
-        vips_thread_shutdown();
+    } else {
+        for (i = first; i < argc; i++) {
+            if (faceenc_image(ctx, &conf, argv[i], chip, &have_chip, &json)
+                != 0)
+            {
+                failed = 1;
+
+            } else {
+                printf("%s\n", json);
+                fflush(stdout);
+                free(json);
+            }
+
+            vips_thread_shutdown();
+        }
     }
 
     if (conf.bench_rec && faceenc_bench_rec(ctx, &conf, chip) != 0) {
