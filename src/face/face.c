@@ -28,6 +28,7 @@ face_options_init(face_options_t *opt)
     opt->min_confidence = 0.5f;
     opt->max_faces = 100;
     opt->tiles = 0;
+    opt->refine = 0;
     opt->max_pixels = 0;
 }
 
@@ -347,6 +348,13 @@ face_pipeline(face_ctx_t *ctx, const face_image_t *img,
 
         if (rc > 0) {
             continue;          /* a box outside the image: face-api drops it */
+        }
+
+        if (opt->refine && opt->alignment == FACE_ALIGN_DLIB
+            && face_lm_refine(&ctx->lm, img, f->landmarks) < 0)
+        {
+            snprintf(err, errlen, "landmark network failed");
+            goto done;
         }
 
         f->box[0] = boxes[i].x;

@@ -251,15 +251,11 @@ face_similarity(const double (*from)[2], const double (*to)[2], int n)
 }
 
 
-void
-face_dlib_chip(const face_image_t *img, const float lm[FACE_LANDMARKS][2],
-    float *out)
+face_similarity_t
+face_dlib_transform(const float lm[FACE_LANDMARKS][2])
 {
-    int                i, row, col, ch, x0, y0;
-    double             from[5][2], to[5][2], cx, cy, k, dx, dy, px, py, fx,
-                       fy, v;
-    const uint8_t     *p;
-    face_similarity_t  s;
+    int     i;
+    double  from[5][2], to[5][2];
 
     for (i = 0; i < 5; i++) {
         from[i][0] = (0.25 + face_dlib_template[i][0]) / 1.5 * FACE_CHIP_SIZE;
@@ -268,8 +264,72 @@ face_dlib_chip(const face_image_t *img, const float lm[FACE_LANDMARKS][2],
         to[i][1] = lm[face_dlib_points[i]][1];
     }
 
-    s = face_similarity((const double (*)[2]) from, (const double (*)[2]) to,
-                        5);
+    return face_similarity((const double (*)[2]) from,
+                           (const double (*)[2]) to, 5);
+}
+
+
+void
+face_rotated_resize(const face_image_t *img, double x0, double y0,
+    double side, double cs, double sn, int size, const float mean[3],
+    float scale, float *out)
+{
+    int             row, col, ch, ix, iy, i, j, xx, yy;
+    double          lx, ly, px, py, fx, fy, w, v[3];
+    const uint8_t  *p;
+
+    /* as face_square_resize, on a square turned by (cs, sn) about (x0, y0),
+       its top left corner; samples outside the image are zeros */
+
+    for (row = 0; row < size; row++) {
+        for (col = 0; col < size; col++) {
+            lx = col * side / size;
+            ly = row * side / size;
+            px = x0 + cs * lx - sn * ly;
+            py = y0 + sn * lx + cs * ly;
+            ix = (int) floor(px);
+            iy = (int) floor(py);
+            fx = px - ix;
+            fy = py - iy;
+
+            v[0] = v[1] = v[2] = 0;
+
+            for (j = 0; j < 2; j++) {
+                for (i = 0; i < 2; i++) {
+                    xx = ix + i;
+                    yy = iy + j;
+
+                    if (xx < 0 || yy < 0 || xx >= img->w || yy >= img->h) {
+                        continue;
+                    }
+
+                    w = (i ? fx : 1 - fx) * (j ? fy : 1 - fy);
+                    p = img->px + ((size_t) yy * img->w + xx) * 3;
+
+                    for (ch = 0; ch < 3; ch++) {
+                        v[ch] += w * p[ch];
+                    }
+                }
+            }
+
+            for (ch = 0; ch < 3; ch++) {
+                *out++ = ((float) v[ch] - mean[ch]) * scale;
+            }
+        }
+    }
+}
+
+
+void
+face_dlib_chip(const face_image_t *img, const float lm[FACE_LANDMARKS][2],
+    float *out)
+{
+    int                row, col, ch, x0, y0;
+    double             cx, cy, k, dx, dy, px, py, fx, fy, v;
+    const uint8_t     *p;
+    face_similarity_t  s;
+
+    s = face_dlib_transform(lm);
 
     /* dlib's chip_details: centred rectangle of side 150 c - 1 */
 

@@ -134,6 +134,9 @@ int face_lm_build(face_net_t *net, const face_lm_t *p, char *err,
     size_t errlen);
 int face_lm_run(face_net_t *net, const face_image_t *img,
     const face_box_t *box, float lm[FACE_LANDMARKS][2]);
+/* a second pass on an upright crop placed by the first pass's points */
+int face_lm_refine(face_net_t *net, const face_image_t *img,
+    float lm[FACE_LANDMARKS][2]);
 
 int face_rec_load(face_rec_t *p, const face_weights_t *w, char *err,
     size_t errlen);
@@ -175,6 +178,11 @@ typedef struct {
 
 face_similarity_t face_similarity(const double (*from)[2],
     const double (*to)[2], int n);
+/* chip -> image of dlib's 150x150 chip for these landmarks */
+face_similarity_t face_dlib_transform(const float lm[FACE_LANDMARKS][2]);
+void face_rotated_resize(const face_image_t *img, double x0, double y0,
+    double side, double cs, double sn, int size, const float mean[3],
+    float scale, float *out);
 void face_dlib_chip(const face_image_t *img,
     const float lm[FACE_LANDMARKS][2], float *out);
 
