@@ -4,9 +4,11 @@
  *
  * Versions (pinned in scripts/face-reference/package.json and its lock):
  * @vladmandic/face-api 1.7.15, @tensorflow/tfjs 4.22.0,
- * @tensorflow/tfjs-backend-wasm 4.22.0 (SIMD, one thread), jpeg-js 0.4.4
- * for decoding; Node >= 20.  The weights are the ones inside the face-api
- * package, the same files scripts/fetch-models.sh puts in models/.
+ * @tensorflow/tfjs-backend-wasm 4.22.0 (SIMD, one thread); Node >= 20.
+ * Images are decoded by the vips command (libvips-tools), the library the
+ * engine decodes with; jpeg-js 0.4.4 only decodes for "bench" (face-api's
+ * own way in Node).  The weights are the ones inside the face-api package,
+ * the same files scripts/fetch-models.sh puts in models/.
  *
  * Regenerate the committed fixtures with scripts/face-reference/run, which
  * installs the packages into build/face-reference/ ("npm ci") and runs
@@ -17,8 +19,11 @@
  *       --debug build/face-reference/debug
  *
  * Commands:
- *   fixtures  sample1..6.jpg -> <out>/sampleN.json (see t/fixtures/face/README)
- *             and, with --debug DIR, per-layer dumps of sample1 into DIR
+ *   fixtures  sample1..6.jpg -> <out>/sampleN.json and <out>/transforms.json
+ *             (see t/fixtures/face/README) and, with --debug DIR,
+ *             per-layer dumps of sample1 into DIR
+ *   cli       faceenc's command line answered by face-api (see
+ *             scripts/face-reference/faceenc-js)
  *   bench     IMAGE [--runs N] [--warmup N] [--chips N]: timings of face-api
  *             on one image, one JSON object on stdout (used by bench/face)
  *
@@ -137,10 +142,55 @@ async function load(modulesDir) {
     };
 }
 
-function decode(file) {
+function decodeJpegJs(file) {
     const raw = jpeg.decode(fs.readFileSync(file),
         { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024 });
     return { width: raw.width, height: raw.height, rgb: raw.data };
+}
+
+/*
+ * The engine decodes with libvips; so do the fixtures, through the vips
+ * command (libvips-tools, the same library) to a binary PPM/PGM.  jpeg-js
+ * decodes the same JPEGs differently enough to move descriptors by
+ * 0.01-0.13 (measured on sample1..6), more than the parity bar.
+ */
+function decodeVips(file) {
+    const { execFileSync } = require('child_process');
+    const tmp = path.join(require('os').tmpdir(),
+        `face-reference-${process.pid}.pnm`);
+    try {
+        execFileSync('vips', ['copy', file, tmp], { stdio: ['ignore',
+            'ignore', 'pipe'] });
+        const b = fs.readFileSync(tmp);
+        /* P6 or P5, an optional comment line, width height maxval */
+        const m = /^P([56])\s+(?:#[^\n]*\n\s*)?(\d+)\s+(\d+)\s+(\d+)\s/
+            .exec(b.subarray(0, 256).toString('latin1'));
+        if (!m || m[4] !== '255') {
+            throw new Error('unexpected vips output');
+        }
+        const W = +m[2];
+        const H = +m[3];
+        const px = b.subarray(m[0].length);
+        const rgb = new Uint8Array(W * H * 3);
+        for (let i = 0; i < W * H; i++) {
+            for (let c = 0; c < 3; c++) {
+                rgb[i * 3 + c] = m[1] === '6' ? px[i * 3 + c] : px[i];
+            }
+        }
+        return { width: W, height: H, rgb };
+    } finally {
+        fs.rmSync(tmp, { force: true });
+    }
+}
+
+/* FACE_REFERENCE_DECODER=jpeg-js: JPEG through jpeg-js instead */
+function decodeAny(file) {
+    const b = fs.readFileSync(file);
+    if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff
+        && process.env.FACE_REFERENCE_DECODER === 'jpeg-js') {
+        return decodeJpegJs(file);
+    }
+    return decodeVips(file);
 }
 
 function imageTensor(img) {
@@ -266,7 +316,7 @@ function tinyOptions() {
 }
 
 async function referenceFor(file) {
-    const img = decode(file);
+    const img = decodeVips(file);
     const input = imageTensor(img);
     const res = await faceapi.detectAllFaces(input, ssdOptions())
         .withFaceLandmarks().withFaceDescriptors();
@@ -327,11 +377,122 @@ function writeJson(file, obj) {
     fs.writeFileSync(file, s);
 }
 
+/*
+ * Transformed copies, made exactly as t/040-face-engine.t makes them (keep
+ * the two lists alike): name, output suffix with save options, vips
+ * operation and arguments, and where a point (x, y) of a W x H original
+ * lands in the W2 x H2 copy.
+ */
+const RAD20 = 20 * Math.PI / 180;
+const TRANSFORMS = [
+    ['half', '.jpg[Q=90]', ['resize', '0.5'], (x, y) => [x * 0.5, y * 0.5]],
+    ['mirror', '.jpg[Q=90]', ['flip', 'horizontal'], (x, y, W) => [W - x, y]],
+    ['q50', '.jpg[Q=50]', ['copy'], (x, y) => [x, y]],
+    ['webp', '.webp', ['copy'], (x, y) => [x, y]],
+    /* vips turns the picture clockwise (y down) and grows the canvas */
+    ['rot20', '.jpg[Q=90]', ['rotate', '20'], (x, y, W, H, W2, H2) => {
+        const dx = x - W / 2;
+        const dy = y - H / 2;
+        return [W2 / 2 + Math.cos(RAD20) * dx - Math.sin(RAD20) * dy,
+            H2 / 2 + Math.sin(RAD20) * dx + Math.cos(RAD20) * dy];
+    }],
+];
+
+function vipsVersion() {
+    const { execFileSync } = require('child_process');
+    return execFileSync('vips', ['--version']).toString().trim();
+}
+
+/* face-api's faces of a decoded image with dlib-mode descriptors */
+async function dlibFaces(img) {
+    const input = imageTensor(img);
+    const res = await faceapi.detectAllFaces(input, ssdOptions())
+        .withFaceLandmarks();
+    const out = [];
+    for (const r of res) {
+        const b = r.detection.box;
+        const lm = r.landmarks.positions.map((p) => [p.x, p.y]);
+        out.push({ box: [b.x, b.y, b.width, b.height],
+            descriptor: await descriptorOf(dlibChip(img, lm).chip) });
+    }
+    input.dispose();
+    return out;
+}
+
+function distance(a, b) {
+    let s = 0;
+    for (let i = 0; i < a.length; i++) {
+        s += (a[i] - b[i]) ** 2;
+    }
+    return Math.sqrt(s);
+}
+
+/*
+ * For every face of every sample and every copy: where face-api finds it
+ * again (nearest box centre to where it went, within a quarter of its
+ * size) and how far its dlib-mode descriptor moved.
+ */
+async function transformReference(images, samples) {
+    const { execFileSync } = require('child_process');
+    const tmp = fs.mkdtempSync(path.join(require('os').tmpdir(),
+        'face-reference-'));
+    const out = {};
+
+    try {
+        for (const name of samples) {
+            const file = path.join(images, name);
+            const orig = decodeVips(file);
+            const faces = await dlibFaces(orig);
+            const key = name.replace(/\.jpg$/, '');
+            out[key] = {};
+            for (const [tn, suffix, op, map] of TRANSFORMS) {
+                const ext = suffix.replace(/\[.*/, '');
+                const copy = path.join(tmp, `${key}-${tn}${ext}`);
+                execFileSync('vips', [op[0], file,
+                    copy + suffix.slice(ext.length), ...op.slice(1)]);
+                const img = decodeVips(copy);
+                const got = await dlibFaces(img);
+                const scale = tn === 'half' ? 0.5 : 1;
+                out[key][tn] = faces.map((f) => {
+                    const [cx, cy] = map(f.box[0] + f.box[2] / 2,
+                        f.box[1] + f.box[3] / 2, orig.width, orig.height,
+                        img.width, img.height);
+                    let near = null;
+                    let nd = Infinity;
+                    for (const g of got) {
+                        const d = Math.hypot(g.box[0] + g.box[2] / 2 - cx,
+                            g.box[1] + g.box[3] / 2 - cy);
+                        if (d < nd) {
+                            near = g;
+                            nd = d;
+                        }
+                    }
+                    if (!near || nd > 0.25 * scale * Math.max(f.box[2],
+                        f.box[3])) {
+                        return { found: false };
+                    }
+                    return { found: true, box: f.box.map(r7),
+                        distance: r7(distance(near.descriptor,
+                            f.descriptor)) };
+                });
+            }
+            process.stderr.write(`${name}: copies: ` + TRANSFORMS.map(
+                ([tn]) => `${tn} ${out[key][tn].map((x) => (x.found
+                    ? x.distance.toFixed(3) : 'lost')).join(' ')}`)
+                .join('; ') + '\n');
+        }
+    } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    return out;
+}
+
 async function cmdFixtures(opt, versions) {
     if (!opt.images || !opt.out) {
         usage('fixtures needs --images and --out');
     }
     fs.mkdirSync(opt.out, { recursive: true });
+    const decoder = `${vipsVersion()} (vips copy to PPM)`;
 
     for (const name of SAMPLES) {
         const ref = await referenceFor(path.join(opt.images, name));
@@ -339,7 +500,7 @@ async function cmdFixtures(opt, versions) {
             generator: 'scripts/face-reference/reference.js',
             versions: { faceapi: versions.faceapi, tfjs: versions.tfjs,
                 backend: `${versions.backend}${versions.simd ? '-simd' : ''}`,
-                decoder: 'jpeg-js 0.4.4' },
+                decoder },
             detector: 'ssd', min_confidence: MIN_CONFIDENCE,
             ...ref.out,
         };
@@ -357,6 +518,29 @@ async function cmdFixtures(opt, versions) {
         }
         ref.input.dispose();
     }
+
+    const tr = {
+        generator: 'scripts/face-reference/reference.js',
+        versions: { faceapi: versions.faceapi, tfjs: versions.tfjs,
+            decoder },
+        note: 'face-api (SSD, dlib-mode chips) on copies made with the vips'
+            + ' command; per sample, per copy, per face of the original in'
+            + ' face-api order: found again, its box in the original, the'
+            + ' Euclidean distance between the two descriptors',
+        transforms: Object.fromEntries(TRANSFORMS.map(([tn, suffix, op]) => [
+            tn, `vips ${op[0]} IN OUT${suffix} ${op.slice(1).join(' ')}`
+                .trim()])),
+        samples: await transformReference(opt.images, SAMPLES),
+    };
+    let txt = '{\n';
+    for (const k of ['generator', 'versions', 'note', 'transforms']) {
+        txt += `  ${JSON.stringify(k)}: ${JSON.stringify(tr[k])},\n`;
+    }
+    txt += '  "samples": {\n' + Object.entries(tr.samples).map(([k, v]) =>
+        `    ${JSON.stringify(k)}: {\n` + Object.entries(v).map(([tn, l]) =>
+            `      ${JSON.stringify(tn)}: ${JSON.stringify(l)}`).join(',\n')
+        + '\n    }').join(',\n') + '\n  }\n}\n';
+    fs.writeFileSync(path.join(opt.out, 'transforms.json'), txt);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -655,8 +839,9 @@ async function dumpDebug(dir, ref) {
 }
 
 const DEBUG_README = `Debug dumps of face-api 1.7.15 (tfjs 4.22.0, wasm backend) on
-demo/fixtures/sample1.jpg, made by scripts/face-reference/run (reference.js).
-The nets are re-run op by op with face-api's loaded parameters; each text
+demo/fixtures/sample1.jpg (decoded by libvips, the vips command, like the
+engine), made by scripts/face-reference/run (reference.js).  The nets are
+re-run op by op with face-api's loaded parameters; each text
 file ends with a "check:" line comparing that re-run with face-api's own
 output (expect 0 or ~1e-7).  All tensors NHWC, batch 1, RGB.  Not committed.
 
@@ -751,7 +936,7 @@ async function cmdBench(opt, versions) {
         await full();
     }
 
-    const img = decode(file);
+    const img = decodeJpegJs(file);
     const input = imageTensor(img);
     const res = await faceapi.detectAllFaces(input, ssdOptions())
         .withFaceLandmarks().withFaceDescriptors();
@@ -803,8 +988,102 @@ async function cmdBench(opt, versions) {
     process.stdout.write(JSON.stringify(out) + '\n');
 }
 
+/* ---------------------------------------------------------------------- */
+/* cli: faceenc's command-line contract answered by face-api, so that     */
+/* t/040-face-engine.t can be checked against the reference itself.       */
+
+function jsonFloat(v) {
+    if (!Number.isFinite(v)) {
+        return '0.0';
+    }
+    const s = String(Number(v.toPrecision(9)));
+    return /[.eE]/.test(s) ? s : `${s}.0`;
+}
+
+async function cmdCli(argv) {
+    const o = { detector: 'ssd', alignment: 'dlib', min: 0.5, files: [] };
+    let modules = null;
+
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        const val = () => {
+            if (i + 1 >= argv.length) {
+                usage(`${a} needs a value`);
+            }
+            return argv[++i];
+        };
+        if (a === '--detector') {
+            o.detector = val();
+        } else if (a === '--alignment') {
+            o.alignment = val();
+        } else if (a === '--min-confidence') {
+            o.min = parseFloat(val());
+        } else if (a === '--tiles' || a === '--models') {
+            val();                       /* no tiles in face-api */
+        } else if (a === '--node-modules') {
+            modules = val();
+        } else {
+            o.files.push(a);
+        }
+    }
+    if (!modules) {
+        usage('cli needs --node-modules');
+    }
+    await load(modules);
+
+    let status = 0;
+    for (const file of o.files) {
+        let img;
+        try {
+            img = decodeAny(file);
+            if (!img.width || !img.height) {
+                throw new Error('empty image');
+            }
+        } catch (e) {
+            process.stderr.write(`faceenc-js: ${file}: cannot decode: `
+                + `${String(e.message || e).split('\n')[0]}\n`);
+            status = 1;
+            continue;
+        }
+        const input = imageTensor(img);
+        const t0 = performance.now();
+        const opts = o.detector === 'tiny'
+            ? new faceapi.TinyFaceDetectorOptions({ inputSize: 416,
+                scoreThreshold: o.min })
+            : new faceapi.SsdMobilenetv1Options({ minConfidence: o.min,
+                maxResults: 100 });
+        const res = await faceapi.detectAllFaces(input, opts)
+            .withFaceLandmarks().withFaceDescriptors();
+        const faces = [];
+        for (const r of res) {
+            const b = r.detection.box;
+            const lm = r.landmarks.positions.map((p) => [p.x, p.y]);
+            const enc = o.alignment === 'faceapi' ? Array.from(r.descriptor)
+                : await descriptorOf(dlibChip(img, lm).chip);
+            faces.push(`{"box":[${[b.x, b.y, b.width, b.height]
+                .map(jsonFloat).join(',')}],"score":${jsonFloat(
+                r.detection.score)},"landmarks":[${lm.map((p) => `[${
+                jsonFloat(p[0])},${jsonFloat(p[1])}]`).join(',')}],`
+                + `"encoding":[${enc.map(jsonFloat).join(',')}]}`);
+        }
+        input.dispose();
+        const ms = jsonFloat(performance.now() - t0);
+        process.stdout.write(`{"file":${JSON.stringify(file)},"width":`
+            + `${img.width},"height":${img.height},"faces":[${faces.join(
+                ',')}],"ms":{"decode":0.0,"detect":${ms},"landmarks":0.0,`
+            + `"encode":0.0}}\n`);
+    }
+    process.exit(status);
+}
+
 async function main() {
-    const opt = parseArgs(process.argv.slice(2));
+    const argv = process.argv.slice(2);
+    if (argv[0] === 'cli') {
+        await cmdCli(argv.slice(1));
+        return;
+    }
+
+    const opt = parseArgs(argv);
     if (opt.cmd !== 'fixtures' && opt.cmd !== 'bench') {
         usage(opt.cmd ? `unknown command ${opt.cmd}` : 'no command');
     }

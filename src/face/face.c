@@ -28,6 +28,7 @@ face_options_init(face_options_t *opt)
     opt->min_confidence = 0.5f;
     opt->max_faces = 100;
     opt->tiles = 0;
+    opt->refine = 0;
     opt->max_pixels = 0;
 }
 
@@ -144,6 +145,7 @@ face_ctx_create(const face_models_t *models, char *err, size_t errlen)
     }
 
     ctx->models = models;
+    ctx->rec_batch = FACE_REC_BATCH;
 
     return ctx;
 }
@@ -200,8 +202,8 @@ face_ctx_need(face_ctx_t *ctx, const face_options_t *opt, int stage,
         return ctx->lm.rt ? 0 : face_lm_build(&ctx->lm, &m->lm, err, errlen);
 
     default:
-        return ctx->rec.rt ? 0 : face_rec_build(&ctx->rec, &m->rec, err,
-                                                errlen);
+        return ctx->rec.rt ? 0 : face_rec_build(&ctx->rec, &m->rec,
+                                                ctx->rec_batch, err, errlen);
     }
 }
 
@@ -270,7 +272,7 @@ face_pipeline(face_ctx_t *ctx, const face_image_t *img,
     const face_options_t *opt, face_result_t *res, char *err, size_t errlen)
 {
     int                 rc;
-    size_t              i, n, nb;
+    size_t              i, k, n, nb;
     float              *chip;
     face_t             *f;
     face_box_t         *boxes;
@@ -348,6 +350,13 @@ face_pipeline(face_ctx_t *ctx, const face_image_t *img,
             continue;          /* a box outside the image: face-api drops it */
         }
 
+        if (opt->refine && opt->alignment == FACE_ALIGN_DLIB
+            && face_lm_refine(&ctx->lm, img, f->landmarks) < 0)
+        {
+            snprintf(err, errlen, "landmark network failed");
+            goto done;
+        }
+
         f->box[0] = boxes[i].x;
         f->box[1] = boxes[i].y;
         f->box[2] = boxes[i].w;
@@ -387,9 +396,23 @@ face_pipeline(face_ctx_t *ctx, const face_image_t *img,
             }
         }
 
-        if (face_rec_run(&ctx->rec, chip, f->encoding) != 0) {
+        /* chips go into the batch; a full batch or the last face runs it */
+
+        face_rec_input(&ctx->rec, (int) (i % ctx->rec_batch), chip);
+
+        if ((i + 1) % ctx->rec_batch != 0 && i + 1 != n) {
+            continue;
+        }
+
+        if (face_net_run(&ctx->rec) != 0) {
             snprintf(err, errlen, "recognition network failed");
             goto done;
+        }
+
+        for (k = i - i % ctx->rec_batch; k <= i; k++) {
+            memcpy(res->faces[k].encoding,
+                   face_rec_output(&ctx->rec, (int) (k % ctx->rec_batch)),
+                   FACE_DESCRIPTOR * sizeof(float));
         }
     }
 

@@ -54,6 +54,9 @@ typedef struct {
     float              min_confidence;  /* default 0.5 */
     int                max_faces;       /* default 100 */
     int                tiles;           /* small-face tiles; default 0 */
+    int                refine;          /* dlib alignment: second landmark
+                                           pass on an upright crop;
+                                           default 0 */
     uint64_t           max_pixels;      /* 0: no limit */
 } face_options_t;
 

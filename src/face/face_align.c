@@ -26,8 +26,6 @@ static const double  face_dlib_template[5][2] = {
 static const int  face_dlib_points[5] = { 45, 42, 36, 39, 33 };
 
 
-static float face_pixel(const face_image_t *img, const face_rect_t *r,
-    int bx, int by, int sx, int sy, int ch);
 
 
 face_rect_t
@@ -74,22 +72,36 @@ face_clip_rect(float x, float y, float w, float h, int iw, int ih)
 }
 
 
-static float
-face_pixel(const face_image_t *img, const face_rect_t *r, int bx, int by,
-    int sx, int sy, int ch)
+/* one axis of the resize: source indices (-1: padding) and weights */
+
+static int
+face_resize_axis(int size, int side, int before, int len, int *i0, int *i1,
+    float *d)
 {
-    int  x, y;
+    int    k, a, b;
+    float  step, f;
 
-    /* (sx, sy) in the padded square; the crop starts at (bx, by) in it */
-
-    x = sx - bx;
-    y = sy - by;
-
-    if (x < 0 || y < 0 || x >= r->w || y >= r->h) {
-        return 0.0f;
+    if (size > FACE_RESIZE_MAX) {
+        return -1;
     }
 
-    return img->px[((size_t) (r->y + y) * img->w + r->x + x) * 3 + ch];
+    step = (float) side / (float) size;
+
+    for (k = 0; k < size; k++) {
+        f = k * step;
+        a = (int) floorf(f);
+        b = (int) ceilf(f);
+        b = b < side - 1 ? b : side - 1;
+        d[k] = f - a;
+
+        /* padded-square coordinates to crop coordinates */
+        a -= before;
+        b -= before;
+        i0[k] = (a >= 0 && a < len) ? a : -1;
+        i1[k] = (b >= 0 && b < len) ? b : -1;
+    }
+
+    return 0;
 }
 
 
@@ -97,8 +109,12 @@ void
 face_square_resize(const face_image_t *img, const face_rect_t *r,
     int center, int size, const float mean[3], float scale, float *out)
 {
-    int     side, diff, bx, by, row, col, ch, y0, y1, x0, x1;
-    float   step, fy, fx, dy, dx, tl, tr, bl, br, top, bottom, v;
+    int             side, diff, bx, by, row, col, ch;
+    int             x0[FACE_RESIZE_MAX], x1[FACE_RESIZE_MAX];
+    int             y0[FACE_RESIZE_MAX], y1[FACE_RESIZE_MAX];
+    float           dx[FACE_RESIZE_MAX], dy[FACE_RESIZE_MAX];
+    float           tl, tr, bl, br, top, bottom;
+    const uint8_t  *p0, *p1;
 
     side = r->w > r->h ? r->w : r->h;
     diff = r->w > r->h ? r->w - r->h : r->h - r->w;
@@ -115,33 +131,29 @@ face_square_resize(const face_image_t *img, const face_rect_t *r,
         }
     }
 
-    step = (float) side / (float) size;
+    if (face_resize_axis(size, side, bx, r->w, x0, x1, dx) != 0
+        || face_resize_axis(size, side, by, r->h, y0, y1, dy) != 0)
+    {
+        return;
+    }
 
     for (row = 0; row < size; row++) {
-        fy = row * step;
-        y0 = (int) floorf(fy);
-        y1 = (int) ceilf(fy);
-        y1 = y1 < side - 1 ? y1 : side - 1;
-        dy = fy - y0;
+        p0 = y0[row] < 0 ? NULL
+             : img->px + ((size_t) (r->y + y0[row]) * img->w + r->x) * 3;
+        p1 = y1[row] < 0 ? NULL
+             : img->px + ((size_t) (r->y + y1[row]) * img->w + r->x) * 3;
 
         for (col = 0; col < size; col++) {
-            fx = col * step;
-            x0 = (int) floorf(fx);
-            x1 = (int) ceilf(fx);
-            x1 = x1 < side - 1 ? x1 : side - 1;
-            dx = fx - x0;
-
             for (ch = 0; ch < 3; ch++) {
-                tl = face_pixel(img, r, bx, by, x0, y0, ch);
-                tr = face_pixel(img, r, bx, by, x1, y0, ch);
-                bl = face_pixel(img, r, bx, by, x0, y1, ch);
-                br = face_pixel(img, r, bx, by, x1, y1, ch);
+                tl = (p0 && x0[col] >= 0) ? p0[x0[col] * 3 + ch] : 0.0f;
+                tr = (p0 && x1[col] >= 0) ? p0[x1[col] * 3 + ch] : 0.0f;
+                bl = (p1 && x0[col] >= 0) ? p1[x0[col] * 3 + ch] : 0.0f;
+                br = (p1 && x1[col] >= 0) ? p1[x1[col] * 3 + ch] : 0.0f;
 
-                top = tl + (tr - tl) * dx;
-                bottom = bl + (br - bl) * dx;
-                v = top + (bottom - top) * dy;
+                top = tl + (tr - tl) * dx[col];
+                bottom = bl + (br - bl) * dx[col];
 
-                *out++ = (v - mean[ch]) * scale;
+                *out++ = (top + (bottom - top) * dy[row] - mean[ch]) * scale;
             }
         }
     }
@@ -239,15 +251,11 @@ face_similarity(const double (*from)[2], const double (*to)[2], int n)
 }
 
 
-void
-face_dlib_chip(const face_image_t *img, const float lm[FACE_LANDMARKS][2],
-    float *out)
+face_similarity_t
+face_dlib_transform(const float lm[FACE_LANDMARKS][2])
 {
-    int                i, row, col, ch, x0, y0;
-    double             from[5][2], to[5][2], cx, cy, k, dx, dy, px, py, fx,
-                       fy, v;
-    const uint8_t     *p;
-    face_similarity_t  s;
+    int     i;
+    double  from[5][2], to[5][2];
 
     for (i = 0; i < 5; i++) {
         from[i][0] = (0.25 + face_dlib_template[i][0]) / 1.5 * FACE_CHIP_SIZE;
@@ -256,8 +264,72 @@ face_dlib_chip(const face_image_t *img, const float lm[FACE_LANDMARKS][2],
         to[i][1] = lm[face_dlib_points[i]][1];
     }
 
-    s = face_similarity((const double (*)[2]) from, (const double (*)[2]) to,
-                        5);
+    return face_similarity((const double (*)[2]) from,
+                           (const double (*)[2]) to, 5);
+}
+
+
+void
+face_rotated_resize(const face_image_t *img, double x0, double y0,
+    double side, double cs, double sn, int size, const float mean[3],
+    float scale, float *out)
+{
+    int             row, col, ch, ix, iy, i, j, xx, yy;
+    double          lx, ly, px, py, fx, fy, w, v[3];
+    const uint8_t  *p;
+
+    /* as face_square_resize, on a square turned by (cs, sn) about (x0, y0),
+       its top left corner; samples outside the image are zeros */
+
+    for (row = 0; row < size; row++) {
+        for (col = 0; col < size; col++) {
+            lx = col * side / size;
+            ly = row * side / size;
+            px = x0 + cs * lx - sn * ly;
+            py = y0 + sn * lx + cs * ly;
+            ix = (int) floor(px);
+            iy = (int) floor(py);
+            fx = px - ix;
+            fy = py - iy;
+
+            v[0] = v[1] = v[2] = 0;
+
+            for (j = 0; j < 2; j++) {
+                for (i = 0; i < 2; i++) {
+                    xx = ix + i;
+                    yy = iy + j;
+
+                    if (xx < 0 || yy < 0 || xx >= img->w || yy >= img->h) {
+                        continue;
+                    }
+
+                    w = (i ? fx : 1 - fx) * (j ? fy : 1 - fy);
+                    p = img->px + ((size_t) yy * img->w + xx) * 3;
+
+                    for (ch = 0; ch < 3; ch++) {
+                        v[ch] += w * p[ch];
+                    }
+                }
+            }
+
+            for (ch = 0; ch < 3; ch++) {
+                *out++ = ((float) v[ch] - mean[ch]) * scale;
+            }
+        }
+    }
+}
+
+
+void
+face_dlib_chip(const face_image_t *img, const float lm[FACE_LANDMARKS][2],
+    float *out)
+{
+    int                row, col, ch, x0, y0;
+    double             cx, cy, k, dx, dy, px, py, fx, fy, v;
+    const uint8_t     *p;
+    face_similarity_t  s;
+
+    s = face_dlib_transform(lm);
 
     /* dlib's chip_details: centred rectangle of side 150 c - 1 */
 

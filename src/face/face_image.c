@@ -35,7 +35,9 @@ face_image_decode(const void *data, size_t len, uint64_t max_pixels,
         return FACE_EDECODE;
     }
 
-    img[n] = vips_image_new_from_buffer(data, len, "", NULL);
+    /* a truncated or damaged file is an error, not a grey half-photo */
+    img[n] = vips_image_new_from_buffer(data, len, "", "fail_on",
+                                        VIPS_FAIL_ON_TRUNCATED, NULL);
     if (img[n] == NULL) {
         face_image_error("not a supported image", err, errlen);
         return FACE_EDECODE;

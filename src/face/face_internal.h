@@ -18,7 +18,11 @@
 #define FACE_SSD_SIZE       512
 #define FACE_SSD_ANCHORS    5118
 #define FACE_LM_SIZE        112
+#define FACE_RESIZE_MAX     2048   /* largest network input side */
 #define FACE_CHIP_SIZE      150
+#ifndef FACE_REC_BATCH
+#define FACE_REC_BATCH      1      /* chips per run of the recognition net */
+#endif
 
 
 /* an RGB image, 3 bytes a pixel, rows back to back */
@@ -101,6 +105,7 @@ struct face_ctx_s {
     int                   tiny_size;
     face_net_t            lm;
     face_net_t            rec;
+    int                   rec_batch;
 };
 
 
@@ -129,13 +134,20 @@ int face_lm_build(face_net_t *net, const face_lm_t *p, char *err,
     size_t errlen);
 int face_lm_run(face_net_t *net, const face_image_t *img,
     const face_box_t *box, float lm[FACE_LANDMARKS][2]);
+/* a second pass on an upright crop placed by the first pass's points */
+int face_lm_refine(face_net_t *net, const face_image_t *img,
+    float lm[FACE_LANDMARKS][2]);
 
 int face_rec_load(face_rec_t *p, const face_weights_t *w, char *err,
     size_t errlen);
 void face_rec_free(face_rec_t *p);
-int face_rec_build(face_net_t *net, const face_rec_t *p, char *err,
-    size_t errlen);
+/* batch: chips a run takes; unused slots cost as much as used ones */
+int face_rec_build(face_net_t *net, const face_rec_t *p, int batch,
+    char *err, size_t errlen);
 /* chip: 150x150 RGB as floats 0..255 */
+void face_rec_input(face_net_t *net, int slot, const float *chip);
+const float *face_rec_output(const face_net_t *net, int slot);
+/* slot 0 alone */
 int face_rec_run(face_net_t *net, const float *chip,
     float out[FACE_DESCRIPTOR]);
 
@@ -166,6 +178,11 @@ typedef struct {
 
 face_similarity_t face_similarity(const double (*from)[2],
     const double (*to)[2], int n);
+/* chip -> image of dlib's 150x150 chip for these landmarks */
+face_similarity_t face_dlib_transform(const float lm[FACE_LANDMARKS][2]);
+void face_rotated_resize(const face_image_t *img, double x0, double y0,
+    double side, double cs, double sn, int size, const float mean[3],
+    float scale, float *out);
 void face_dlib_chip(const face_image_t *img,
     const float lm[FACE_LANDMARKS][2], float *out);
 

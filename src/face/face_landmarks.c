@@ -108,7 +108,7 @@ face_lm_build(face_net_t *net, const face_lm_t *p, char *err, size_t errlen)
     face_val_t    x, o1, o2, o3, o4, s12, s123;
     face_graph_t  g;
 
-    x = face_g_begin(&g, FACE_LM_SIZE, FACE_LM_SIZE, 3);
+    x = face_g_begin(&g, 1, FACE_LM_SIZE, FACE_LM_SIZE, 3);
 
     for (b = 0; b < 4; b++) {
         if (b == 0) {
@@ -172,6 +172,61 @@ face_lm_run(face_net_t *net, const face_image_t *img, const face_box_t *box,
                    + box->x;
         lm[i][1] = (net->out[0][2 * i + 1] * FACE_LM_SIZE - pad_y) / h * r.h
                    + box->y;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The landmark net was trained on upright detection boxes: for a rolled
+ * face its points drift, and the chip with them.  Measured on the demo
+ * photos' upright faces, an SSD box padded to a square is 1.08 chip sides
+ * (150 c) wide and centred 0.11 chip sides above the chip's centre; the
+ * second pass crops that square, turned by the first pass's roll.
+ */
+
+#define FACE_LM_SIDE    1.08
+#define FACE_LM_RAISE   0.11
+
+int
+face_lm_refine(face_net_t *net, const face_image_t *img,
+    float lm[FACE_LANDMARKS][2])
+{
+    int                i;
+    double             side, cx, cy, x0, y0, x, y;
+    face_similarity_t  s;
+
+    s = face_dlib_transform(lm);
+
+    if (!(s.c > 0) || !isfinite(s.tx) || !isfinite(s.ty)) {
+        return 1;
+    }
+
+    side = FACE_LM_SIDE * FACE_CHIP_SIZE * s.c;
+
+    /* the chip's centre, then up by FACE_LM_RAISE in the chip's frame */
+    cx = s.c * (s.cs * 75.0 - s.sn * 75.0) + s.tx
+         + s.sn * FACE_LM_RAISE * FACE_CHIP_SIZE * s.c;
+    cy = s.c * (s.sn * 75.0 + s.cs * 75.0) + s.ty
+         - s.cs * FACE_LM_RAISE * FACE_CHIP_SIZE * s.c;
+
+    x0 = cx - s.cs * side / 2 + s.sn * side / 2;
+    y0 = cy - s.sn * side / 2 - s.cs * side / 2;
+
+    face_rotated_resize(img, x0, y0, side, s.cs, s.sn, FACE_LM_SIZE,
+                        face_lm_mean, 1.0f / 255.0f, net->in);
+
+    if (face_net_run(net) != 0) {
+        return -1;
+    }
+
+    for (i = 0; i < FACE_LANDMARKS; i++) {
+        x = net->out[0][2 * i] * side;
+        y = net->out[0][2 * i + 1] * side;
+
+        lm[i][0] = (float) (x0 + s.cs * x - s.sn * y);
+        lm[i][1] = (float) (y0 + s.sn * x + s.cs * y);
     }
 
     return 0;

@@ -200,12 +200,13 @@ face_same_pad(int in, int k, int stride, int *before, int *after)
 
 
 face_val_t
-face_g_begin(face_graph_t *g, int h, int w, int c)
+face_g_begin(face_graph_t *g, int n, int h, int w, int c)
 {
     size_t      dims[4];
     face_val_t  v;
 
     memset(g, 0, sizeof(face_graph_t));
+    g->batch = n;
 
     v.h = h;
     v.w = w;
@@ -220,7 +221,7 @@ face_g_begin(face_graph_t *g, int h, int w, int c)
         return v;
     }
 
-    dims[0] = 1;
+    dims[0] = n;
     dims[1] = h;
     dims[2] = w;
     dims[3] = c;
@@ -232,7 +233,7 @@ face_g_begin(face_graph_t *g, int h, int w, int c)
         g->failed = 1;
     }
 
-    g->in_len = (size_t) h * w * c;
+    g->in_len = (size_t) n * h * w * c;
 
     return v;
 }
@@ -262,7 +263,7 @@ face_g_value(face_graph_t *g, int h, int w, int c)
         return id;
     }
 
-    dims[0] = 1;
+    dims[0] = g->batch;
     dims[1] = h;
     dims[2] = w;
     dims[3] = c;
@@ -277,7 +278,7 @@ face_g_value(face_graph_t *g, int h, int w, int c)
         }
 
         g->output_next = 0;
-        g->out_len[g->nout] = (size_t) h * w * c;
+        g->out_len[g->nout] = (size_t) g->batch * h * w * c;
         ext = 1 + g->nout++;
         flags = XNN_VALUE_FLAG_EXTERNAL_OUTPUT;
     }

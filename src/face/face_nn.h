@@ -49,6 +49,7 @@ typedef struct {
 
 typedef struct {
     xnn_subgraph_t   sg;
+    int              batch;
     int              failed;
     int              output_next;   /* the next value is an output */
     int              nout;
@@ -85,7 +86,7 @@ size_t face_layer_bytes(const face_layer_t *l);
 int face_same_pad(int in, int k, int stride, int *before, int *after);
 
 /* graph building; a failure sticks in g->failed */
-face_val_t face_g_begin(face_graph_t *g, int h, int w, int c);
+face_val_t face_g_begin(face_graph_t *g, int n, int h, int w, int c);
 void face_g_output_next(face_graph_t *g);
 face_val_t face_g_conv(face_graph_t *g, face_val_t x, const face_layer_t *l,
     int stride, face_pad_e pad, float lo, float hi);

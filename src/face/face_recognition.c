@@ -146,14 +146,14 @@ face_rec_free(face_rec_t *p)
 
 
 int
-face_rec_build(face_net_t *net, const face_rec_t *p, char *err,
+face_rec_build(face_net_t *net, const face_rec_t *p, int batch, char *err,
     size_t errlen)
 {
     int           i;
     face_val_t    x, o, s;
     face_graph_t  g;
 
-    x = face_g_begin(&g, FACE_CHIP_SIZE, FACE_CHIP_SIZE, 3);
+    x = face_g_begin(&g, batch, FACE_CHIP_SIZE, FACE_CHIP_SIZE, 3);
     x = face_g_conv(&g, x, &p->conv0, 2, FACE_PAD_VALID, 0.0f, INFINITY);
     x = face_g_maxpool(&g, x, 3, 2, FACE_PAD_VALID);
 
@@ -198,20 +198,38 @@ face_rec_build(face_net_t *net, const face_rec_t *p, char *err,
 }
 
 
+void
+face_rec_input(face_net_t *net, int slot, const float *chip)
+{
+    size_t   i, n;
+    float   *in;
+
+    n = (size_t) FACE_CHIP_SIZE * FACE_CHIP_SIZE * 3;
+    in = net->in + slot * n;
+
+    for (i = 0; i < n; i++) {
+        in[i] = (chip[i] - face_rec_mean[i % 3]) / 255.0f;
+    }
+}
+
+
+const float *
+face_rec_output(const face_net_t *net, int slot)
+{
+    return net->out[0] + slot * FACE_DESCRIPTOR;
+}
+
+
 int
 face_rec_run(face_net_t *net, const float *chip, float out[FACE_DESCRIPTOR])
 {
-    size_t  i;
-
-    for (i = 0; i < (size_t) FACE_CHIP_SIZE * FACE_CHIP_SIZE * 3; i++) {
-        net->in[i] = (chip[i] - face_rec_mean[i % 3]) / 255.0f;
-    }
+    face_rec_input(net, 0, chip);
 
     if (face_net_run(net) != 0) {
         return -1;
     }
 
-    memcpy(out, net->out[0], FACE_DESCRIPTOR * sizeof(float));
+    memcpy(out, face_rec_output(net, 0), FACE_DESCRIPTOR * sizeof(float));
 
     return 0;
 }

@@ -224,7 +224,7 @@ face_ssd_build(face_net_t *net, const face_ssd_t *p, char *err,
     face_val_t    x, c11, feat[6];
     face_graph_t  g;
 
-    x = face_g_begin(&g, FACE_SSD_SIZE, FACE_SSD_SIZE, 3);
+    x = face_g_begin(&g, 1, FACE_SSD_SIZE, FACE_SSD_SIZE, 3);
     x = face_g_conv(&g, x, &p->conv0, 2, FACE_PAD_SAME, 0.0f, 6.0f);
 
     c11 = x;
@@ -295,7 +295,7 @@ face_ssd_detect(face_net_t *net, const face_ssd_t *p,
     const face_image_t *img, const face_rect_t *region, float min_conf,
     face_box_t **boxes, size_t *n)
 {
-    int          j, a;
+    int          j;
     float        score, b[4], side, rw, rh, top, bottom, left, right;
     size_t       i, k, cells, anchor, nc;
     face_box_t  *c;
@@ -319,8 +319,9 @@ face_ssd_detect(face_net_t *net, const face_ssd_t *p,
     nc = 0;
     anchor = 0;
 
+    /* heads j0..j5 in order; each output is (y, x, anchor) x 4 codes */
+
     for (j = 0; j < 6; j++) {
-        a = j == 0 ? 3 : 6;
         cells = net->out_len[2 * j] / 4;
 
         for (i = 0; i < cells && anchor < FACE_SSD_ANCHORS; i++, anchor++) {
@@ -340,8 +341,6 @@ face_ssd_detect(face_net_t *net, const face_ssd_t *p,
             c[nc].score = score;
             nc++;
         }
-
-        (void) a;
     }
 
     nc = face_nms(c, nc, FACE_SSD_IOU, FACE_SSD_MAX);

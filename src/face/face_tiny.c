@@ -110,7 +110,7 @@ face_tiny_build(face_net_t *net, const face_tiny_t *p, int size, char *err,
     face_val_t    x;
     face_graph_t  g;
 
-    x = face_g_begin(&g, size, size, 3);
+    x = face_g_begin(&g, 1, size, size, 3);
     x = face_g_conv(&g, x, &p->conv0, 1, FACE_PAD_VALID, -INFINITY,
                     INFINITY);
     x = face_g_leaky(&g, x, FACE_TINY_LEAKY);

@@ -5,15 +5,18 @@
  *
  *   faceenc [--detector ssd|tiny] [--tiny-size N] [--alignment dlib|faceapi]
  *           [--min-confidence F] [--max-faces N] [--tiles on|off]
- *           [--models DIR] [--repeat N] [--bench-recognition N] [--memory]
- *           IMAGE...
+ *           [--refine on|off] [--models DIR] [--repeat N]
+ *           [--bench-recognition N] [--memory]
+ *           [--threads N] IMAGE...
  *
  * --repeat N: after one warm-up run, the pipeline runs N more times per
  * image; "ms" then holds the means, plus "total" and "total_min".
  * --bench-recognition N: times the recognition network alone on N chips
  * (the first face of the first image, else a grey chip) and prints
  * {"recognition": {...}}.  --memory: heap bytes of the shared models and of
- * one context on stderr.
+ * one context on stderr.  --threads N: the images spread over N threads,
+ * each with its own context and the models shared (as in nginx), printed
+ * in order, with the throughput on stderr.
  */
 
 #include <stdio.h>
@@ -21,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 #include <malloc.h>
+#include <pthread.h>
 
 #include <vips/vips.h>
 
@@ -34,6 +38,7 @@ typedef struct {
     int              repeat;
     int              bench_rec;
     int              memory;
+    int              threads;
 } faceenc_conf_t;
 
 
@@ -41,11 +46,26 @@ static void faceenc_usage(void);
 static int faceenc_args(faceenc_conf_t *conf, int argc, char **argv);
 static unsigned char *faceenc_read(const char *path, size_t *len);
 static int faceenc_image(face_ctx_t *ctx, const faceenc_conf_t *conf,
-    const char *path, float *first_chip, int *have_chip);
+    const char *path, float *first_chip, int *have_chip, char **out);
+static void *faceenc_thread(void *arg);
+static int faceenc_threads(const face_models_t *models,
+    const faceenc_conf_t *conf, char **paths, int n);
 static int faceenc_bench_rec(face_ctx_t *ctx, const faceenc_conf_t *conf,
     const float *chip);
 static double faceenc_now(void);
 static size_t faceenc_heap(void);
+
+
+static void
+faceenc_log(const gchar *domain, GLogLevelFlags level, const gchar *msg,
+    gpointer data)
+{
+    /* libvips' warnings repeat what the error line of the image says */
+    (void) domain;
+    (void) level;
+    (void) msg;
+    (void) data;
+}
 
 
 static void
@@ -54,9 +74,10 @@ faceenc_usage(void)
     fprintf(stderr,
         "usage: faceenc [--detector ssd|tiny] [--tiny-size N]\n"
         "               [--alignment dlib|faceapi] [--min-confidence F]\n"
-        "               [--max-faces N] [--tiles on|off] [--models DIR]\n"
+        "               [--max-faces N] [--tiles on|off] [--refine on|off]\n"
+        "               [--models DIR]\n"
         "               [--repeat N] [--bench-recognition N] [--memory]\n"
-        "               IMAGE...\n");
+        "               [--threads N] IMAGE...\n");
 }
 
 
@@ -72,6 +93,7 @@ faceenc_args(faceenc_conf_t *conf, int argc, char **argv)
     conf->repeat = 0;
     conf->bench_rec = 0;
     conf->memory = 0;
+    conf->threads = 1;
 
     for (i = 1; i < argc; i++) {
         a = argv[i];
@@ -129,6 +151,17 @@ faceenc_args(faceenc_conf_t *conf, int argc, char **argv)
                 goto bad;
             }
 
+        } else if (strcmp(a, "--refine") == 0) {
+            if (strcmp(v, "on") == 0) {
+                conf->opt.refine = 1;
+
+            } else if (strcmp(v, "off") == 0) {
+                conf->opt.refine = 0;
+
+            } else {
+                goto bad;
+            }
+
         } else if (strcmp(a, "--min-confidence") == 0) {
             conf->opt.min_confidence = strtof(v, &end);
             if (*end != '\0' || !(conf->opt.min_confidence >= 0.0f
@@ -158,6 +191,12 @@ faceenc_args(faceenc_conf_t *conf, int argc, char **argv)
         } else if (strcmp(a, "--repeat") == 0) {
             conf->repeat = (int) strtol(v, &end, 10);
             if (*end != '\0' || conf->repeat < 0) {
+                goto bad;
+            }
+
+        } else if (strcmp(a, "--threads") == 0) {
+            conf->threads = (int) strtol(v, &end, 10);
+            if (*end != '\0' || conf->threads < 1 || conf->threads > 64) {
                 goto bad;
             }
 
@@ -218,6 +257,17 @@ faceenc_read(const char *path, size_t *len)
 
 
 static double
+faceenc_cpu(void)
+{
+    struct timespec  t;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+
+static double
 faceenc_now(void)
 {
     struct timespec  t;
@@ -241,12 +291,12 @@ faceenc_heap(void)
 
 static int
 faceenc_image(face_ctx_t *ctx, const faceenc_conf_t *conf, const char *path,
-    float *first_chip, int *have_chip)
+    float *first_chip, int *have_chip, char **out)
 {
     int             i;
     char            err[512], *json;
     size_t          len;
-    double          t0, total, total_min, sum[4];
+    double          t0, c0, cpu, total, total_min, sum[4];
     unsigned char  *data;
     face_result_t   res;
     face_status_e   st;
@@ -260,8 +310,7 @@ faceenc_image(face_ctx_t *ctx, const faceenc_conf_t *conf, const char *path,
 
     st = face_encode(ctx, data, len, &conf->opt, &res, err, sizeof(err));
     if (st != FACE_OK) {
-        fprintf(stderr, "faceenc: %s: %s (%s)\n", path, err,
-                face_status_text(st));
+        fprintf(stderr, "faceenc: %s: %s\n", path, err);
         free(data);
         return -1;
     }
@@ -269,13 +318,16 @@ faceenc_image(face_ctx_t *ctx, const faceenc_conf_t *conf, const char *path,
     if (conf->repeat > 0) {
         memset(sum, 0, sizeof(sum));
         total_min = 1e30;
+        cpu = 0;
 
         for (i = 0; i < conf->repeat; i++) {
             face_result_free(&res);
 
             t0 = faceenc_now();
+            c0 = faceenc_cpu();
             st = face_encode(ctx, data, len, &conf->opt, &res, err,
                              sizeof(err));
+            cpu += faceenc_cpu() - c0;
             total = faceenc_now() - t0;
 
             if (st != FACE_OK) {
@@ -296,12 +348,15 @@ faceenc_image(face_ctx_t *ctx, const faceenc_conf_t *conf, const char *path,
         res.ms_landmarks = sum[2] / conf->repeat;
         res.ms_encode = sum[3] / conf->repeat;
 
+        /* CPU time (libvips decodes on its own threads): less skewed by a
+           loaded machine than wall time */
         fprintf(stderr, "faceenc: %s: %d runs, total mean %.1f ms, min %.1f "
-                "ms (decode %.1f, detect %.1f, landmarks %.1f, encode %.1f)"
-                "\n", path, conf->repeat,
+                "ms, CPU %.1f ms (decode %.1f, detect %.1f, landmarks %.1f, "
+                "encode %.1f)\n", path, conf->repeat,
                 res.ms_decode + res.ms_detect + res.ms_landmarks
-                + res.ms_encode, total_min, res.ms_decode, res.ms_detect,
-                res.ms_landmarks, res.ms_encode);
+                + res.ms_encode, total_min, cpu / conf->repeat,
+                res.ms_decode, res.ms_detect, res.ms_landmarks,
+                res.ms_encode);
     }
 
     if (first_chip != NULL && !*have_chip && res.nfaces > 0) {
@@ -326,11 +381,131 @@ faceenc_image(face_ctx_t *ctx, const faceenc_conf_t *conf, const char *path,
         return -1;
     }
 
-    printf("%s\n", json);
-    fflush(stdout);
-    free(json);
+    *out = json;
 
     return 0;
+}
+
+
+typedef struct {
+    const faceenc_conf_t  *conf;
+    const face_models_t   *models;
+    char                 **paths;
+    char                 **json;
+    int                    n;
+    int                    first;
+    int                    step;
+    int                    failed;
+    pthread_t              tid;
+} faceenc_job_t;
+
+
+static void *
+faceenc_thread(void *arg)
+{
+    int             i;
+    char            err[256];
+    face_ctx_t     *ctx;
+    faceenc_job_t  *job = arg;
+
+    /* one context per thread, the models shared: as in nginx */
+
+    ctx = face_ctx_create(job->models, err, sizeof(err));
+    if (ctx == NULL) {
+        fprintf(stderr, "faceenc: %s\n", err);
+        job->failed = 1;
+        return NULL;
+    }
+
+    for (i = job->first; i < job->n; i += job->step) {
+        if (faceenc_image(ctx, job->conf, job->paths[i], NULL, NULL,
+                          &job->json[i])
+            != 0)
+        {
+            job->failed = 1;
+        }
+
+        vips_thread_shutdown();
+    }
+
+    face_ctx_free(ctx);
+
+    return NULL;
+}
+
+
+static int
+faceenc_threads(const face_models_t *models, const faceenc_conf_t *conf,
+    char **paths, int n)
+{
+    int             i, t, failed, started;
+    char          **json;
+    double          t0, ms;
+    faceenc_job_t  *jobs;
+
+    json = calloc(n, sizeof(char *));
+    jobs = calloc(conf->threads, sizeof(faceenc_job_t));
+    if (json == NULL || jobs == NULL) {
+        free(json);
+        free(jobs);
+        fprintf(stderr, "faceenc: out of memory\n");
+        return -1;
+    }
+
+    failed = 0;
+    started = 0;
+    t0 = faceenc_now();
+
+    for (t = 0; t < conf->threads; t++) {
+        jobs[t].conf = conf;
+        jobs[t].models = models;
+        jobs[t].paths = paths;
+        jobs[t].json = json;
+        jobs[t].n = n;
+        jobs[t].first = t;
+        jobs[t].step = conf->threads;
+
+        if (pthread_create(&jobs[t].tid, NULL, faceenc_thread, &jobs[t])
+            != 0)
+        {
+            fprintf(stderr, "faceenc: cannot start a thread\n");
+            failed = 1;
+            break;
+        }
+
+        started++;
+    }
+
+    for (t = 0; t < started; t++) {
+        pthread_join(jobs[t].tid, NULL);
+        failed |= jobs[t].failed;
+    }
+
+    ms = faceenc_now() - t0;
+
+    if (started < conf->threads) {
+        /* the images of the threads that did not start */
+        for (t = started; t < conf->threads; t++) {
+            for (i = t; i < n; i += conf->threads) {
+                fprintf(stderr, "faceenc: %s: not processed\n", paths[i]);
+            }
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        if (json[i] != NULL) {
+            printf("%s\n", json[i]);
+            free(json[i]);
+        }
+    }
+
+    fprintf(stderr, "faceenc: %d images on %d threads in %.0f ms "
+            "(%.2f images/s)\n", n, conf->threads, ms, n * 1000.0 / ms);
+
+    free(json);
+    free(jobs);
+
+    return failed ? -1 : 0;
 }
 
 
@@ -376,7 +551,7 @@ int
 main(int argc, char **argv)
 {
     int              i, first, failed, have_chip;
-    char             err[512];
+    char             err[512], *json;
     float           *chip;
     size_t           heap0, heap1, heap2;
     face_ctx_t      *ctx;
@@ -397,6 +572,9 @@ main(int argc, char **argv)
     vips_cache_set_max(0);
     vips_concurrency_set(1);
     vips_block_untrusted_set(TRUE);
+    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE
+                      | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG, faceenc_log,
+                      NULL);
 
     heap0 = faceenc_heap();
 
@@ -446,12 +624,25 @@ main(int argc, char **argv)
 
     failed = 0;
 
-    for (i = first; i < argc; i++) {
-        if (faceenc_image(ctx, &conf, argv[i], chip, &have_chip) != 0) {
-            failed = 1;
-        }
+    if (conf.threads > 1 && first < argc) {
+        failed = faceenc_threads(models, &conf, argv + first, argc - first)
+                 != 0;
 
-        vips_thread_shutdown();
+    } else {
+        for (i = first; i < argc; i++) {
+            if (faceenc_image(ctx, &conf, argv[i], chip, &have_chip, &json)
+                != 0)
+            {
+                failed = 1;
+
+            } else {
+                printf("%s\n", json);
+                fflush(stdout);
+                free(json);
+            }
+
+            vips_thread_shutdown();
+        }
     }
 
     if (conf.bench_rec && faceenc_bench_rec(ctx, &conf, chip) != 0) {
