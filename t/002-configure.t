@@ -9,6 +9,7 @@ use Test::More;
 use File::Temp qw(tempdir);
 use File::Path qw(make_path);
 use FindBin;
+use Cwd ();
 
 my $repo = "$FindBin::Bin/..";
 my $kit = '/usr/share/nginx/src';
@@ -25,8 +26,10 @@ sub configure_with {
     print $fh $text;
     close $fh;
 
-    # the addon's sources are not compiled by configure: the copy of the
-    # config is enough; PHOTO_EDGE_SRC only names paths
+    # the addon's sources are not compiled by configure; config lists the
+    # face engine's files, so src/ is the repository's (a link)
+    symlink(Cwd::abs_path("$repo/src"), "$dir/addon/src") or die $!;
+
     my $cmd = "cd $kit && bash -c '. ./conf_flags && ./configure "
         . "\"\${NGX_CONF_FLAGS[@]}\" --add-dynamic-module=$dir/addon "
         . "--builddir=$dir/build' 2>&1";
