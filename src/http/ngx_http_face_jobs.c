@@ -355,7 +355,9 @@ ngx_http_face_jobs_start(ngx_http_request_t *r)
         goto failed;
     }
 
-    ngx_memcpy(p, body.data, len);
+    if (len) {
+        ngx_memcpy(p, body.data, len);
+    }
 
     if (face_jobs_parse((char *) p, len, &hooks, &job->payload, err,
                         sizeof(err))
@@ -1257,7 +1259,9 @@ ngx_http_face_job_reason(ngx_http_face_job_t *job, ngx_http_face_source_t *s,
         return;
     }
 
-    ngx_memcpy(p, job->reasons, job->reasons_len);
+    if (job->reasons_len) {
+        ngx_memcpy(p, job->reasons, job->reasons_len);
+    }
 
     job->reasons_len = ngx_sprintf(p + job->reasons_len,
                                    "sources[%ui]: %s %L: %s\n", s->index,
