@@ -222,7 +222,8 @@ for my $s (@samples) {
         is scalar @{ $f->{encoding} // [] }, 128, "$id: 128 numbers";
         my $dd = distance($f->{encoding}, $rf->{descriptor});
         ok $dd <= $PARITY_DESC,
-            "$id: descriptor " . f3($dd) . " from face-api's (<= $PARITY_DESC)";
+            "$id: descriptor " . f3($dd)
+            . " from face-api's (<= $PARITY_DESC)";
         $worst[1] = max($worst[1], $dd);
     }
 }

@@ -561,7 +561,8 @@ class Dump {
             abs += Math.abs(v[i]);
         }
         const first = Array.from(v.slice(0, n)).map((x) => x.toPrecision(7));
-        this.lines.push(`${name}\t[${t.shape.join(',')}]\tsum=${sum.toPrecision(9)}`
+        this.lines.push(`${name}\t[${t.shape.join(',')}]`
+            + `\tsum=${sum.toPrecision(9)}`
             + `\tsumabs=${abs.toPrecision(9)}\tfirst=${first.join(' ')}`);
     }
 
@@ -641,8 +642,9 @@ async function dumpSsd(dir, input) {
     const classes = [];
     for (let j = 0; j < 6; j++) {
         const q = pl[`box_predictor_${j}`];
-        const bx = T(tf.add(tf.conv2d(feeds[j], q.box_encoding_predictor.filters,
-            [1, 1], 'same'), q.box_encoding_predictor.bias));
+        const be = q.box_encoding_predictor;
+        const bx = T(tf.add(tf.conv2d(feeds[j], be.filters, [1, 1], 'same'),
+            be.bias));
         const cl = T(tf.add(tf.conv2d(feeds[j], q.class_predictor.filters,
             [1, 1], 'same'), q.class_predictor.bias));
         await d.add(`box_head_${j}`, bx, 12);
@@ -838,11 +840,11 @@ async function dumpDebug(dir, ref) {
     fs.writeFileSync(path.join(dir, 'README.txt'), DEBUG_README);
 }
 
-const DEBUG_README = `Debug dumps of face-api 1.7.15 (tfjs 4.22.0, wasm backend) on
-demo/fixtures/sample1.jpg (decoded by libvips, the vips command, like the
-engine), made by scripts/face-reference/run (reference.js).  The nets are
-re-run op by op with face-api's loaded parameters; each text
-file ends with a "check:" line comparing that re-run with face-api's own
+const DEBUG_README = `Debug dumps of face-api 1.7.15 (tfjs 4.22.0, wasm
+backend) on demo/fixtures/sample1.jpg (decoded by libvips, the vips command,
+like the engine), made by scripts/face-reference/run (reference.js).  The
+nets are re-run op by op with face-api's loaded parameters; each text file
+ends with a "check:" line comparing that re-run with face-api's own
 output (expect 0 or ~1e-7).  All tensors NHWC, batch 1, RGB.  Not committed.
 
 Text files: one line per layer/block:
@@ -924,7 +926,8 @@ async function cmdBench(opt, versions) {
     const bytes = fs.readFileSync(file);
     const full = async () => {
         const raw = jpeg.decode(bytes,
-            { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024 });
+            { useTArray: true, formatAsRGBA: false,
+                maxMemoryUsageInMB: 1024 });
         const t = tf.tensor3d(raw.data, [raw.height, raw.width, 3], 'int32');
         const r = await faceapi.detectAllFaces(t, ssdOptions())
             .withFaceLandmarks().withFaceDescriptors();
