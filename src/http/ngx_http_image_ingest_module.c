@@ -112,7 +112,7 @@ typedef struct {
 
 static ngx_int_t ngx_http_image_ingest_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_image_ingest_signed(ngx_http_request_t *r,
-    ngx_http_image_ingest_loc_conf_t *conf);
+    ngx_http_image_ingest_loc_conf_t *conf, const char **msg);
 static ngx_int_t ngx_http_image_ingest_eval_meta(ngx_http_request_t *r,
     ngx_http_image_ingest_ctx_t *ctx);
 static ngx_int_t ngx_http_image_ingest_prepare(ngx_http_request_t *r,
@@ -315,6 +315,7 @@ static ngx_int_t
 ngx_http_image_ingest_handler(ngx_http_request_t *r)
 {
     ngx_int_t                          rc;
+    const char                        *msg;
     ngx_table_elt_t                   *h;
     ngx_http_image_ingest_ctx_t       *ctx;
     ngx_http_image_ingest_loc_conf_t  *conf;
@@ -343,10 +344,14 @@ ngx_http_image_ingest_handler(ngx_http_request_t *r)
 
     /* nothing is read from whom may not upload */
 
-    rc = ngx_http_image_ingest_signed(r, conf);
+    if (ngx_http_image_ingest_signed(r, conf, &msg) != NGX_OK) {
+        rc = ngx_http_discard_request_body(r);
 
-    if (rc != NGX_OK) {
-        return rc;
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_image_ingest_error(r, NGX_HTTP_FORBIDDEN, msg);
     }
 
     if (r->headers_in.content_length_n
@@ -397,15 +402,14 @@ ngx_http_image_ingest_handler(ngx_http_request_t *r)
 }
 
 
-/* image_ingest_sign_key: a presigned URL, else 403 */
+/* image_ingest_sign_key: NGX_OK for a valid presigned URL */
 
 static ngx_int_t
 ngx_http_image_ingest_signed(ngx_http_request_t *r,
-    ngx_http_image_ingest_loc_conf_t *conf)
+    ngx_http_image_ingest_loc_conf_t *conf, const char **msg)
 {
     int         rc;
     u_char     *q;
-    ngx_int_t   drc;
     ngx_str_t   path;
 
     if (conf->sign_key.len == 0) {
@@ -430,17 +434,12 @@ ngx_http_image_ingest_signed(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    *msg = image_ingest_sign_error(rc);
+
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "image_ingest: %s", image_ingest_sign_error(rc));
+                  "image_ingest: %s", *msg);
 
-    drc = ngx_http_discard_request_body(r);
-
-    if (drc != NGX_OK) {
-        return drc;
-    }
-
-    return ngx_http_image_ingest_error(r, NGX_HTTP_FORBIDDEN,
-                                       image_ingest_sign_error(rc));
+    return NGX_DECLINED;
 }
 
 
