@@ -102,6 +102,10 @@ image_ingest_notify_backoff(unsigned attempt, uint64_t base, uint64_t max)
     wait = base;
 
     for (i = 1; i < attempt && wait < max; i++) {
+        if (wait > max / 2) {
+            return max;
+        }
+
         wait *= 2;
     }
 

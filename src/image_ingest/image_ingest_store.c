@@ -552,7 +552,7 @@ image_ingest_rel_ok(const char *rel)
     int          slashes;
     const char  *p;
 
-    if (rel == NULL || rel[0] == '\0' || rel[0] == '.'
+    if (rel == NULL || rel[0] == '\0' || rel[0] == '.' || rel[0] == '/'
         || strlen(rel) >= IMAGE_INGEST_REL_LEN)
     {
         return 0;
