@@ -694,7 +694,10 @@ ngx_http_image_ingest_done(ngx_event_t *ev)
 
         ngx_log_error(level, c->log, 0, "image_ingest: %s", ctx->err);
 
-        rc = ngx_http_image_ingest_error(r, ctx->status, ctx->err);
+        /* the log has the details (paths, system errors); the client not */
+        rc = ngx_http_image_ingest_error(r, ctx->status,
+                 ctx->status == NGX_HTTP_INTERNAL_SERVER_ERROR
+                 ? "internal error" : ctx->err);
         goto done;
     }
 
