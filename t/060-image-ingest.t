@@ -227,4 +227,29 @@ is($r->{headers}{allow}, 'PUT, POST', 'Allow: PUT, POST');
 
 is_deeply([ files("$store/.tmp") ], [], 'no temporary file left');
 
+# ---- configuration errors stop nginx -t
+
+for my $c (
+    ['image_ingest_variants nope;', qr/no image_variant_preset "nope"/],
+    ['image_ingest_formats jpeg gif;', qr/unknown format "gif"/],
+    ['image_ingest_formats jpeg jpeg;', qr/lists a format twice/],
+    ['image_ingest_meta a;', qr/invalid number of arguments/],
+    ['image_ingest_meta a 1 b;', qr/takes name and value pairs/],
+    ['image_ingest_meta a 1 a 2;', qr/duplicate image_ingest_meta "a"/],
+    ['image_ingest_sign_key short;', qr/at least 16 bytes/],
+    ['image_ingest_notify ftp://x/;', qr/http or https URL/],
+    ['image_ingest_notify_backoff 2s 1s;', qr/invalid longest wait/],
+    ['', qr/image_ingest needs image_ingest_store/, 1],
+) {
+    my $store_line = $c->[2] ? '' : 'image_ingest_store /tmp/x;';
+    my ($ok, $out) = $t->check_config(<<"EOF");
+    server {
+        listen 127.0.0.1:%%PORT2%%;
+        location / { image_ingest; $store_line $c->[0] }
+    }
+EOF
+    ok(!$ok, "nginx -t fails: " . ($c->[0] || 'no store'));
+    like($out, $c->[1], '... saying why');
+}
+
 $t->done;
