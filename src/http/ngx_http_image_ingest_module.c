@@ -617,7 +617,13 @@ ngx_http_image_ingest_start(ngx_http_request_t *r)
             continue;
         }
 
-        if (b->in_file) {
+        /* as ngx_buf_size() counted it: memory first */
+
+        if (ngx_buf_in_memory(b)) {
+            ctx->parts[ctx->nparts].pos = b->pos;
+            ctx->parts[ctx->nparts].len = b->last - b->pos;
+
+        } else if (b->in_file) {
             ctx->parts[ctx->nparts].pos = NULL;
             ctx->parts[ctx->nparts].fd = b->file->fd;
             ctx->parts[ctx->nparts].offset = b->file_pos;
@@ -625,8 +631,7 @@ ngx_http_image_ingest_start(ngx_http_request_t *r)
                                                     - b->file_pos);
 
         } else {
-            ctx->parts[ctx->nparts].pos = b->pos;
-            ctx->parts[ctx->nparts].len = b->last - b->pos;
+            continue;
         }
 
         ctx->nparts++;
@@ -917,13 +922,20 @@ ngx_http_image_ingest_read(ngx_http_image_ingest_ctx_t *ctx)
                 continue;
             }
 
-            if (n <= 0) {
+            if (n == 0) {
                 ngx_http_image_ingest_fail(ctx,
                                            NGX_HTTP_INTERNAL_SERVER_ERROR,
                                            "reading the request body "
-                                           "failed: %s",
-                                           n == 0 ? "end of file"
-                                                  : strerror(ngx_errno));
+                                           "failed: end of file");
+                return NGX_ERROR;
+            }
+
+            if (n < 0) {
+                /* %m: errno, this thread's */
+                ngx_http_image_ingest_fail(ctx,
+                                           NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                           "reading the request body "
+                                           "failed: %m");
                 return NGX_ERROR;
             }
         }

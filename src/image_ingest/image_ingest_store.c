@@ -78,6 +78,7 @@ image_ingest_begin(image_ingest_txn_t *t, const char *dir, const char *key,
     t->lock_fd = -1;
     t->nfiles = 0;
     t->recovered = 0;
+    t->intent = 0;
     t->error[0] = '\0';
 
     if (strlen(dir) > IMAGE_INGEST_DIR_LEN || dir[0] != '/'
@@ -221,6 +222,8 @@ image_ingest_commit(image_ingest_txn_t *t, const char *original)
                                  "failed: %m", t->lock_path);
     }
 
+    t->intent = 1;
+
     /* variants and metadata: complete files, renamed into place */
 
     for (i = 0; i < t->nfiles; i++) {
@@ -283,6 +286,8 @@ image_ingest_commit(image_ingest_txn_t *t, const char *original)
 
     /* done: nothing to roll back */
 
+    t->intent = 0;
+
     if (ftruncate(t->lock_fd, 0) != 0) {
         return image_ingest_fail(t, "ftruncate(\"%s\") failed: %m",
                                  t->lock_path);
@@ -297,6 +302,18 @@ image_ingest_end(image_ingest_txn_t *t)
 {
     size_t  i;
     char    path[IMAGE_INGEST_PATH_LEN];
+
+    /*
+     * A commit that failed (a full disk, say) after renaming some files:
+     * the intent is in the lock file, and the original is not in place
+     * (it is linked last and only then the intent cleared).  Roll back
+     * now, as a later holder would.
+     */
+
+    if (t->intent && t->lock_fd != -1) {
+        (void) image_ingest_recover(t);
+        t->intent = 0;
+    }
 
     for (i = 0; i < t->nfiles; i++) {
         if (!t->files[i].committed) {

@@ -68,6 +68,7 @@ typedef struct {
     size_t                nfiles;
     image_ingest_file_t   files[IMAGE_INGEST_MAX_FILES];
     unsigned              recovered;          /* files rolled back */
+    unsigned              intent:1;           /* a commit under way */
     char                  error[256];
 } image_ingest_txn_t;
 
@@ -103,7 +104,10 @@ int image_ingest_stage(image_ingest_txn_t *t, const char *rel,
  */
 int image_ingest_commit(image_ingest_txn_t *t, const char *original);
 
-/* removes uncommitted temporary files, releases the lock; always works */
+/*
+ * Removes uncommitted temporary files, and undoes a commit that failed
+ * before its original was in place; releases the lock.  Always works.
+ */
 void image_ingest_end(image_ingest_txn_t *t);
 
 /*

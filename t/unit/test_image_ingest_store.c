@@ -310,6 +310,34 @@ UNIT_TEST(test_duplicate_gains_variants)
 }
 
 
+/* a commit failing half-way (here: "block" is a file, not a directory) */
+
+UNIT_TEST(test_failed_commit)
+{
+    put("block", "a file where a directory should be");
+
+    CHECK_INT(image_ingest_begin(&txn, dir, KEY2, 0), IMAGE_INGEST_STORE_OK);
+    CHECK_INT(image_ingest_stage(&txn, "avatar/" KEY2 ".jpg", "A", 1),
+              IMAGE_INGEST_STORE_OK);
+    CHECK_INT(image_ingest_stage(&txn, "block/" KEY2 ".jpg", "B", 1),
+              IMAGE_INGEST_STORE_OK);
+    CHECK_INT(image_ingest_stage(&txn, KEY2 ".png", "", 0),
+              IMAGE_INGEST_STORE_OK);
+    CHECK_INT(image_ingest_commit(&txn, KEY2 ".png"),
+              IMAGE_INGEST_STORE_ERROR);
+    CHECK(strstr(txn.error, "rename") != NULL);
+
+    /* renamed before the failure: there until the transaction ends */
+    CHECK(exists("avatar/" KEY2 ".jpg"));
+    image_ingest_end(&txn);
+
+    CHECK(!exists("avatar/" KEY2 ".jpg"));
+    CHECK(!exists(KEY2 ".png"));
+    CHECK_INT(temps(), 0);
+    unlink(path("block"));
+}
+
+
 UNIT_TEST(test_sweep)
 {
     char  err[256];
@@ -332,7 +360,7 @@ UNIT_TEST(test_sweep)
 
 UNIT_MAIN(test_key, test_commit, test_no_commit, test_names,
           test_interrupted_commit, test_processes,
-          test_duplicate_gains_variants, test_sweep)
+          test_duplicate_gains_variants, test_failed_commit, test_sweep)
 
 
 /* the scratch directory: made before main() runs the cases, removed after */
