@@ -500,8 +500,9 @@ ngx_http_image_ingest_prepare(ngx_http_request_t *r,
         }
 
         for (i = 0; i < nf; i++) {
+            /* the enum's values follow the table's order from 1 */
             ctx->format_names[i] = (const char *)
-                        ngx_http_image_ingest_format_names[fmt[i] - 1].name.data;
+                     ngx_http_image_ingest_format_names[fmt[i] - 1].name.data;
         }
 
         ctx->nformats = nf;
@@ -518,8 +519,8 @@ ngx_http_image_ingest_prepare(ngx_http_request_t *r,
     v = conf->variants->elts;
     ctx->nrenders = conf->variants->nelts * nf;
 
-    ctx->renders = ngx_pcalloc(r->pool, ctx->nrenders
-                                        * sizeof(ngx_http_image_ingest_render_t));
+    ctx->renders = ngx_pcalloc(r->pool,
+                     ctx->nrenders * sizeof(ngx_http_image_ingest_render_t));
     ctx->pairs = ngx_pcalloc(r->pool, conf->variants->nelts
                                       * sizeof(image_ingest_pair_t));
 
