@@ -159,8 +159,9 @@ function decodeVips(file) {
     const tmp = path.join(require('os').tmpdir(),
         `face-reference-${process.pid}.pnm`);
     try {
-        execFileSync('vips', ['copy', file, tmp], { stdio: ['ignore',
-            'ignore', 'pipe'] });
+        /* like the engine: a truncated file is an error, not grey rows */
+        execFileSync('vips', ['copy', `${file}[fail_on=truncated]`, tmp],
+            { stdio: ['ignore', 'ignore', 'pipe'] });
         const b = fs.readFileSync(tmp);
         /* P6 or P5, an optional comment line, width height maxval */
         const m = /^P([56])\s+(?:#[^\n]*\n\s*)?(\d+)\s+(\d+)\s+(\d+)\s/
