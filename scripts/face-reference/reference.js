@@ -1035,7 +1035,8 @@ async function cmdCli(argv) {
             o.alignment = val();
         } else if (a === '--min-confidence') {
             o.min = parseFloat(val());
-        } else if (a === '--tiles' || a === '--models') {
+        } else if (a === '--tiles' || a === '--models' || a === '--flip'
+                   || a === '--refine') {
             val();                       /* no tiles in face-api */
         } else if (a === '--node-modules') {
             modules = val();
