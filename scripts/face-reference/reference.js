@@ -1037,7 +1037,7 @@ async function cmdCli(argv) {
             o.min = parseFloat(val());
         } else if (a === '--tiles' || a === '--models' || a === '--flip'
                    || a === '--refine') {
-            val();                       /* no tiles in face-api */
+            val();               /* options face-api does not have */
         } else if (a === '--node-modules') {
             modules = val();
         } else {
