@@ -2,13 +2,23 @@
 """Album zip benchmark: ngx_http_album_zip_module against nginx serving the
 same bytes as one static file, in one run, on 127.0.0.1.
 
-  bench/album_zip.py [--files 50] [--size-mb 4] [--runs 5]
+  bench/album_zip.py [--files 50] [--size-mb 4] [--runs 11]
 
-Cases (each the median of --runs single-stream downloads with curl):
+Cases (single-stream downloads with curl):
   static       one file of the album's total size (the bar)
   zip, CRCs    manifest with every CRC given: sendfile, Content-Length
   zip, no CRC  manifest without CRCs: read into memory, CRC-32 computed
   directory    album_zip_directory, CRCs remembered after the first run
+
+A download of 200 MB over loopback takes about 0.1 s, and the machine may
+be shared: the cases are measured in --runs interleaved rounds (static,
+zip, no CRC, directory, static, ...), so that a burst of background load
+hits every case alike, and each is reported as the median with its range.
+Next to the time: the CPU time the nginx worker spent per download (from
+/proc/PID/schedstat, in nanoseconds) and curl's own.  On loopback the
+receiving curl, copying every byte out of the socket, is the slower side;
+the worker's CPU time is what the module adds, and does not depend on the
+load of the other core.
 Then: worker peak RSS growth per concurrent download (8 at once), and 100
 remote members behind 50 ms of per-file latency (album_zip_prefetch 32)
 against the time to transfer the same bytes with no latency.
@@ -20,6 +30,7 @@ on the same kind of machine are quoted in README.md.
 import argparse
 import http.server
 import os
+import resource
 import shutil
 import socket
 import socketserver
@@ -64,6 +75,35 @@ def median_time(url, runs):
     return statistics.median(times), size
 
 
+def cpu_ns(pid):
+    """CPU time of a process (all its threads) so far, in nanoseconds."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass    # a thread that has just ended
+    return total
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def interleaved(base, cases, runs, worker):
+    """Per case: [(seconds, bytes, worker CPU s, curl CPU s)], in rounds."""
+    res = {url: [] for _, url in cases}
+    for _ in range(runs):
+        for _, url in cases:
+            w0, c0 = cpu_ns(worker), children_cpu()
+            t, n = curl(base + url)
+            w1, c1 = cpu_ns(worker), children_cpu()
+            res[url].append((t, n, (w1 - w0) / 1e9, c1 - c0))
+    return res
+
+
 LATENCY = [0.0]
 
 
@@ -104,7 +144,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=50)
     ap.add_argument("--size-mb", type=int, default=4)
-    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=11)
     ap.add_argument("--remote-files", type=int, default=100)
     ap.add_argument("--remote-size-kb", type=int, default=512)
     ap.add_argument("--prefetch", type=int, default=32)
@@ -248,25 +288,34 @@ http {{
 
     total_mb = args.files * size / 1e6
     print(f"album: {args.files} x {args.size_mb} MB = {total_mb:.0f} MB, "
-          f"{args.runs} runs each, median")
+          f"{args.runs} interleaved rounds, median and range; "
+          f"load average {os.getloadavg()[0]:.2f}")
 
     # warm the page cache and the CRC cache
     curl(base + "/static.bin")
     curl(base + "/dir/album.zip")
 
-    rows = []
-    t_static, n = median_time(base + "/static.bin", args.runs)
-    rows.append(("static file (nginx)", t_static, n))
-    for label, url in (("zip, CRCs in manifest", "/lists/crc.txt"),
-                       ("zip, CRCs computed", "/lists/nocrc.txt"),
-                       ("directory, CRCs remembered", "/dir/album.zip")):
-        t, n = median_time(base + url, args.runs)
-        rows.append((label, t, n))
+    cases = [("static file (nginx)", "/static.bin"),
+             ("zip, CRCs in manifest", "/lists/crc.txt"),
+             ("zip, CRCs computed", "/lists/nocrc.txt"),
+             ("directory, CRCs remembered", "/dir/album.zip")]
+    res = interleaved(base, cases, args.runs, worker_pid(work))
 
-    print(f"{'case':32} {'seconds':>8} {'MB/s':>8} {'vs static':>10}")
-    for label, t, n in rows:
-        print(f"{label:32} {t:8.3f} {n / t / 1e6:8.0f} "
-              f"{t_static / t * 100:9.0f}%")
+    def med(url, k):
+        return statistics.median(x[k] for x in res[url])
+
+    t_static = med("/static.bin", 0)
+    print(f"{'case':28} {'seconds':>7} {'range':>13} {'MB/s':>6} "
+          f"{'vs static':>9} {'nginx CPU':>10} {'curl CPU':>9}")
+    for label, url in cases:
+        t = med(url, 0)
+        lo = min(x[0] for x in res[url])
+        hi = max(x[0] for x in res[url])
+        n = res[url][0][1]
+        print(f"{label:28} {t:7.3f} {lo:6.3f}-{hi:6.3f} {n / t / 1e6:6.0f} "
+              f"{t_static / t * 100:8.0f}% {med(url, 2) * 1000:7.1f} ms "
+              f"{med(url, 3) * 1000:6.0f} ms")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
     # memory: 8 concurrent downloads of the album without CRCs
     pid = worker_pid(work)

@@ -8,7 +8,10 @@ in one run, on 127.0.0.1.
 The work: the 1920x1280 sample photo (demo/fixtures/sample1.jpg, from
 "make models") to a 256x256 cover variant, quality 80 (JPEG progressive),
 for every request; nothing is cached.  Load: wrk, 2 threads, 16
-connections, --duration seconds per case, with --latency.  Each server has
+connections, --duration seconds per case, with --latency.  With --rounds
+N, each format is measured N times, the servers taking turns, and the
+table shows the medians (a burst of background load on a shared machine
+then hits every server alike).  Each server has
 2 worker processes:
 
   image_variant  2 nginx workers; the photo from a static location with
@@ -34,6 +37,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import socket
 import subprocess
 import sys
@@ -304,6 +308,9 @@ def main():
                     default=os.cpu_count() or 2,
                     help="image_variant thread pool size per worker "
                          "(default: the CPU count)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="interleaved rounds (server after server), each "
+                         "--duration long; the table shows medians")
     ap.add_argument("--rss-requests", type=int, default=10000)
     ap.add_argument("--no-sharp", action="store_true")
     ap.add_argument("--no-image-filter", action="store_true")
@@ -396,26 +403,44 @@ def run(args, work, servers):
     served = 0
     rss_start = None
     for fmt in formats:
-        for name, base in cases.items():
-            if name == "image_filter" and fmt != "jpeg":
-                continue
-            url = f"{base}/{fmt}"
-            size = check(url, fmt, work)
+        names = [n for n in cases if n != "image_filter" or fmt == "jpeg"]
+        runs = {n: [] for n in names}
+        for n in names:
+            url = f"{cases[n]}/{fmt}"
+            runs[n].append(check(url, fmt, work))
             for _ in range(8):    # warm-up: lazy init, caches, JIT
                 fetch(url)
-            workers = procs[name].workers()
-            before = rss_kb(workers)
-            if name == "image_variant" and rss_start is None:
-                rss_start = before
-            r = wrk(url, args, args.duration)
-            r["rss"] = (before, rss_kb(workers))
-            r.update(name=name, fmt=fmt, bytes=size)
-            if name == "image_variant":
-                served += r["requests"] + 9
-            results.append(r)
-            print(f"  {fmt:5} {name:14} {r['rps']:8.1f} req/s  "
-                  f"p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms  "
-                  f"{size} B  errors {r['errors']}", flush=True)
+            if n == "image_variant":
+                served += 9
+        for rnd in range(args.rounds):
+            for name in names:
+                url = f"{cases[name]}/{fmt}"
+                workers = procs[name].workers()
+                before = rss_kb(workers)
+                if name == "image_variant" and rss_start is None:
+                    rss_start = before
+                r = wrk(url, args, args.duration)
+                r["rss"] = (before, rss_kb(workers))
+                if name == "image_variant":
+                    served += r["requests"]
+                runs[name].append(r)
+                print(f"  {fmt:5} {name:14} {r['rps']:8.1f} req/s  "
+                      f"p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms  "
+                      f"errors {r['errors']}  (round {rnd + 1}, load "
+                      f"{os.getloadavg()[0]:.2f})", flush=True)
+        for name in names:
+            size, rs = runs[name][0], runs[name][1:]
+            results.append({
+                "name": name, "fmt": fmt, "bytes": size,
+                "rps": statistics.median(r["rps"] for r in rs),
+                "rps_range": (min(r["rps"] for r in rs),
+                              max(r["rps"] for r in rs)),
+                "p50": statistics.median(r["p50"] for r in rs),
+                "p99": statistics.median(r["p99"] for r in rs),
+                "errors": sum(r["errors"] for r in rs),
+                "requests": sum(r["requests"] for r in rs),
+                "rss": (rs[0]["rss"][0], rs[-1]["rss"][1]),
+            })
 
     # image_variant's memory after --rss-requests in all: more JPEG load
     # until then, in rounds, the RSS noted after each
@@ -446,7 +471,7 @@ def photo_desc(photo, work):
 
 def table(results):
     by = {(r["fmt"], r["name"]): r for r in results}
-    print("\n| format | server | req/s | p50 ms | p99 ms | vs sharp "
+    print("\n| format | server | req/s (range) | p50 ms | p99 ms | vs sharp "
           "| vs image_filter | worker RSS kB before → after |")
     print("|---|---|---:|---:|---:|---:|---:|---|")
     for r in results:
@@ -458,7 +483,9 @@ def table(results):
             else:
                 ratios.append("")
         err = f" ({r['errors']} errors)" if r["errors"] else ""
-        print(f"| {r['fmt']} | {r['name']}{err} | {r['rps']:.0f} "
+        lo, hi = r["rps_range"]
+        spread = f" ({lo:.0f}–{hi:.0f})" if hi > lo else ""
+        print(f"| {r['fmt']} | {r['name']}{err} | {r['rps']:.0f}{spread} "
               f"| {r['p50']:.1f} | {r['p99']:.1f} | {ratios[0]} "
               f"| {ratios[1]} | {r['rss'][0]} → {r['rss'][1]} |")
 

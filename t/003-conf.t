@@ -8,9 +8,13 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use Digest::MD5 qw(md5_hex);
+use Digest::SHA qw(hmac_sha256);
+use JSON::PP ();
+use MIME::Base64 qw(encode_base64 encode_base64url);
 use Test::More;
 use Edge::Nginx;
-use Edge::Image ();
+use Edge::Image qw(info image_type sample_photo);
 
 my $repo = Edge::Nginx->repo;
 
@@ -133,6 +137,85 @@ SKIP: {
                      { content => '{}',
                        headers => { 'Content-Type' => 'application/json' } });
     is($r->{status}, 400, 'the zipper job location answers');
+
+    $t->finish;
+    $t->cleanup;
+}
+
+# conf/image-ingest.conf: both auth styles, the variants served afterwards
+{
+    my $http = slurp("$repo/conf/image-ingest.conf");
+    $http =~ s/127\.0\.0\.1:8084/127.0.0.1:%%PORT%%/g;
+    $http =~ s/127\.0\.0\.1:8000/127.0.0.1:%%BACKEND%%/g;
+    $http =~ s{/srv/www}{%%PREFIX%%/www}g;
+    my ($key) = $http =~ /image_ingest_sign_key\s+"([^"]+)"/;
+
+    my $t = Edge::Nginx->new(modules => ['image_variant'],
+        thread_pools => { image_variant => 'threads=2' });
+
+    # the app: verifies a token, takes notifications
+    $t->backend(sub {
+        my ($req) = @_;
+        if ($req->{path} eq '/auth/verify') {
+            return ($req->{headers}{authorization} // '') eq 'Bearer jwt'
+                ? [204, { 'X-User-Id' => 'user-1' }, '']
+                : [401, {}, ''];
+        }
+        return [200, {}, 'ok'];
+    });
+
+    $t->write_file('www/index.html', '');   # the store's parent
+    $t->run($http);
+    my $json = JSON::PP->new;
+
+    my $photo = sample_photo();
+    my $md5 = md5_hex($photo);
+    my $exp = time + 300;
+    my $s = encode_base64url(hmac_sha256("PUT\n/upload/me\n$exp", $key));
+
+    my $r = $t->request('PUT', '/upload/me', { content => $photo });
+    is($r->{status}, 403, 'image-ingest.conf: unsigned upload refused');
+    $r = $t->request('PUT', "/upload/me?expires=$exp&s=$s",
+                     { content => $photo });
+    is($r->{status}, 201, 'image-ingest.conf: presigned upload stored');
+    my $doc = eval { $json->decode($r->{content}) } // {};
+    is($doc->{variants}{avatar}, "/img/avatar/$md5.jpg", 'its avatar URI');
+
+    $r = $t->get($doc->{variants}{avatar} // '/none');
+    is("$r->{status} " . image_type($r->{content}), '200 jpeg',
+       'the avatar, a static file');
+    my $i = info($r->{content});
+    is("$i->{width}x$i->{height}", '256x256', '256x256');
+    $r = $t->get("/img/thumb/$md5.avif");
+    is("$r->{status} $r->{headers}{'content-type'}", '200 image/avif',
+       'the thumb as AVIF');
+    $r = $t->get("/img/avatar/$md5",
+                 { headers => { Accept => 'image/webp,*/*' } });
+    is("$r->{status} $r->{headers}{'content-type'}", '200 image/webp',
+       'negotiated: WebP for a browser that takes it');
+    is($t->get("/img/$md5.jpg")->{status}, 404, 'the original is not public');
+    is($t->get("/img/$md5.json")->{status}, 404, 'nor its metadata');
+    $r = $t->get("/v/banner/$md5.jpg");
+    $i = $r->{status} == 200 ? info($r->{content}) : {};
+    is("$r->{status} " . ($i->{width} // '') . 'x' . ($i->{height} // ''),
+       '200 1500x500', 'another preset from the original by image_variant');
+
+    my $body = $json->encode({ data => { image => encode_base64(
+        Edge::Image::png(width => 8, height => 8, fill => [1, 2, 3]), '') } });
+    $r = $t->request('POST', '/api/images', { content => $body });
+    is($r->{status}, 401, 'image-ingest.conf: no JWT, 401');
+    $r = $t->request('POST', '/api/images', { content => $body,
+        headers => { Authorization => 'Bearer jwt' } });
+    is($r->{status}, 201, 'image-ingest.conf: JWT checked by the app, 201');
+    $doc = eval { $json->decode($r->{content}) } // {};
+    my $meta = eval { $json->decode($t->read_file("www/img/$doc->{key}.json")) }
+        // {};
+    is($meta->{meta}{user}, 'user-1', 'the user id from auth_request');
+
+    ok($t->wait_for(sub {
+           2 == grep { $_->{path} eq '/hooks/image-stored' }
+                $t->backend_requests }, 5),
+       'the app heard of both images');
 
     $t->finish;
     $t->cleanup;

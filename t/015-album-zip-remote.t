@@ -174,7 +174,6 @@ is $r->{status}, 200, 'slow CDN: 200';
 check_zip($t, $r->{content}, [map { ("p$_.jpg" => $cdn{"/p/$_.jpg"}) }
     1 .. 10], label => 'slow CDN', response => $r);
 diag sprintf 'ten 200 ms members, album_zip_prefetch 2: %.3f s', $took;
-cmp_ok $took, '<', 1.2, 'prefetch 2: well under 10 x 200 ms (< 1.2 s)';
 
 my @slow = grep { $_->{path} =~ m{^/p/} } $t->backend_requests($slow);
 my %conns = map { $_->{conn} => 1 } @slow;
@@ -187,6 +186,11 @@ check_zip($t, $r->{content}, [map { ("p$_.jpg" => $cdn{"/p/$_.jpg"}) }
     1 .. 10], label => 'slow CDN, prefetch 0', response => $r);
 diag sprintf 'ten 200 ms members, album_zip_prefetch 0: %.3f s', $took0;
 cmp_ok $took0, '>=', 1.9, 'prefetch 0: one after the other (>= 2 s)';
+
+# relative to the serial run, so a loaded machine slows both alike: three
+# members in flight take ~0.4 of it
+cmp_ok $took, '<', 0.7 * $took0,
+    'prefetch 2: well under the serial time (< 0.7 x prefetch 0)';
 
 # sizes unknown: the layout needs each offset, one member at a time
 $t0 = time;

@@ -125,6 +125,8 @@ $t->run(<<'EOF');
     image_variant_preset tall    height=100 format=jpeg;
     image_variant_preset upright width=100 height=200 fit=inside
                                  format=png;
+    image_variant_preset upcover width=100 height=150 fit=cover
+                                 format=png;
     image_variant_preset auto    width=64 height=64 fit=cover format=auto;
     image_variant_preset onred   width=50 height=50 fit=fill format=jpeg
                                  background=#ff0000;
@@ -243,6 +245,19 @@ for my $o (sort keys %corner) {
        "orientation $o: the marker in its corner");
     is(info($r->{content})->{orientation} // 1, 1,
        "orientation $o: no orientation left in the output");
+}
+
+# a centred cover crop is cut before resampling, in the stored pixels:
+# upright 200x400, scaled to 100x200, rows 25 to 175 kept; the square
+# (rows 0 to 40 once scaled) shows in the top or bottom 15 rows
+my %cover_corner = (6 => [94, 5], 8 => [5, 144]);
+for my $o (sort keys %cover_corner) {
+    my ($x, $y) = @{ $cover_corner{$o} };
+    $r = size_is("/v/upcover/o$o.jpg", 100, 150, 'png',
+        "orientation $o, cover: size");
+    ok(colour_is([pixel($r->{content}, $x, $y)], $RED)
+       && colour_is([pixel($r->{content}, 99 - $x, 149 - $y)], $WHITE),
+       "orientation $o, cover: the marker in its corner, cut at its edge");
 }
 
 # ---- colour: CMYK, 16 bits, alpha

@@ -2,14 +2,18 @@
 # faceenc, the face engine's command-line tool (issue #6), against
 # face-api's own outputs (t/fixtures/face/, made by
 # scripts/face-reference/run):
-#   - parity (--alignment faceapi --tiles off) on demo/fixtures/sample1..6:
+#   - parity (--alignment faceapi --tiles off --flip off) on
+#     demo/fixtures/sample1..6:
 #     same faces, box IoU, landmarks, descriptor distance; the tiny
-#     detector's boxes on sample1; the dlib-mode chip (--tiles off) against
-#     face-api's landmarks put through the same chip and net;
-#   - dlib mode (the default): each face of a sample stays close to itself
-#     in copies scaled to 50%, mirrored, re-encoded as JPEG q50 and as WebP,
-#     rotated 20 degrees (made here with the vips command); different
-#     people in one photo stay apart;
+#     detector's boxes on sample1; the dlib-mode chip (--tiles off
+#     --flip off) against face-api's landmarks put through the same chip
+#     and net;
+#   - dlib mode with flip-averaged descriptors (the default): each face of
+#     a sample stays close to itself in copies scaled to 50%, mirrored,
+#     re-encoded as JPEG q50 and as WebP, rotated 20 degrees (made here with
+#     the vips command), also where face-api itself does not, except for
+#     the few copies listed in %ENGINE_MISSES; different people in one
+#     photo stay apart;
 #   - photos without faces give "faces": []; truncated, random and empty
 #     files and a missing path give an error naming the file, a non-zero
 #     exit and no crash or sanitizer report;
@@ -58,6 +62,22 @@ my $SAME_FACE    = 0.25;    # same face, transformed copy
 my $OTHER_FACE   = 0.6;     # different people
 my $MATCH        = 0.49;    # concrexit's match threshold
 my $FIND_IOU     = 0.5;     # a reference face is "there"
+
+# Copies (sample-transform face N, the engine's face order) still further
+# than $SAME_FACE from the original in the default mode, or lost; face-api
+# misses every one of them too.  Any other copy is asserted normally, also
+# the seven (five mirrored) that face-api misses and flip-averaging fixes.
+my %ENGINE_MISSES = map { $_ => 1 } (
+    'sample1-rot20 face 2', 'sample2-mirror face 1', 'sample2-mirror face 2',
+    'sample2-webp face 2',  'sample2-rot20 face 1',  'sample2-rot20 face 2',
+    'sample4-rot20 face 0', 'sample4-rot20 face 3');
+
+# Pairs of different people that the flip-averaged descriptors put under
+# $OTHER_FACE though face-api's own (unaveraged) ones are over it: the
+# mean of two runs pulls descriptors together a little (different people
+# 2.5% on average, the same face in copies 28%).
+my %FLIP_PAIRS = map { $_ => 1 } ('sample2 faces 1 and 2',
+    'sample5 faces 0 and 3');
 
 my $SANITIZER = qr/Sanitizer|runtime error:|^==\d+==/m;
 my $json = JSON::PP->new;
@@ -179,8 +199,9 @@ sub f3 { sprintf '%.3f', $_[0] }
 # ---------------------------------------------------------------- parity
 
 my @paths = map { "$PHOTOS/$_.jpg" } @samples;
-my $par = faceenc('--alignment', 'faceapi', '--tiles', 'off', @paths);
-is $par->{exit}, 0, 'parity run (faceapi, tiles off) exits 0'
+my $par = faceenc('--alignment', 'faceapi', '--tiles', 'off', '--flip', 'off',
+    @paths);
+is $par->{exit}, 0, 'parity run (faceapi, tiles off, flip off) exits 0'
     or diag $par->{err};
 sane($par, 'parity run');
 is scalar @{ $par->{results} // [] }, 6, 'one JSON line per image';
@@ -222,7 +243,8 @@ for my $s (@samples) {
         is scalar @{ $f->{encoding} // [] }, 128, "$id: 128 numbers";
         my $dd = distance($f->{encoding}, $rf->{descriptor});
         ok $dd <= $PARITY_DESC,
-            "$id: descriptor " . f3($dd) . " from face-api's (<= $PARITY_DESC)";
+            "$id: descriptor " . f3($dd)
+            . " from face-api's (<= $PARITY_DESC)";
         $worst[1] = max($worst[1], $dd);
     }
 }
@@ -250,8 +272,9 @@ sane($tiny, 'tiny detector run');
 
 # ---------------------------------------------------------------- dlib chip
 
-my $dl = faceenc('--tiles', 'off', @paths);
-is $dl->{exit}, 0, 'dlib-mode run (tiles off) exits 0' or diag $dl->{err};
+my $dl = faceenc('--tiles', 'off', '--flip', 'off', @paths);
+is $dl->{exit}, 0, 'dlib-mode run (tiles off, flip off) exits 0'
+    or diag $dl->{err};
 sane($dl, 'dlib-mode run');
 my $worst_dlib = 0;
 for my $s (@samples) {
@@ -329,7 +352,8 @@ for my $f ($ramp, $wall) {
         or diag $res ? scalar(@{ faces_of($res) }) . ' faces' : 'no result';
 }
 
-my (@low_pairs, @beyond);
+my (@low_pairs, @beyond, %kind);
+my $copies_over = 0;
 for my $s (@samples) {
     my $orig = result_for($def, "$PHOTOS/$s.jpg");
     my $faces = faces_of($orig);
@@ -361,7 +385,18 @@ for my $s (@samples) {
             my $rd = defined $ra && defined $rb
                 ? distance($ref{$s}{faces}[$ra]{dlib}{descriptor},
                     $ref{$s}{faces}[$rb]{dlib}{descriptor}) : undef;
-            if (defined $rd && $rd <= $OTHER_FACE) {
+            if (defined $rd && $FLIP_PAIRS{"$s faces $a and $b"}) {
+                ok $dd > $MATCH, "$name (> $MATCH, concrexit's threshold)";
+                ok $dd >= 0.88 * $rd, "$name: at most 12% under face-api's "
+                    . f3($rd);
+                TODO: {
+                    local $TODO = 'flip-averaged descriptors sit a little'
+                        . ' closer; face-api\'s own distance ' . f3($rd);
+                    ok $dd > $OTHER_FACE, "$name (> $OTHER_FACE)";
+                }
+                push @low_pairs, "$s $ra/$rb: engine " . f3($dd)
+                    . ', face-api ' . f3($rd) . ' (flip)';
+            } elsif (defined $rd && $rd <= $OTHER_FACE) {
                 # face-api itself puts these two closer than 0.6
                 ok $dd > $MATCH, "$name (> $MATCH, concrexit's threshold)";
                 TODO: {
@@ -379,9 +414,9 @@ for my $s (@samples) {
     }
 
     # transformed copies: each face found by where it went, and close.
-    # Where face-api itself, on the same copy, loses the face or moves it
-    # further than the bar, the bar is a TODO and the engine must stay
-    # within 0.1 of face-api's own distance.
+    # Where the engine is known to miss the bar (%ENGINE_MISSES, all missed
+    # by face-api itself on the same copy), the bar is a TODO and the
+    # engine must stay within 0.1 of face-api's own distance.
     for my $tr (@transforms) {
         my ($name, undef, undef, $map) = @$tr;
         my $res = result_for($def, $copy{$s}{$name});
@@ -408,8 +443,12 @@ for my $s (@samples) {
                 . ($near ? f3($nd) : 'no face') . ' px off)';
             my $close = "$id: " . ($found ? f3($dd) : 'lost')
                 . " from the original (<= $SAME_FACE)";
+            $copies_over++ unless $dd <= $SAME_FACE;
+            push @{ $kind{$name} }, $dd if $found;
 
-            if (!$rc || ($rc->{found} && $rc->{distance} <= $SAME_FACE)) {
+            if (!$rc || !$ENGINE_MISSES{$id}
+                || ($rc->{found} && $rc->{distance} <= $SAME_FACE))
+            {
                 ok $found, $what;
                 ok $dd <= $SAME_FACE, $close;
                 next;
@@ -429,6 +468,21 @@ for my $s (@samples) {
             }
         }
     }
+}
+# the gain of flip-averaging as a whole: mirrored copies nearly the same
+my $ncopies = @transforms * sum(map { scalar @{ faces_of(result_for($def,
+    "$PHOTOS/$_.jpg")) } } @samples);
+ok $copies_over <= keys %ENGINE_MISSES, "$copies_over of $ncopies copies"
+    . ' beyond the bar or lost (at most ' . keys(%ENGINE_MISSES) . ')';
+for my $name (map { $_->[0] } @transforms) {
+    my $v = $kind{$name} // [0];
+    diag sprintf '%-6s copies: mean %.3f, worst %.3f', $name,
+        sum(@$v) / @$v, max(@$v);
+}
+{
+    my $v = $kind{mirror} // [9];
+    ok sum(@$v) / @$v <= 0.15, 'mirrored copies: mean distance '
+        . f3(sum(@$v) / @$v) . ' <= 0.15 (flip-averaged)';
 }
 diag "pairs face-api itself puts closer than $OTHER_FACE: "
     . join('; ', @low_pairs) if @low_pairs;

@@ -159,8 +159,9 @@ function decodeVips(file) {
     const tmp = path.join(require('os').tmpdir(),
         `face-reference-${process.pid}.pnm`);
     try {
-        execFileSync('vips', ['copy', file, tmp], { stdio: ['ignore',
-            'ignore', 'pipe'] });
+        /* like the engine: a truncated file is an error, not grey rows */
+        execFileSync('vips', ['copy', `${file}[fail_on=truncated]`, tmp],
+            { stdio: ['ignore', 'ignore', 'pipe'] });
         const b = fs.readFileSync(tmp);
         /* P6 or P5, an optional comment line, width height maxval */
         const m = /^P([56])\s+(?:#[^\n]*\n\s*)?(\d+)\s+(\d+)\s+(\d+)\s/
@@ -561,7 +562,8 @@ class Dump {
             abs += Math.abs(v[i]);
         }
         const first = Array.from(v.slice(0, n)).map((x) => x.toPrecision(7));
-        this.lines.push(`${name}\t[${t.shape.join(',')}]\tsum=${sum.toPrecision(9)}`
+        this.lines.push(`${name}\t[${t.shape.join(',')}]`
+            + `\tsum=${sum.toPrecision(9)}`
             + `\tsumabs=${abs.toPrecision(9)}\tfirst=${first.join(' ')}`);
     }
 
@@ -641,8 +643,9 @@ async function dumpSsd(dir, input) {
     const classes = [];
     for (let j = 0; j < 6; j++) {
         const q = pl[`box_predictor_${j}`];
-        const bx = T(tf.add(tf.conv2d(feeds[j], q.box_encoding_predictor.filters,
-            [1, 1], 'same'), q.box_encoding_predictor.bias));
+        const be = q.box_encoding_predictor;
+        const bx = T(tf.add(tf.conv2d(feeds[j], be.filters, [1, 1], 'same'),
+            be.bias));
         const cl = T(tf.add(tf.conv2d(feeds[j], q.class_predictor.filters,
             [1, 1], 'same'), q.class_predictor.bias));
         await d.add(`box_head_${j}`, bx, 12);
@@ -838,11 +841,11 @@ async function dumpDebug(dir, ref) {
     fs.writeFileSync(path.join(dir, 'README.txt'), DEBUG_README);
 }
 
-const DEBUG_README = `Debug dumps of face-api 1.7.15 (tfjs 4.22.0, wasm backend) on
-demo/fixtures/sample1.jpg (decoded by libvips, the vips command, like the
-engine), made by scripts/face-reference/run (reference.js).  The nets are
-re-run op by op with face-api's loaded parameters; each text
-file ends with a "check:" line comparing that re-run with face-api's own
+const DEBUG_README = `Debug dumps of face-api 1.7.15 (tfjs 4.22.0, wasm
+backend) on demo/fixtures/sample1.jpg (decoded by libvips, the vips command,
+like the engine), made by scripts/face-reference/run (reference.js).  The
+nets are re-run op by op with face-api's loaded parameters; each text file
+ends with a "check:" line comparing that re-run with face-api's own
 output (expect 0 or ~1e-7).  All tensors NHWC, batch 1, RGB.  Not committed.
 
 Text files: one line per layer/block:
@@ -906,12 +909,20 @@ function median(a) {
     return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-async function timeIt(runs, fn) {
+/* median wall time; with cpu, the median process CPU time goes there */
+async function timeIt(runs, fn, cpu) {
     const t = [];
+    const c = [];
     for (let i = 0; i < runs; i++) {
+        const c0 = process.cpuUsage();
         const t0 = performance.now();
         await fn();
         t.push(performance.now() - t0);
+        const d = process.cpuUsage(c0);
+        c.push((d.user + d.system) / 1000);
+    }
+    if (cpu) {
+        cpu.ms = median(c);
     }
     return median(t);
 }
@@ -924,7 +935,8 @@ async function cmdBench(opt, versions) {
     const bytes = fs.readFileSync(file);
     const full = async () => {
         const raw = jpeg.decode(bytes,
-            { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024 });
+            { useTArray: true, formatAsRGBA: false,
+                maxMemoryUsageInMB: 1024 });
         const t = tf.tensor3d(raw.data, [raw.height, raw.width, 3], 'int32');
         const r = await faceapi.detectAllFaces(t, ssdOptions())
             .withFaceLandmarks().withFaceDescriptors();
@@ -949,14 +961,16 @@ async function cmdBench(opt, versions) {
     const one = tf.tensor3d(dlibChip(img, res[0].landmarks.positions
         .map((p) => [p.x, p.y])).chip, [CHIP, CHIP, 3], 'int32');
 
+    const cpuFull = {};
+    const cpuPipe = {};
     const out = {
         versions, image: path.basename(file), width: img.width,
         height: img.height, faces: nf, runs: opt.runs,
         ms: {
-            full: await timeIt(opt.runs, full),
+            full: await timeIt(opt.runs, full, cpuFull),
             full_no_decode: await timeIt(opt.runs, () => faceapi
                 .detectAllFaces(input, ssdOptions()).withFaceLandmarks()
-                .withFaceDescriptors()),
+                .withFaceDescriptors(), cpuPipe),
             decode: await timeIt(opt.runs, async () => jpeg.decode(bytes,
                 { useTArray: true, formatAsRGBA: false,
                     maxMemoryUsageInMB: 1024 })),
@@ -975,6 +989,9 @@ async function cmdBench(opt, versions) {
             }),
         },
     };
+
+    /* process CPU time (all of node's threads): less skewed by load */
+    out.cpu_ms = { full: cpuFull.ms, full_no_decode: cpuPipe.ms };
 
     /* the recognition net alone on one ready 150x150 chip */
     const t0 = performance.now();
@@ -1018,8 +1035,9 @@ async function cmdCli(argv) {
             o.alignment = val();
         } else if (a === '--min-confidence') {
             o.min = parseFloat(val());
-        } else if (a === '--tiles' || a === '--models') {
-            val();                       /* no tiles in face-api */
+        } else if (a === '--tiles' || a === '--models' || a === '--flip'
+                   || a === '--refine') {
+            val();               /* options face-api does not have */
         } else if (a === '--node-modules') {
             modules = val();
         } else {

@@ -29,6 +29,7 @@ face_options_init(face_options_t *opt)
     opt->max_faces = 100;
     opt->tiles = 0;
     opt->refine = 0;
+    opt->flip = 1;
     opt->max_pixels = 0;
 }
 
@@ -172,6 +173,7 @@ static int
 face_ctx_need(face_ctx_t *ctx, const face_options_t *opt, int stage,
     char *err, size_t errlen)
 {
+    int                   batch;
     const face_models_t  *m;
 
     m = ctx->models;
@@ -202,8 +204,19 @@ face_ctx_need(face_ctx_t *ctx, const face_options_t *opt, int stage,
         return ctx->lm.rt ? 0 : face_lm_build(&ctx->lm, &m->lm, err, errlen);
 
     default:
-        return ctx->rec.rt ? 0 : face_rec_build(&ctx->rec, &m->rec,
-                                                ctx->rec_batch, err, errlen);
+        /* flip: the chip and its mirror image in one run of two */
+        batch = opt->flip && FACE_REC_BATCH < 2 ? 2 : FACE_REC_BATCH;
+
+        if (ctx->rec.rt != NULL && ctx->rec_batch != batch) {
+            face_net_free(&ctx->rec);
+        }
+
+        if (ctx->rec.rt == NULL) {
+            ctx->rec_batch = batch;
+            return face_rec_build(&ctx->rec, &m->rec, batch, err, errlen);
+        }
+
+        return 0;
     }
 }
 
@@ -394,6 +407,18 @@ face_pipeline(face_ctx_t *ctx, const face_image_t *img,
                 face_square_resize(img, &r, 1, FACE_CHIP_SIZE, zero, 1.0f,
                                    chip);
             }
+        }
+
+        if (opt->flip) {
+            if (face_rec_flip(&ctx->rec, ctx->rec_batch, chip,
+                              f->encoding)
+                != 0)
+            {
+                snprintf(err, errlen, "recognition network failed");
+                goto done;
+            }
+
+            continue;
         }
 
         /* chips go into the batch; a full batch or the last face runs it */

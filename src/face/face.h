@@ -57,6 +57,9 @@ typedef struct {
     int                refine;          /* dlib alignment: second landmark
                                            pass on an upright crop;
                                            default 0 */
+    int                flip;            /* descriptor: mean of the net on
+                                           the chip and on its mirror
+                                           image; default 1 */
     uint64_t           max_pixels;      /* 0: no limit */
 } face_options_t;
 

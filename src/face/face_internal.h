@@ -150,6 +150,10 @@ const float *face_rec_output(const face_net_t *net, int slot);
 /* slot 0 alone */
 int face_rec_run(face_net_t *net, const float *chip,
     float out[FACE_DESCRIPTOR]);
+/* the mean of the descriptors of the chip and of its mirror image (the
+   chip is mirrored in place); batch: the net's */
+int face_rec_flip(face_net_t *net, int batch, float *chip,
+    float out[FACE_DESCRIPTOR]);
 
 /* everything after decoding */
 face_status_e face_pipeline(face_ctx_t *ctx, const face_image_t *img,

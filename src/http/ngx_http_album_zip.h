@@ -132,6 +132,7 @@ typedef struct {
     unsigned              started:1;  /* header bytes sent */
     unsigned              failed:1;
     unsigned              finished:1;
+    unsigned              sent:1;     /* its last byte is out */
 } ngx_http_album_zip_member_ctx_t;
 
 
@@ -170,6 +171,7 @@ struct ngx_http_album_zip_ctx_s {
     ngx_http_album_zip_member_ctx_t  *inflight[NGX_HTTP_ALBUM_ZIP_WINDOW];
     ngx_uint_t            nclosing;
     ngx_http_album_zip_member_ctx_t  *closing[NGX_HTTP_ALBUM_ZIP_WINDOW];
+    ngx_buf_t            *purge;      /* an empty flush buffer, reused */
     off_t                 sent;       /* dynamic layout: bytes so far */
     album_zip_cd_t        cd;
     ngx_buf_t            *cd_buf;

@@ -46,6 +46,12 @@ static void ngx_http_album_zip_track(ngx_http_album_zip_member_ctx_t *mctx,
     ngx_buf_t *b);
 static void ngx_http_album_zip_close_files(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
+static ngx_int_t ngx_http_album_zip_purge(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx);
+static ngx_uint_t ngx_http_album_zip_posted(ngx_http_request_t *r,
+    ngx_http_request_t *sr);
+static void ngx_http_album_zip_destroy_member(ngx_http_request_t *r,
+    ngx_http_album_zip_member_ctx_t *mctx);
 static ngx_int_t ngx_http_album_zip_no_cork(ngx_http_request_t *r);
 static ngx_int_t ngx_http_album_zip_send_headers(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
@@ -64,6 +70,8 @@ static void ngx_http_album_zip_destroy_pools(void *data);
 static ngx_int_t ngx_http_album_zip_member_header(ngx_http_request_t *sr,
     ngx_http_album_zip_member_ctx_t *mctx);
 static ngx_int_t ngx_http_album_zip_member_body(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_album_zip_member_next(ngx_http_request_t *sr,
     ngx_http_album_zip_member_ctx_t *mctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_album_zip_member_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
@@ -1243,10 +1251,10 @@ ngx_http_album_zip_nvariables(ngx_http_request_t *r)
 
 
 /*
- * A pool of the member's own, for archives whose layout is fixed and that
- * go out over HTTP/1: there nothing after this filter keeps a reference to
- * a member's buffers once they are sent.  (nginx's chunked filter, used
- * for dynamic archives, and HTTP/2's frames do.)  NULL: share r->pool.
+ * A pool of the member's own, destroyed once its bytes are sent and
+ * nothing after this filter can still reach them (close_files(),
+ * member_next()): memory per download stays flat whatever the album's
+ * size.
  */
 
 static ngx_pool_t *
@@ -1256,16 +1264,6 @@ ngx_http_album_zip_member_pool(ngx_http_request_t *r,
     ngx_pool_t                *pool;
     ngx_pool_cleanup_t        *cln;
     ngx_http_core_srv_conf_t  *cscf;
-
-    if (ctx->dynamic || r->chunked) {
-        return NULL;
-    }
-
-#if (NGX_HTTP_V2)
-    if (r->stream) {
-        return NULL;
-    }
-#endif
 
     if (!ctx->pools_cleanup) {
         cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -1459,7 +1457,7 @@ ngx_http_album_zip_member_body(ngx_http_request_t *sr,
         || ctx->state != NGX_HTTP_ALBUM_ZIP_STREAM)
     {
         ngx_http_album_zip_swallow(in);
-        return ngx_http_next_body_filter(sr, NULL);
+        return ngx_http_album_zip_member_next(sr, mctx, NULL);
     }
 
     out = NULL;
@@ -1646,7 +1644,42 @@ ngx_http_album_zip_member_body(ngx_http_request_t *sr,
         mctx->last_out = cl->buf;
     }
 
-    return ngx_http_next_body_filter(sr, out);
+    return ngx_http_album_zip_member_next(sr, mctx, out);
+}
+
+
+/*
+ * Over HTTP/2, ngx_http_v2_send_chain() takes the chain links of its DATA
+ * frames from the pool of the request active on the stream (fc->data: the
+ * member's subrequest while it writes), and the frame handler gives them
+ * back to the main request's pool (stream->request->pool), whose free list
+ * any later output may take them from.  A link of the member's pool would
+ * outlive it there: for the time of the call the member's subrequest uses
+ * the main request's pool.  Only the postpone filter's copies of a member
+ * that is not yet the active one stay there (a few dozen bytes).
+ */
+
+static ngx_int_t
+ngx_http_album_zip_member_next(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx, ngx_chain_t *in)
+{
+#if (NGX_HTTP_V2)
+    ngx_int_t    rc;
+    ngx_pool_t  *pool;
+
+    if (sr->stream && mctx->pool) {
+        pool = sr->pool;
+        sr->pool = sr->main->pool;
+
+        rc = ngx_http_next_body_filter(sr, in);
+
+        sr->pool = pool;
+
+        return rc;
+    }
+#endif
+
+    return ngx_http_next_body_filter(sr, in);
 }
 
 
@@ -1801,17 +1834,22 @@ static void
 ngx_http_album_zip_close_files(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx)
 {
-    ngx_uint_t                        i, j, k;
-    ngx_pool_t                       *pool;
+    ngx_uint_t                        i, j, k, pools, purged;
     ngx_http_album_zip_member_ctx_t  *mctx;
 
-    for (i = 0, j = 0; i < ctx->nclosing; i++) {
+    pools = 0;
+
+    for (i = 0; i < ctx->nclosing; i++) {
         mctx = ctx->closing[i];
+
+        if (mctx->sent) {
+            pools += (mctx->pool != NULL);
+            continue;
+        }
 
         if (mctx->file_buf
             && mctx->file_buf->file_pos != mctx->file_buf->file_last)
         {
-            ctx->closing[j++] = mctx;
             continue;
         }
 
@@ -1824,17 +1862,33 @@ ngx_http_album_zip_close_files(ngx_http_request_t *r,
         if (k < mctx->nmem
             || (mctx->last_out && ngx_buf_size(mctx->last_out) != 0))
         {
+            continue;
+        }
+
+        mctx->sent = 1;
+        pools += (mctx->pool != NULL);
+    }
+
+    purged = (pools && r->chunked
+              && ngx_http_album_zip_purge(r, ctx) == NGX_OK);
+
+    for (i = 0, j = 0; i < ctx->nclosing; i++) {
+        mctx = ctx->closing[i];
+
+        if (!mctx->sent) {
             ctx->closing[j++] = mctx;
             continue;
         }
 
         if (mctx->pool) {
-            /* its file, buffers and subrequest go with the pool */
-            pool = mctx->pool;
-            ngx_destroy_pool(pool);
+            if ((r->chunked && !purged)
+                || ngx_http_album_zip_posted(r, mctx->sr))
+            {
+                ctx->closing[j++] = mctx;
+                continue;
+            }
 
-            /* errors are logged for the main request from now on */
-            ngx_http_set_log_request(r->connection->log, r);
+            ngx_http_album_zip_destroy_member(r, mctx);
             continue;
         }
 
@@ -1851,6 +1905,83 @@ ngx_http_album_zip_close_files(ngx_http_request_t *r,
     }
 
     ctx->nclosing = j;
+}
+
+
+/*
+ * nginx's chunked filter keeps the buffers it framed on its busy list
+ * after they were sent, until its next call with data: there
+ * ngx_chain_update_chains() reads their tag and drops them.  A member's
+ * pool therefore goes only after such a call that began once its last byte
+ * was out: an empty flush buffer from the main request, sent when nothing
+ * is postponed, so that it passes straight to the chunked filter.
+ * NGX_OK: that call was made.
+ */
+
+static ngx_int_t
+ngx_http_album_zip_purge(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
+{
+    ngx_chain_t  out;
+
+    if (r->connection->data != r || r->postponed) {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->purge == NULL) {
+        ctx->purge = ngx_calloc_buf(r->pool);
+        if (ctx->purge == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    ctx->purge->flush = 1;
+
+    out.buf = ctx->purge;
+    out.next = NULL;
+
+    if (ngx_http_next_body_filter(r, &out) == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a subrequest still on the main request's list of posted requests */
+
+static ngx_uint_t
+ngx_http_album_zip_posted(ngx_http_request_t *r, ngx_http_request_t *sr)
+{
+    ngx_http_posted_request_t  *pr;
+
+    for (pr = r->main->posted_requests; pr; pr = pr->next) {
+        if (pr->request == sr) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the member's file, buffers and subrequest go with its pool */
+
+static void
+ngx_http_album_zip_destroy_member(ngx_http_request_t *r,
+    ngx_http_album_zip_member_ctx_t *mctx)
+{
+    ngx_pool_t          *pool;
+    ngx_http_log_ctx_t  *lctx;
+
+    lctx = r->connection->log->data;
+
+    if (lctx->current_request == mctx->sr) {
+        /* errors are logged for the main request from now on */
+        ngx_http_set_log_request(r->connection->log, r);
+    }
+
+    pool = mctx->pool;
+    ngx_destroy_pool(pool);
 }
 
 

@@ -23,6 +23,7 @@
 
 #include "image_variant_params.h"
 #include "image_variant_vips.h"
+#include "ngx_http_image_variant.h"
 
 
 /* r->buffered: the image filter's bit; the two never share a location */
@@ -1029,4 +1030,46 @@ static void
 ngx_http_image_variant_exit_process(ngx_cycle_t *cycle)
 {
     image_variant_shutdown();
+}
+
+
+/* for ngx_http_image_ingest_module: see ngx_http_image_variant.h */
+
+ngx_int_t
+ngx_http_image_variant_preset_params(void *conf, ngx_str_t *name,
+    image_variant_params_t *params)
+{
+    ngx_http_image_variant_loc_conf_t *ivlcf = conf;
+
+    ngx_uint_t                        i;
+    ngx_http_image_variant_preset_t  *preset;
+
+    if (ivlcf->presets == NULL) {
+        return NGX_DECLINED;
+    }
+
+    preset = ivlcf->presets->elts;
+
+    for (i = 0; i < ivlcf->presets->nelts; i++) {
+        if (preset[i].name.len == name->len
+            && ngx_strncmp(preset[i].name.data, name->data, name->len) == 0)
+        {
+            *params = preset[i].params;
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+void
+ngx_http_image_variant_limits(void *conf,
+    ngx_http_image_variant_limits_t *limits)
+{
+    ngx_http_image_variant_loc_conf_t *ivlcf = conf;
+
+    limits->max_pixels = ivlcf->max_pixels;
+    limits->timeout = ivlcf->timeout;
+    limits->thread_pool = ivlcf->thread_pool_name;
 }

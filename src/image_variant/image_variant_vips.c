@@ -94,6 +94,8 @@ typedef struct {
 static VipsImage *image_variant_open(image_variant_run_t *run);
 static VipsImage *image_variant_resize(image_variant_run_t *run,
     VipsImage *in);
+static int image_variant_precrop(image_variant_run_t *run,
+    VipsImage **in);
 static VipsImage *image_variant_finish(image_variant_run_t *run,
     VipsImage *in, image_variant_format_e format);
 static VipsImage *image_variant_keep(image_variant_run_t *run,
@@ -460,16 +462,39 @@ static VipsImage *
 image_variant_resize(image_variant_run_t *run, VipsImage *in)
 {
     int                   icc;
+    VipsSize              size;
     VipsImage            *out;
+    VipsInteresting       crop;
     image_variant_job_t  *job;
 
     job = run->job;
+    size = run->box.size;
+    crop = run->box.crop;
+
+    if (crop == VIPS_INTERESTING_CENTRE) {
+        switch (image_variant_precrop(run, &in)) {
+
+        case 1:
+            /* the box's aspect now: scaled to it exactly, nothing cut */
+            size = VIPS_SIZE_FORCE;
+            crop = VIPS_INTERESTING_NONE;
+            break;
+
+        case -1:
+            image_variant_fail(job, IMAGE_VARIANT_E_INTERNAL, "crop");
+            return NULL;
+
+        default:
+            break;
+        }
+    }
+
     icc = vips_image_get_typeof(in, VIPS_META_ICC_NAME) != 0;
 
     if (vips_thumbnail_image(in, &out, run->box.width,
                              "height", run->box.height,
-                             "size", run->box.size,
-                             "crop", run->box.crop,
+                             "size", size,
+                             "crop", crop,
                              "export_profile", icc ? "srgb" : NULL,
                              NULL)
         != 0)
@@ -513,6 +538,73 @@ image_variant_resize(image_variant_run_t *run, VipsImage *in)
     }
 
     return in;
+}
+
+
+/*
+ * A centred cover crop, cut from the source before it is resampled rather
+ * than from the resampled image after: vips_thumbnail_image() would resize
+ * the whole image (a third more pixels through the kernels for a 3:2
+ * photo cut to a square), copy it to memory to stay sequential, and crop
+ * there.  The part cut here is the box's aspect ratio, centred, in the
+ * orientation thumbnail will see after its EXIF rotation; thumbnail then
+ * only scales it to the box (size "force": both axes exactly).  Returns
+ * 1 when the image has the box's aspect now, 0 when thumbnail must crop
+ * (several pages), -1 on error.
+ */
+
+static int
+image_variant_precrop(image_variant_run_t *run, VipsImage **image)
+{
+    int         w, h, cw, ch, swap;
+    double      sx, sy;
+    VipsImage  *in, *out;
+
+    in = *image;
+
+    if (vips_image_get_page_height(in) != in->Ysize) {
+        return 0;
+    }
+
+    swap = vips_image_get_orientation_swap(in);
+
+    /* the source as thumbnail will see it, and the part that covers */
+    w = swap ? in->Ysize : in->Xsize;
+    h = swap ? in->Xsize : in->Ysize;
+
+    sx = (double) run->box.width / w;
+    sy = (double) run->box.height / h;
+
+    if (sx >= sy) {
+        cw = w;
+        ch = VIPS_MAX(1, VIPS_MIN(h, (int) (run->box.height / sx + 0.5)));
+
+    } else {
+        ch = h;
+        cw = VIPS_MAX(1, VIPS_MIN(w, (int) (run->box.width / sy + 0.5)));
+    }
+
+    if (cw == w && ch == h) {
+        /* the box's aspect to the pixel already */
+        return 1;
+    }
+
+    if (swap) {
+        w = cw;
+        cw = ch;
+        ch = w;
+    }
+
+    if (vips_extract_area(in, &out, (in->Xsize - cw) / 2,
+                          (in->Ysize - ch) / 2, cw, ch, NULL)
+        != 0)
+    {
+        return -1;
+    }
+
+    *image = image_variant_keep(run, out);
+
+    return *image ? 1 : -1;
 }
 
 

@@ -5,8 +5,8 @@
  *
  *   faceenc [--detector ssd|tiny] [--tiny-size N] [--alignment dlib|faceapi]
  *           [--min-confidence F] [--max-faces N] [--tiles on|off]
- *           [--refine on|off] [--models DIR] [--repeat N]
- *           [--bench-recognition N] [--memory]
+ *           [--refine on|off] [--flip on|off] [--models DIR]
+ *           [--repeat N] [--bench-recognition N] [--memory]
  *           [--threads N] IMAGE...
  *
  * --repeat N: after one warm-up run, the pipeline runs N more times per
@@ -75,7 +75,7 @@ faceenc_usage(void)
         "usage: faceenc [--detector ssd|tiny] [--tiny-size N]\n"
         "               [--alignment dlib|faceapi] [--min-confidence F]\n"
         "               [--max-faces N] [--tiles on|off] [--refine on|off]\n"
-        "               [--models DIR]\n"
+        "               [--flip on|off] [--models DIR]\n"
         "               [--repeat N] [--bench-recognition N] [--memory]\n"
         "               [--threads N] IMAGE...\n");
 }
@@ -157,6 +157,17 @@ faceenc_args(faceenc_conf_t *conf, int argc, char **argv)
 
             } else if (strcmp(v, "off") == 0) {
                 conf->opt.refine = 0;
+
+            } else {
+                goto bad;
+            }
+
+        } else if (strcmp(a, "--flip") == 0) {
+            if (strcmp(v, "on") == 0) {
+                conf->opt.flip = 1;
+
+            } else if (strcmp(v, "off") == 0) {
+                conf->opt.flip = 0;
 
             } else {
                 goto bad;

@@ -1,0 +1,148 @@
+
+/*
+ * libFuzzer target for image_ingest_body.c (the upload body: the JSON
+ * check that finds data.image, the in-place base64 decoder) and the
+ * argument parsing of image_ingest_sign.c, with the invariants the
+ * module relies on.
+ *
+ * Input: a body.  It is also decoded as base64 directly, and given to
+ * the presigned-URL check as a query string.
+ *
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
+ *       -Isrc/image_ingest -Isrc/image_variant \
+ *       fuzz/fuzz_image_ingest_body.c src/image_ingest/image_ingest_body.c \
+ *       src/image_ingest/image_ingest_sign.c \
+ *       src/image_variant/image_variant_params.c -lcrypto
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image_ingest_body.h"
+#include "image_ingest_sign.h"
+
+
+#define MAX_INPUT  65536
+
+#define KEY        (const uint8_t *) "fuzz-key-0123456789", 19
+
+
+#define fail(what)                                                            \
+    do {                                                                      \
+        fprintf(stderr, "invariant broken: %s\n", what);                      \
+        abort();                                                              \
+    } while (0)
+
+
+/* an error message: terminated inside the buffer, printable ASCII */
+
+static void
+check_err(const char *err, size_t size)
+{
+    size_t  i;
+
+    for (i = 0; i < size && err[i] != '\0'; i++) {
+        if (err[i] < 0x20 || err[i] > 0x7e) {
+            fail("unprintable error message");
+        }
+    }
+
+    if (i == size) {
+        fail("unterminated error message");
+    }
+
+    if (i == 0) {
+        fail("empty error message");
+    }
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int      rc;
+    char    *buf, err[128];
+    size_t   off, slen, len;
+
+    if (size > MAX_INPUT) {
+        return 0;
+    }
+
+    /* an exact-size copy: ASan sees any read past the end */
+
+    buf = malloc(size ? size : 1);
+    if (buf == NULL) {
+        return 0;
+    }
+
+    memcpy(buf, data, size);
+
+    (void) image_ingest_body_is_json(buf, size);
+
+    rc = image_ingest_body_json(buf, size, &off, &slen, err, sizeof(err));
+
+    if (rc == IMAGE_INGEST_BODY_OK) {
+        if (!image_ingest_body_is_json(buf, size)) {
+            fail("accepted JSON that is not JSON by the sniff");
+        }
+
+        if (off == 0 || off + slen >= size || buf[off - 1] != '"'
+            || buf[off + slen] != '"')
+        {
+            fail("data.image is not a string's contents");
+        }
+
+        rc = image_ingest_body_base64(buf + off, slen, &len, err,
+                                      sizeof(err));
+
+        if (rc == IMAGE_INGEST_BODY_OK) {
+            if (len == 0 || len > slen) {
+                fail("decoded length out of range");
+            }
+
+        } else if (rc != IMAGE_INGEST_BODY_EINVAL) {
+            fail("unknown base64 result");
+
+        } else {
+            check_err(err, sizeof(err));
+        }
+
+    } else if (rc != IMAGE_INGEST_BODY_EINVAL) {
+        fail("unknown JSON result");
+
+    } else {
+        check_err(err, sizeof(err));
+    }
+
+    /* the raw input as base64 */
+
+    memcpy(buf, data, size);
+
+    rc = image_ingest_body_base64(buf, size, &len, err, sizeof(err));
+
+    if (rc == IMAGE_INGEST_BODY_OK) {
+        if (len == 0 || len > size || len > size / 4 * 3 + 2) {
+            fail("decoded length out of range");
+        }
+
+    } else {
+        check_err(err, sizeof(err));
+    }
+
+    /* the raw input as a presigned URL's query string */
+
+    memcpy(buf, data, size);
+
+    rc = image_ingest_sign_check(KEY, "PUT", 3, "/up", 3, buf, size,
+                                 1767225600, 3600);
+
+    if (rc < IMAGE_INGEST_SIGN_OK || rc > IMAGE_INGEST_SIGN_TOO_LONG) {
+        fail("unknown signature result");
+    }
+
+    free(buf);
+
+    return 0;
+}

@@ -1,0 +1,155 @@
+
+/*
+ * ngx_http_image_ingest_module: uploads at the edge.  Shared by the
+ * module's files: the handler (ngx_http_image_ingest_module.c), the
+ * thread pool task (ngx_http_image_ingest_thread.c), the configuration
+ * (ngx_http_image_ingest_conf.c) and the notification to the app
+ * (ngx_http_image_ingest_notify.c).
+ */
+
+
+#ifndef _NGX_HTTP_IMAGE_INGEST_H_INCLUDED_
+#define _NGX_HTTP_IMAGE_INGEST_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "image_variant_params.h"
+#include "image_ingest_json.h"
+#include "image_ingest_store.h"
+#include "image_ingest_vips.h"
+
+
+/* image_ingest_uri + "<preset>/<key>.<ext>" */
+#define NGX_HTTP_IMAGE_INGEST_URI_MAX   512
+#define NGX_HTTP_IMAGE_INGEST_URI_LEN   (NGX_HTTP_IMAGE_INGEST_URI_MAX       \
+                                         + IMAGE_INGEST_REL_LEN)
+
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_http_complex_value_t     value;
+} ngx_http_image_ingest_meta_t;
+
+
+/* a preset of image_ingest_variants, resolved */
+typedef struct {
+    ngx_str_t                    name;          /* NUL-terminated */
+    image_variant_params_t       params;
+} ngx_http_image_ingest_variant_t;
+
+
+typedef struct {
+    ngx_flag_t                   enable;        /* image_ingest */
+    ngx_str_t                    store;         /* NUL-terminated */
+    ngx_array_t                 *presets;       /* ngx_str_t */
+    ngx_array_t                 *formats;       /* ngx_uint_t, or NULL */
+    ngx_str_t                    uri;           /* image_ingest_uri */
+    ngx_str_t                    sign_key;
+    time_t                       sign_max_age;
+    ngx_array_t                 *meta;          /* ..._meta_t */
+    ngx_str_t                    notify;        /* NUL-terminated */
+    ngx_msec_t                   notify_timeout;
+    ngx_uint_t                   notify_retries;
+    ngx_msec_t                   notify_backoff;
+    ngx_msec_t                   notify_backoff_max;
+    size_t                       max_size;
+
+    /* from image_variant's configuration of the location */
+    ngx_array_t                 *variants;      /* ..._variant_t */
+    ngx_uint_t                   max_pixels;
+    ngx_msec_t                   timeout;
+    ngx_str_t                    thread_pool_name;
+    ngx_thread_pool_t           *thread_pool;
+} ngx_http_image_ingest_loc_conf_t;
+
+
+/* one rendering: a preset in a format */
+typedef struct {
+    ngx_http_image_ingest_variant_t  *variant;
+    image_variant_format_e            format;     /* 0: the preset's */
+    char                              rel[IMAGE_INGEST_REL_LEN];
+    char                              uri[NGX_HTTP_IMAGE_INGEST_URI_LEN];
+} ngx_http_image_ingest_render_t;
+
+
+/* a piece of the request body: in memory, or in nginx's temporary file */
+typedef struct {
+    u_char                           *pos;
+    size_t                            len;
+    ngx_fd_t                          fd;
+    off_t                             offset;
+} ngx_http_image_ingest_part_t;
+
+
+typedef struct {
+    /* set before the task is posted; read-only for the thread */
+    ngx_http_request_t               *request;
+    ngx_http_image_ingest_loc_conf_t *conf;
+    ngx_http_image_ingest_part_t     *parts;
+    ngx_uint_t                        nparts;
+    u_char                           *body;       /* the whole body */
+    size_t                            body_len;
+    image_ingest_pair_t              *meta;
+    size_t                            nmeta;
+    const char                      **format_names;
+    size_t                            nformats;
+    image_ingest_pair_t              *pairs;      /* one per preset */
+    ngx_http_image_ingest_render_t   *renders;
+    ngx_uint_t                        nrenders;
+    time_t                            now;
+
+    /* set by the thread */
+    ngx_uint_t                        status;
+    char                              err[256];
+    char                              key[IMAGE_INGEST_KEY_LEN + 1];
+    char                              original[IMAGE_INGEST_REL_LEN];
+    u_char                           *image;      /* within body */
+    size_t                            image_len;
+    image_ingest_probe_t              probe;
+    unsigned                          recovered;
+    image_ingest_txn_t                txn;
+} ngx_http_image_ingest_ctx_t;
+
+
+extern ngx_module_t     ngx_http_image_ingest_module;
+extern ngx_conf_enum_t  ngx_http_image_ingest_format_names[];
+
+
+/* the event loop (ngx_http_image_ingest_module.c) */
+ngx_int_t ngx_http_image_ingest_handler(ngx_http_request_t *r);
+
+/* the thread pool task (ngx_http_image_ingest_thread.c) */
+void ngx_http_image_ingest_thread(void *data, ngx_log_t *log);
+void ngx_http_image_ingest_info(ngx_http_image_ingest_ctx_t *ctx,
+    image_ingest_info_t *info);
+
+/* the configuration (ngx_http_image_ingest_conf.c) */
+char *ngx_http_image_ingest(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_image_ingest_variants(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_image_ingest_formats(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_image_ingest_meta(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_image_ingest_backoff(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void *ngx_http_image_ingest_create_main_conf(ngx_conf_t *cf);
+void *ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf);
+char *ngx_http_image_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+ngx_int_t ngx_http_image_ingest_init_process(ngx_cycle_t *cycle);
+void ngx_http_image_ingest_exit_process(ngx_cycle_t *cycle);
+
+
+/*
+ * POSTs json to image_ingest_notify's URL in the background, retrying
+ * as configured; the request may end meanwhile (json is copied).
+ */
+ngx_int_t ngx_http_image_ingest_notify(ngx_http_request_t *r,
+    ngx_http_image_ingest_loc_conf_t *conf, u_char *json, size_t len);
+
+
+#endif /* _NGX_HTTP_IMAGE_INGEST_H_INCLUDED_ */

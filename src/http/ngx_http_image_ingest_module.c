@@ -1,0 +1,700 @@
+
+/*
+ * ngx_http_image_ingest_module: uploads at the edge.
+ *
+ *     location = /upload {
+ *         image_ingest;
+ *         image_ingest_store     /srv/images;
+ *         image_ingest_variants  avatar thumb;
+ *     }
+ *
+ * PUT or POST of a raw image, or POST of {"data": {"image": "<base64>"}}.
+ * The handler checks what needs no body (method, presigned URL, declared
+ * size), evaluates image_ingest_meta, and has nginx read the body (to a
+ * temporary file when large).  One thread-pool task then does the rest:
+ * reads the body, decodes it, checks the image's header (format, pixel
+ * limit), computes its key (MD5), renders the variants with the image
+ * variant pipeline and stores everything as one transaction of
+ * src/image_ingest/image_ingest_store.c.  The completion handler answers
+ * 201 (200 for bytes already stored) with JSON and starts the
+ * notification.
+ *
+ * This module lives in the image variant module's .so: it takes the
+ * presets, the pixel limit, the render time limit and the thread pool
+ * of image_variant's configuration of the same location, and libvips is
+ * set up by that module's init_process.
+ *
+ * This file: the module's tables and the event loop side.  The thread
+ * pool task is in ngx_http_image_ingest_thread.c, the directives in
+ * ngx_http_image_ingest_conf.c.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "image_ingest_body.h"
+#include "image_ingest_json.h"
+#include "image_ingest_sign.h"
+#include "ngx_http_image_ingest.h"
+
+
+/* a JSON body may hold the base64 of image_ingest_max_size, and more */
+#define ngx_http_image_ingest_body_max(size)                                  \
+    ((off_t) (size) / 3 * 4 + 65536)
+
+
+static ngx_int_t ngx_http_image_ingest_signed(ngx_http_request_t *r,
+    ngx_http_image_ingest_loc_conf_t *conf, const char **msg);
+static ngx_int_t ngx_http_image_ingest_eval_meta(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx);
+static ngx_int_t ngx_http_image_ingest_prepare(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx);
+static void ngx_http_image_ingest_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_image_ingest_start(ngx_http_request_t *r);
+static void ngx_http_image_ingest_done(ngx_event_t *ev);
+static ngx_int_t ngx_http_image_ingest_send(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *json, size_t len);
+static ngx_int_t ngx_http_image_ingest_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *msg);
+
+
+static ngx_command_t  ngx_http_image_ingest_commands[] = {
+
+    { ngx_string("image_ingest"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_image_ingest,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("image_ingest_store"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, store),
+      NULL },
+
+    { ngx_string("image_ingest_variants"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_image_ingest_variants,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("image_ingest_formats"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_image_ingest_formats,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("image_ingest_uri"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, uri),
+      NULL },
+
+    { ngx_string("image_ingest_sign_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, sign_key),
+      NULL },
+
+    { ngx_string("image_ingest_sign_max_age"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, sign_max_age),
+      NULL },
+
+    { ngx_string("image_ingest_meta"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_image_ingest_meta,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("image_ingest_notify"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, notify),
+      NULL },
+
+    { ngx_string("image_ingest_notify_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, notify_timeout),
+      NULL },
+
+    { ngx_string("image_ingest_notify_retries"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, notify_retries),
+      NULL },
+
+    { ngx_string("image_ingest_notify_backoff"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_image_ingest_backoff,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("image_ingest_max_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, max_size),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_image_ingest_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_image_ingest_create_main_conf, /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_image_ingest_create_loc_conf, /* create location configuration */
+    ngx_http_image_ingest_merge_loc_conf   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_image_ingest_module = {
+    NGX_MODULE_V1,
+    &ngx_http_image_ingest_module_ctx,     /* module context */
+    ngx_http_image_ingest_commands,        /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_image_ingest_init_process,    /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_image_ingest_exit_process,    /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/* ------------------------------------------------------------------------
+ * the event loop
+ */
+
+
+ngx_int_t
+ngx_http_image_ingest_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                          rc;
+    const char                        *msg;
+    ngx_table_elt_t                   *h;
+    ngx_http_image_ingest_ctx_t       *ctx;
+    ngx_http_image_ingest_loc_conf_t  *conf;
+
+    conf = ngx_http_get_module_loc_conf(r, ngx_http_image_ingest_module);
+
+    if (!(r->method & (NGX_HTTP_PUT|NGX_HTTP_POST))) {
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Allow");
+        ngx_str_set(&h->value, "PUT, POST");
+
+        return ngx_http_image_ingest_error(r, NGX_HTTP_NOT_ALLOWED,
+                                           "method: must be PUT or POST");
+    }
+
+    /* nothing is read from whom may not upload */
+
+    if (ngx_http_image_ingest_signed(r, conf, &msg) != NGX_OK) {
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_image_ingest_error(r, NGX_HTTP_FORBIDDEN, msg);
+    }
+
+    if (r->headers_in.content_length_n
+        > ngx_http_image_ingest_body_max(conf->max_size))
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "image_ingest: body of %O bytes is larger than "
+                      "image_ingest_max_size %uz allows",
+                      r->headers_in.content_length_n, conf->max_size);
+
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_image_ingest_error(r,
+                                           NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                           "body: larger than "
+                                           "image_ingest_max_size");
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_image_ingest_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->conf = conf;
+    ctx->now = ngx_time();
+    ngx_http_set_ctx(r, ctx, ngx_http_image_ingest_module);
+
+    /* the variables of auth_request and the like, before the body */
+
+    if (ngx_http_image_ingest_eval_meta(r, ctx) != NGX_OK
+        || ngx_http_image_ingest_prepare(r, ctx) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_image_ingest_body);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+/* image_ingest_sign_key: NGX_OK for a valid presigned URL */
+
+static ngx_int_t
+ngx_http_image_ingest_signed(ngx_http_request_t *r,
+    ngx_http_image_ingest_loc_conf_t *conf, const char **msg)
+{
+    int         rc;
+    u_char     *q;
+    ngx_str_t   path;
+
+    if (conf->sign_key.len == 0) {
+        return NGX_OK;
+    }
+
+    /* the path exactly as the client sent it, as the app signed it */
+    path = r->unparsed_uri;
+    q = ngx_strlchr(path.data, path.data + path.len, '?');
+    if (q) {
+        path.len = q - path.data;
+    }
+
+    rc = image_ingest_sign_check(conf->sign_key.data, conf->sign_key.len,
+                                 (char *) r->method_name.data,
+                                 r->method_name.len, (char *) path.data,
+                                 path.len, (char *) r->args.data,
+                                 r->args.len, (int64_t) ngx_time(),
+                                 (int64_t) conf->sign_max_age);
+
+    if (rc == IMAGE_INGEST_SIGN_OK) {
+        return NGX_OK;
+    }
+
+    *msg = image_ingest_sign_error(rc);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "image_ingest: %s", *msg);
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_image_ingest_eval_meta(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx)
+{
+    ngx_str_t                      v;
+    ngx_uint_t                     i;
+    ngx_http_image_ingest_meta_t  *m;
+
+    if (ctx->conf->meta == NULL) {
+        return NGX_OK;
+    }
+
+    m = ctx->conf->meta->elts;
+    ctx->nmeta = ctx->conf->meta->nelts;
+
+    ctx->meta = ngx_palloc(r->pool, ctx->nmeta * sizeof(image_ingest_pair_t));
+    if (ctx->meta == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < ctx->nmeta; i++) {
+        if (ngx_http_complex_value(r, &m[i].value, &v) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ctx->meta[i].name = (char *) m[i].name.data;
+        ctx->meta[i].name_len = m[i].name.len;
+        ctx->meta[i].value = (char *) v.data;
+        ctx->meta[i].value_len = v.len;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the renderings (presets x formats) and what the JSON needs */
+
+static ngx_int_t
+ngx_http_image_ingest_prepare(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx)
+{
+    ngx_uint_t                         i, j, k, nf, *fmt;
+    ngx_http_image_ingest_variant_t   *v;
+    ngx_http_image_ingest_loc_conf_t  *conf;
+
+    conf = ctx->conf;
+
+    if (conf->formats) {
+        nf = conf->formats->nelts;
+        fmt = conf->formats->elts;
+
+        ctx->format_names = ngx_palloc(r->pool, nf * sizeof(char *));
+        if (ctx->format_names == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < nf; i++) {
+            /* the enum's values follow the table's order from 1 */
+            ctx->format_names[i] = (const char *)
+                     ngx_http_image_ingest_format_names[fmt[i] - 1].name.data;
+        }
+
+        ctx->nformats = nf;
+
+    } else {
+        nf = 1;
+        fmt = NULL;
+    }
+
+    if (conf->variants == NULL) {
+        return NGX_OK;
+    }
+
+    v = conf->variants->elts;
+    ctx->nrenders = conf->variants->nelts * nf;
+
+    ctx->renders = ngx_pcalloc(r->pool,
+                     ctx->nrenders * sizeof(ngx_http_image_ingest_render_t));
+    ctx->pairs = ngx_pcalloc(r->pool, conf->variants->nelts
+                                      * sizeof(image_ingest_pair_t));
+
+    if (ctx->renders == NULL || ctx->pairs == NULL) {
+        return NGX_ERROR;
+    }
+
+    k = 0;
+
+    for (i = 0; i < conf->variants->nelts; i++) {
+        for (j = 0; j < nf; j++) {
+            ctx->renders[k].variant = &v[i];
+            ctx->renders[k].format = fmt ? (image_variant_format_e) fmt[j]
+                                         : v[i].params.format;
+            k++;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_image_ingest_body(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_image_ingest_start(r);
+
+    if (rc == NGX_DONE) {
+        /* the completion handler finalizes */
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_image_ingest_start(ngx_http_request_t *r)
+{
+    off_t                              total;
+    ngx_buf_t                         *b;
+    ngx_uint_t                         n;
+    ngx_chain_t                       *cl;
+    ngx_thread_task_t                 *task;
+    ngx_http_image_ingest_ctx_t       *ctx;
+    ngx_http_image_ingest_loc_conf_t  *conf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_image_ingest_module);
+    conf = ctx->conf;
+
+    /* where the body is: the thread reads it (files are not read here) */
+
+    total = 0;
+    n = 0;
+
+    if (r->request_body) {
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            total += ngx_buf_size(cl->buf);
+            n++;
+        }
+    }
+
+    if (total == 0) {
+        return ngx_http_image_ingest_error(r, NGX_HTTP_BAD_REQUEST,
+                                           "body: empty");
+    }
+
+    if (total > ngx_http_image_ingest_body_max(conf->max_size)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "image_ingest: body of %O bytes is larger than "
+                      "image_ingest_max_size %uz allows",
+                      total, conf->max_size);
+
+        return ngx_http_image_ingest_error(r,
+                                           NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                           "body: larger than "
+                                           "image_ingest_max_size");
+    }
+
+    ctx->parts = ngx_palloc(r->pool, n * sizeof(ngx_http_image_ingest_part_t));
+    ctx->body = ngx_palloc(r->pool, (size_t) total);
+
+    if (ctx->parts == NULL || ctx->body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->body_len = (size_t) total;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_size(b) == 0) {
+            continue;
+        }
+
+        /* as ngx_buf_size() counted it: memory first */
+
+        if (ngx_buf_in_memory(b)) {
+            ctx->parts[ctx->nparts].pos = b->pos;
+            ctx->parts[ctx->nparts].len = b->last - b->pos;
+
+        } else if (b->in_file) {
+            ctx->parts[ctx->nparts].pos = NULL;
+            ctx->parts[ctx->nparts].fd = b->file->fd;
+            ctx->parts[ctx->nparts].offset = b->file_pos;
+            ctx->parts[ctx->nparts].len = (size_t) (b->file_last
+                                                    - b->file_pos);
+
+        } else {
+            continue;
+        }
+
+        ctx->nparts++;
+    }
+
+    task = ngx_thread_task_alloc(r->pool, 0);
+    if (task == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    task->ctx = ctx;
+    task->handler = ngx_http_image_ingest_thread;
+    task->event.handler = ngx_http_image_ingest_done;
+    task->event.data = ctx;
+
+    if (ngx_thread_task_post(conf->thread_pool, task) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "image_ingest: thread pool \"%V\" is full",
+                      &conf->thread_pool_name);
+
+        return ngx_http_image_ingest_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           "busy: the thread pool queue "
+                                           "is full");
+    }
+
+    r->main->blocked++;
+    r->aio = 1;
+
+    return NGX_DONE;
+}
+
+
+/* the task's completion handler */
+
+static void
+ngx_http_image_ingest_done(ngx_event_t *ev)
+{
+    u_char                       *json;
+    size_t                        len;
+    ngx_int_t                     rc;
+    ngx_uint_t                    level;
+    ngx_connection_t             *c;
+    ngx_http_request_t           *r;
+    image_ingest_info_t           info;
+    ngx_http_image_ingest_ctx_t  *ctx;
+
+    ctx = ev->data;
+    r = ctx->request;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    r->main->blocked--;
+    r->aio = 0;
+
+    if (ctx->recovered) {
+        ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                      "image_ingest: %ui files of an interrupted upload of "
+                      "%s removed", (ngx_uint_t) ctx->recovered, ctx->key);
+    }
+
+    if (ctx->status != NGX_HTTP_CREATED && ctx->status != NGX_HTTP_OK) {
+        level = (ctx->status >= NGX_HTTP_INTERNAL_SERVER_ERROR)
+                ? NGX_LOG_ERR : NGX_LOG_INFO;
+
+        ngx_log_error(level, c->log, 0, "image_ingest: %s", ctx->err);
+
+        /* the log has the details (paths, system errors); the client not */
+        rc = ngx_http_image_ingest_error(r, ctx->status,
+                 ctx->status == NGX_HTTP_INTERNAL_SERVER_ERROR
+                 ? "internal error" : ctx->err);
+        goto done;
+    }
+
+    ngx_http_image_ingest_info(ctx, &info);
+
+    len = image_ingest_json_response(&info, NULL, 0);
+
+    json = ngx_pnalloc(r->pool, len);
+    if (json == NULL) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    (void) image_ingest_json_response(&info, (char *) json, len);
+
+    ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                  "image_ingest: %s %s.%s (%s %ux%u, %uz bytes, "
+                  "%ui variants)",
+                  ctx->status == NGX_HTTP_CREATED ? "stored" : "duplicate",
+                  ctx->key, ctx->probe.ext, ctx->probe.format,
+                  ctx->probe.width, ctx->probe.height, ctx->image_len,
+                  ctx->nrenders);
+
+    rc = ngx_http_image_ingest_send(r, ctx->status, json, len);
+
+    /* only a new image is news for the app */
+
+    if (ctx->status == NGX_HTTP_CREATED && ctx->conf->notify.len) {
+        len = image_ingest_json_notify(&info, NULL, 0);
+
+        json = ngx_pnalloc(r->pool, len);
+
+        if (json == NULL) {
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "image_ingest: notify: out of memory");
+
+        } else {
+            (void) image_ingest_json_notify(&info, (char *) json, len);
+            (void) ngx_http_image_ingest_notify(r, ctx->conf, json, len);
+        }
+    }
+
+done:
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_image_ingest_send(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *json, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = json;
+    b->last = json + len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* {"error": "<msg>"}; the message is copied */
+
+static ngx_int_t
+ngx_http_image_ingest_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *msg)
+{
+    u_char  *json, *p;
+    size_t   len, n;
+
+    n = ngx_strlen(msg);
+    len = sizeof("{\"error\": \"\"}") - 1 + n
+          + ngx_escape_json(NULL, (u_char *) msg, n);
+
+    json = ngx_pnalloc(r->pool, len);
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(json, "{\"error\": \"", sizeof("{\"error\": \"") - 1);
+    p = (u_char *) ngx_escape_json(p, (u_char *) msg, n);
+    ngx_memcpy(p, "\"}", 2);
+
+    return ngx_http_image_ingest_send(r, status, json, len);
+}

@@ -1,0 +1,442 @@
+
+/*
+ * ngx_http_image_ingest_module: the thread pool task of an upload.  It
+ * reads the body, decodes it, checks the image's header, renders the
+ * variants and stores everything as one transaction, or rolls it back.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include <vips/vips.h>
+
+#include "image_variant_params.h"
+#include "image_variant_vips.h"
+#include "image_ingest_body.h"
+#include "image_ingest_json.h"
+#include "image_ingest_store.h"
+#include "image_ingest_vips.h"
+#include "ngx_http_image_ingest.h"
+
+
+static ngx_int_t ngx_http_image_ingest_read(ngx_http_image_ingest_ctx_t *ctx);
+static ngx_int_t ngx_http_image_ingest_decode(
+    ngx_http_image_ingest_ctx_t *ctx);
+static ngx_int_t ngx_http_image_ingest_store(
+    ngx_http_image_ingest_ctx_t *ctx);
+static ngx_int_t ngx_http_image_ingest_render(
+    ngx_http_image_ingest_ctx_t *ctx, ngx_http_image_ingest_render_t *rd,
+    int duplicate);
+static void ngx_http_image_ingest_fail(ngx_http_image_ingest_ctx_t *ctx,
+    ngx_uint_t status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+
+/* file name extensions, by image_variant_format_e */
+static const char  *ngx_http_image_ingest_exts[] = {
+    "", "jpg", "png", "webp", "avif"
+};
+
+
+/* ------------------------------------------------------------------------
+ * the thread: only the task context, libvips and system calls here.
+ * Renders run at nice +10, as image_variant's do: the event loop of the
+ * same worker must still answer at once.
+ */
+
+
+/* the JSON's view of a finished upload; no allocation (used by the thread) */
+
+void
+ngx_http_image_ingest_info(ngx_http_image_ingest_ctx_t *ctx,
+    image_ingest_info_t *info)
+{
+    ngx_uint_t  i, n, per;
+
+    ngx_memzero(info, sizeof(image_ingest_info_t));
+
+    info->key = ctx->key;
+    info->width = ctx->probe.width;
+    info->height = ctx->probe.height;
+    info->format = ctx->probe.format;
+    info->bytes = ctx->image_len;
+    info->uploaded = ctx->now;
+    info->formats = ctx->format_names;
+    info->nformats = ctx->nformats;
+    info->meta = ctx->meta;
+    info->nmeta = ctx->nmeta;
+
+    if (ctx->nrenders == 0) {
+        return;
+    }
+
+    /* each preset: its first format's URI */
+
+    n = ctx->conf->variants->nelts;
+    per = ctx->nrenders / n;
+
+    for (i = 0; i < n; i++) {
+        ctx->pairs[i].name = (char *) ctx->renders[i * per].variant->name.data;
+        ctx->pairs[i].name_len = ctx->renders[i * per].variant->name.len;
+        ctx->pairs[i].value = ctx->renders[i * per].uri;
+        ctx->pairs[i].value_len = ngx_strlen(ctx->renders[i * per].uri);
+    }
+
+    info->variants = ctx->pairs;
+    info->nvariants = n;
+}
+
+
+void
+ngx_http_image_ingest_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_image_ingest_ctx_t *ctx = data;
+
+    static __thread ngx_uint_t  niced;
+
+    if (!niced) {
+        niced = 1;
+
+        if (setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), 10) == -1)
+        {
+            ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
+                          "image_ingest: setpriority() failed");
+        }
+    }
+
+    if (ngx_http_image_ingest_read(ctx) == NGX_OK
+        && ngx_http_image_ingest_decode(ctx) == NGX_OK)
+    {
+        (void) ngx_http_image_ingest_store(ctx);
+    }
+
+    /* libvips' per-thread buffers: this thread may idle for long */
+    vips_thread_shutdown();
+}
+
+
+static ngx_int_t
+ngx_http_image_ingest_read(ngx_http_image_ingest_ctx_t *ctx)
+{
+    u_char                        *p;
+    ssize_t                        n;
+    size_t                         done;
+    ngx_uint_t                     i;
+    ngx_http_image_ingest_part_t  *part;
+
+    p = ctx->body;
+
+    for (i = 0; i < ctx->nparts; i++) {
+        part = &ctx->parts[i];
+
+        if (part->pos) {
+            p = ngx_cpymem(p, part->pos, part->len);
+            continue;
+        }
+
+        for (done = 0; done < part->len; done += n) {
+            n = pread(part->fd, p + done, part->len - done,
+                      part->offset + done);
+
+            if (n == -1 && ngx_errno == NGX_EINTR) {
+                n = 0;
+                continue;
+            }
+
+            if (n == 0) {
+                ngx_http_image_ingest_fail(ctx,
+                                           NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                           "reading the request body "
+                                           "failed: end of file");
+                return NGX_ERROR;
+            }
+
+            if (n < 0) {
+                /* %m: errno, this thread's */
+                ngx_http_image_ingest_fail(ctx,
+                                           NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                           "reading the request body "
+                                           "failed: %m");
+                return NGX_ERROR;
+            }
+        }
+
+        p += part->len;
+    }
+
+    return NGX_OK;
+}
+
+
+/* raw bytes, or the base64 of JSON's data.image, decoded in place */
+
+static ngx_int_t
+ngx_http_image_ingest_decode(ngx_http_image_ingest_ctx_t *ctx)
+{
+    char    err[128];
+    size_t  off, len;
+
+    if (!image_ingest_body_is_json((char *) ctx->body, ctx->body_len)) {
+        ctx->image = ctx->body;
+        ctx->image_len = ctx->body_len;
+
+    } else {
+        if (image_ingest_body_json((char *) ctx->body, ctx->body_len, &off,
+                                   &len, err, sizeof(err))
+            != IMAGE_INGEST_BODY_OK
+            || image_ingest_body_base64((char *) ctx->body + off, len, &len,
+                                        err, sizeof(err))
+               != IMAGE_INGEST_BODY_OK)
+        {
+            ngx_http_image_ingest_fail(ctx, NGX_HTTP_BAD_REQUEST, "%s", err);
+            return NGX_ERROR;
+        }
+
+        ctx->image = ctx->body + off;
+        ctx->image_len = len;
+    }
+
+    if (ctx->image_len > ctx->conf->max_size) {
+        ngx_http_image_ingest_fail(ctx, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                   "image: %zu bytes, larger than "
+                                   "image_ingest_max_size (%zu)",
+                                   ctx->image_len, ctx->conf->max_size);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Header check, key, then one transaction: every variant rendered and
+ * staged first (a render that fails stores nothing), the metadata, the
+ * original last.  A duplicate gains only the variants it lacks.
+ */
+
+static ngx_int_t
+ngx_http_image_ingest_store(ngx_http_image_ingest_ctx_t *ctx)
+{
+    int                                rc, duplicate;
+    char                              *meta;
+    char                               rel[IMAGE_INGEST_REL_LEN];
+    size_t                             len;
+    ngx_uint_t                         i;
+    image_ingest_txn_t                *t;
+    image_ingest_info_t                info;
+    ngx_http_image_ingest_loc_conf_t  *conf;
+
+    conf = ctx->conf;
+    t = &ctx->txn;
+
+    image_ingest_probe(ctx->image, ctx->image_len, conf->max_pixels,
+                       &ctx->probe);
+
+    switch (ctx->probe.status) {
+
+    case IMAGE_VARIANT_DONE:
+        break;
+
+    case IMAGE_VARIANT_E_TOO_LARGE:
+        ngx_http_image_ingest_fail(ctx, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                   "image: %s", ctx->probe.error);
+        return NGX_ERROR;
+
+    case IMAGE_VARIANT_E_NOT_IMAGE:
+        ngx_http_image_ingest_fail(ctx, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                   "image: %s", ctx->probe.error);
+        return NGX_ERROR;
+
+    default:
+        ngx_http_image_ingest_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                   "image: %s", ctx->probe.error);
+        return NGX_ERROR;
+    }
+
+    image_ingest_key(ctx->image, ctx->image_len, ctx->key);
+
+    ngx_snprintf((u_char *) ctx->original, sizeof(ctx->original), "%s.%s%Z",
+                 ctx->key, ctx->probe.ext);
+
+    /* where each variant goes, and its URI */
+
+    for (i = 0; i < ctx->nrenders; i++) {
+        if (ctx->renders[i].format == IMAGE_VARIANT_FORMAT_AUTO) {
+            ctx->renders[i].format = ctx->probe.alpha
+                                     ? IMAGE_VARIANT_FORMAT_PNG
+                                     : IMAGE_VARIANT_FORMAT_JPEG;
+        }
+
+        ngx_snprintf((u_char *) ctx->renders[i].rel, IMAGE_INGEST_REL_LEN,
+                     "%V/%s.%s%Z", &ctx->renders[i].variant->name, ctx->key,
+                     ngx_http_image_ingest_exts[ctx->renders[i].format]);
+
+        ngx_snprintf((u_char *) ctx->renders[i].uri,
+                     NGX_HTTP_IMAGE_INGEST_URI_LEN, "%V%s%Z", &conf->uri,
+                     ctx->renders[i].rel);
+    }
+
+    rc = image_ingest_begin(t, (char *) conf->store.data, ctx->key, 0);
+
+    if (rc != IMAGE_INGEST_STORE_OK) {
+        ngx_http_image_ingest_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                   "store: %s", t->error);
+        return NGX_ERROR;
+    }
+
+    ctx->recovered = t->recovered;
+
+    duplicate = image_ingest_exists(t, ctx->original);
+
+    for (i = 0; i < ctx->nrenders; i++) {
+        if (ngx_http_image_ingest_render(ctx, &ctx->renders[i], duplicate)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+    }
+
+    if (!duplicate) {
+        ngx_http_image_ingest_info(ctx, &info);
+
+        len = image_ingest_json_meta(&info, NULL, 0);
+
+        meta = malloc(len);
+        if (meta == NULL) {
+            ngx_http_image_ingest_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                       "out of memory");
+            goto failed;
+        }
+
+        (void) image_ingest_json_meta(&info, meta, len);
+
+        ngx_snprintf((u_char *) rel, sizeof(rel), "%s.json%Z", ctx->key);
+
+        rc = image_ingest_stage(t, rel, meta, len);
+        free(meta);
+
+        if (rc != IMAGE_INGEST_STORE_OK
+            || image_ingest_stage(t, ctx->original, ctx->image,
+                                  ctx->image_len)
+               != IMAGE_INGEST_STORE_OK)
+        {
+            ngx_http_image_ingest_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                       "store: %s", t->error);
+            goto failed;
+        }
+    }
+
+    if (t->nfiles
+        && image_ingest_commit(t, ctx->original) != IMAGE_INGEST_STORE_OK)
+    {
+        ngx_http_image_ingest_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                   "store: %s", t->error);
+        goto failed;
+    }
+
+    image_ingest_end(t);
+
+    ctx->status = duplicate ? NGX_HTTP_OK : NGX_HTTP_CREATED;
+
+    return NGX_OK;
+
+failed:
+
+    image_ingest_end(t);
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_image_ingest_render(ngx_http_image_ingest_ctx_t *ctx,
+    ngx_http_image_ingest_render_t *rd, int duplicate)
+{
+    int                   rc;
+    ngx_uint_t            status;
+    image_variant_job_t  *job;
+
+    if (duplicate && image_ingest_exists(&ctx->txn, rd->rel)) {
+        return NGX_OK;
+    }
+
+    /* ~300 bytes of results and the parameters: not for the stack alone */
+
+    job = calloc(1, sizeof(image_variant_job_t));
+    if (job == NULL) {
+        ngx_http_image_ingest_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                   "out of memory");
+        return NGX_ERROR;
+    }
+
+    job->data = ctx->image;
+    job->len = ctx->image_len;
+    job->params = rd->variant->params;
+    job->params.format = rd->format;
+    job->accept = IMAGE_VARIANT_ACCEPT_LEGACY;
+    job->max_pixels = ctx->conf->max_pixels;
+    job->timeout_ms = (unsigned) ctx->conf->timeout;
+
+    image_variant_render(job);
+
+    if (job->status != IMAGE_VARIANT_DONE) {
+        switch (job->status) {
+
+        case IMAGE_VARIANT_E_TOO_LARGE:
+            status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+            break;
+
+        case IMAGE_VARIANT_E_NOT_IMAGE:
+            status = NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
+            break;
+
+        case IMAGE_VARIANT_E_TIMEOUT:
+            status = NGX_HTTP_SERVICE_UNAVAILABLE;
+            break;
+
+        default:
+            status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_image_ingest_fail(ctx, status, "variant %s: %s", rd->rel,
+                                   job->error);
+        image_variant_free(job->out);
+        free(job);
+        return NGX_ERROR;
+    }
+
+    rc = image_ingest_stage(&ctx->txn, rd->rel, job->out, job->out_len);
+
+    image_variant_free(job->out);
+    free(job);
+
+    if (rc != IMAGE_INGEST_STORE_OK) {
+        ngx_http_image_ingest_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                   "store: %s", ctx->txn.error);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_image_ingest_fail(ngx_http_image_ingest_ctx_t *ctx,
+    ngx_uint_t status, const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    vsnprintf(ctx->err, sizeof(ctx->err), fmt, args);
+    va_end(args);
+
+    ctx->status = status;
+}

@@ -1,0 +1,41 @@
+
+/*
+ * What ngx_http_image_variant_module shares with the other module of its
+ * .so, ngx_http_image_ingest_module: the presets and the limits of a
+ * location, from its merged configuration.
+ */
+
+
+#ifndef _NGX_HTTP_IMAGE_VARIANT_H_INCLUDED_
+#define _NGX_HTTP_IMAGE_VARIANT_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "image_variant_params.h"
+
+
+typedef struct {
+    ngx_uint_t                max_pixels;    /* image_variant_max_pixels */
+    ngx_msec_t                timeout;       /* image_variant_timeout */
+    ngx_str_t                 thread_pool;   /* image_variant_thread_pool */
+} ngx_http_image_variant_limits_t;
+
+
+extern ngx_module_t  ngx_http_image_variant_module;
+
+
+/*
+ * conf is the module's location configuration, merged (e.g. from
+ * ngx_http_conf_get_module_loc_conf() while a later module merges).
+ * NGX_OK and the preset's parameters, or NGX_DECLINED for no such preset.
+ */
+ngx_int_t ngx_http_image_variant_preset_params(void *conf, ngx_str_t *name,
+    image_variant_params_t *params);
+void ngx_http_image_variant_limits(void *conf,
+    ngx_http_image_variant_limits_t *limits);
+
+
+#endif /* _NGX_HTTP_IMAGE_VARIANT_H_INCLUDED_ */
