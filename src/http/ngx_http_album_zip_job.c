@@ -38,6 +38,7 @@
 #include <curl/curl.h>
 
 #include "ngx_http_album_zip.h"
+#include "ngx_http_edge_json.h"
 #include "album_zip_format.h"
 #include "album_zip_names.h"
 #include "album_zip_job.h"
@@ -131,10 +132,6 @@ static void ngx_http_album_zip_job_done(ngx_event_t *ev);
 static void ngx_http_album_zip_job_log(ngx_http_album_zip_job_ctx_t *ctx,
     ngx_log_t *log);
 static void ngx_http_album_zip_job_hold(ngx_event_t *ev);
-static ngx_int_t ngx_http_album_zip_job_send(ngx_http_request_t *r,
-    ngx_uint_t status, u_char *json, size_t len);
-static ngx_int_t ngx_http_album_zip_job_error(ngx_http_request_t *r,
-    ngx_uint_t status, const char *msg);
 
 static void ngx_http_album_zip_job_thread(void *data, ngx_log_t *log);
 static ngx_int_t ngx_http_album_zip_job_fetch(
@@ -178,27 +175,11 @@ static ngx_str_t  ngx_http_album_zip_job_type =
 ngx_int_t
 ngx_http_album_zip_job_handler(ngx_http_request_t *r)
 {
-    ngx_int_t         rc;
-    ngx_table_elt_t  *h;
+    ngx_int_t  rc;
 
     if (!(r->method & NGX_HTTP_POST)) {
-        rc = ngx_http_discard_request_body(r);
-
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "POST");
-
-        return ngx_http_album_zip_job_error(r, NGX_HTTP_NOT_ALLOWED,
-                                            "method: must be POST");
+        return ngx_http_edge_not_allowed(r, "POST",
+                                         "method: must be POST");
     }
 
     rc = ngx_http_read_client_request_body(r, ngx_http_album_zip_job_body);
@@ -253,7 +234,7 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "album_zip job: bad X-Amz-Invocation-Type");
 
-        return ngx_http_album_zip_job_error(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_edge_json_error(r, NGX_HTTP_BAD_REQUEST,
                    "X-Amz-Invocation-Type: must be RequestResponse, Event "
                    "or DryRun");
     }
@@ -370,10 +351,10 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
             ngx_destroy_pool(pool);
         }
 
-        return ngx_http_album_zip_job_error(r,
-                                            NGX_HTTP_SERVICE_UNAVAILABLE,
-                                            "job: the thread pool queue "
-                                            "is full");
+        return ngx_http_edge_json_error(r,
+                                        NGX_HTTP_SERVICE_UNAVAILABLE,
+                                        "job: the thread pool queue "
+                                        "is full");
     }
 
     if (mode == NGX_HTTP_ALBUM_ZIP_JOB_EVENT) {
@@ -385,10 +366,9 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
         ctx->hold.log = clcf->error_log;
         ngx_add_timer(&ctx->hold, NGX_HTTP_ALBUM_ZIP_JOB_HOLD);
 
-        return ngx_http_album_zip_job_send(r, NGX_HTTP_ACCEPTED,
-                                           (u_char *) "{\"accepted\": true}",
-                                           sizeof("{\"accepted\": true}")
-                                           - 1);
+        return ngx_http_edge_json_send(r, NGX_HTTP_ACCEPTED,
+                                       (u_char *) "{\"accepted\": true}",
+                                       sizeof("{\"accepted\": true}") - 1);
     }
 
     r->main->blocked++;
@@ -411,7 +391,7 @@ failed:
 
     ngx_log_error(level, r->connection->log, 0, "album_zip job: %s", err);
 
-    return ngx_http_album_zip_job_error(r, status, err);
+    return ngx_http_edge_json_error(r, status, err);
 }
 
 
@@ -708,12 +688,12 @@ ngx_http_album_zip_job_done(ngx_event_t *ev)
     ngx_http_album_zip_job_log(ctx, c->log);
 
     if (ctx->status == NGX_HTTP_OK) {
-        rc = ngx_http_album_zip_job_send(r, NGX_HTTP_OK,
+        rc = ngx_http_edge_json_send(r, NGX_HTTP_OK,
                  (u_char *) "{\"message\": \"Images zipped and uploaded\"}",
                  sizeof("{\"message\": \"Images zipped and uploaded\"}") - 1);
 
     } else {
-        rc = ngx_http_album_zip_job_error(r, ctx->status, ctx->err);
+        rc = ngx_http_edge_json_error(r, ctx->status, ctx->err);
     }
 
     ngx_http_finalize_request(r, rc);
@@ -740,75 +720,6 @@ static void
 ngx_http_album_zip_job_hold(ngx_event_t *ev)
 {
     ngx_add_timer(ev, NGX_HTTP_ALBUM_ZIP_JOB_HOLD);
-}
-
-
-static ngx_int_t
-ngx_http_album_zip_job_send(ngx_http_request_t *r, ngx_uint_t status,
-    u_char *json, size_t len)
-{
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    if (r->method == NGX_HTTP_HEAD) {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = json;
-    b->last = json + len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
-}
-
-
-/* {"error": "<msg>"}; the message is copied (it may be on the stack) */
-
-static ngx_int_t
-ngx_http_album_zip_job_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *msg)
-{
-    u_char  *json, *p;
-    size_t   len, n;
-
-    n = ngx_strlen(msg);
-    len = sizeof("{\"error\": \"\"}") - 1 + n
-          + ngx_escape_json(NULL, (u_char *) msg, n);
-
-    json = ngx_pnalloc(r->pool, len);
-    if (json == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(json, "{\"error\": \"", sizeof("{\"error\": \"") - 1);
-    p = (u_char *) ngx_escape_json(p, (u_char *) msg, n);
-    ngx_memcpy(p, "\"}", 2);
-
-    return ngx_http_album_zip_job_send(r, status, json, len);
 }
 
 

@@ -19,6 +19,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_edge_json.h"
 #include "face.h"
 #include "face_jobs.h"
 
@@ -100,10 +101,6 @@ extern ngx_module_t  ngx_http_face_module;
 ngx_http_face_thread_t *ngx_http_face_thread(const face_models_t *models,
     char *err, size_t len);
 void ngx_http_face_nice(ngx_log_t *log);
-ngx_int_t ngx_http_face_send(ngx_http_request_t *r, ngx_uint_t status,
-    u_char *json, size_t len);
-ngx_int_t ngx_http_face_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *msg);
 
 ngx_int_t ngx_http_face_jobs_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_face_jobs_init_process(ngx_cycle_t *cycle);

@@ -226,26 +226,11 @@ static ngx_uint_t  ngx_http_face_jobs_seq;
 ngx_int_t
 ngx_http_face_jobs_handler(ngx_http_request_t *r)
 {
-    ngx_int_t         rc;
-    ngx_table_elt_t  *h;
+    ngx_int_t  rc;
 
     if (!(r->method & NGX_HTTP_POST)) {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "POST");
-
-        return ngx_http_face_error(r, NGX_HTTP_NOT_ALLOWED,
-                                   "method: must be POST");
+        return ngx_http_edge_not_allowed(r, "POST",
+                                         "method: must be POST");
     }
 
     rc = ngx_http_read_client_request_body(r, ngx_http_face_jobs_body);
@@ -295,7 +280,7 @@ ngx_http_face_jobs_start(ngx_http_request_t *r)
     mode = ngx_http_face_jobs_mode(r);
 
     if (mode == NGX_HTTP_FACE_JOBS_BAD) {
-        return ngx_http_face_error(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_edge_json_error(r, NGX_HTTP_BAD_REQUEST,
                    "X-Amz-Invocation-Type: must be Event, RequestResponse "
                    "or DryRun");
     }
@@ -314,9 +299,9 @@ ngx_http_face_jobs_start(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "face job: refused: %s", err);
 
-        return ngx_http_face_error(r, (rc == FACE_JOBS_ENOMEM)
-                                      ? NGX_HTTP_INTERNAL_SERVER_ERROR
-                                      : NGX_HTTP_BAD_REQUEST, err);
+        return ngx_http_edge_json_error(r, (rc == FACE_JOBS_ENOMEM)
+                                           ? NGX_HTTP_INTERNAL_SERVER_ERROR
+                                           : NGX_HTTP_BAD_REQUEST, err);
     }
 
     if (mode == NGX_HTTP_FACE_JOBS_DRYRUN) {
@@ -330,9 +315,9 @@ ngx_http_face_jobs_start(ngx_http_request_t *r)
     if (mode == NGX_HTTP_FACE_JOBS_EVENT) {
 
         if (payload.nsources == 0) {
-            return ngx_http_face_send(r, NGX_HTTP_ACCEPTED,
-                                      (u_char *) "{\"accepted\": 0}",
-                                      sizeof("{\"accepted\": 0}") - 1);
+            return ngx_http_edge_json_send(r, NGX_HTTP_ACCEPTED,
+                                           (u_char *) "{\"accepted\": 0}",
+                                           sizeof("{\"accepted\": 0}") - 1);
         }
 
         return ngx_http_face_jobs_spool(r, &body, payload.nsources);
@@ -482,8 +467,8 @@ ngx_http_face_jobs_spool(ngx_http_request_t *r, ngx_str_t *body,
                       "face job: thread pool \"%V\" queue is full",
                       &flcf->thread_pool_name);
 
-        return ngx_http_face_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                   "the thread pool queue is full");
+        return ngx_http_edge_json_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                        "the thread pool queue is full");
     }
 
     r->main->blocked++;
@@ -603,9 +588,9 @@ ngx_http_face_spool_write_done(ngx_event_t *ev)
                       "face job: spool: %s \"%s\" failed", ctx->what,
                       ctx->tmp);
 
-        rc = ngx_http_face_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                 "the job could not be written to the "
-                                 "spool");
+        rc = ngx_http_edge_json_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      "the job could not be written to the "
+                                      "spool");
         goto done;
     }
 
@@ -619,10 +604,10 @@ ngx_http_face_spool_write_done(ngx_event_t *ev)
         goto done;
     }
 
-    rc = ngx_http_face_send(r, NGX_HTTP_ACCEPTED, json,
-                            ngx_sprintf(json, "{\"accepted\": %ui}",
-                                        ctx->nsources)
-                            - json);
+    rc = ngx_http_edge_json_send(r, NGX_HTTP_ACCEPTED, json,
+                                 ngx_sprintf(json, "{\"accepted\": %ui}",
+                                             ctx->nsources)
+                                 - json);
 
     ngx_http_face_spool_kick(ctx->spool);
 
@@ -1337,7 +1322,7 @@ ngx_http_face_job_respond(ngx_http_face_job_t *job)
 
     p = ngx_cpymem(p, "]}", 2);
 
-    rc = ngx_http_face_send(r, NGX_HTTP_OK, json, p - json);
+    rc = ngx_http_edge_json_send(r, NGX_HTTP_OK, json, p - json);
 
 done:
 

@@ -66,7 +66,6 @@ static void ngx_http_face_encode_body(ngx_http_request_t *r);
 static void ngx_http_face_encode_thread(void *data, ngx_log_t *log);
 static void ngx_http_face_encode_done(ngx_event_t *ev);
 static void ngx_http_face_encode_cleanup(void *data);
-static ngx_int_t ngx_http_face_not_allowed(ngx_http_request_t *r);
 static void ngx_http_face_thread_free(void *data);
 
 static char *ngx_http_face_models(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -280,7 +279,8 @@ ngx_http_face_encode_handler(ngx_http_request_t *r)
     ngx_http_face_loc_conf_t  *flcf;
 
     if (!(r->method & NGX_HTTP_POST)) {
-        return ngx_http_face_not_allowed(r);
+        return ngx_http_edge_not_allowed(r, "POST",
+                                         "method: must be POST");
     }
 
     flcf = ngx_http_get_module_loc_conf(r, ngx_http_face_module);
@@ -295,8 +295,8 @@ ngx_http_face_encode_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_http_face_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                   "body: larger than face_max_input");
+        return ngx_http_edge_json_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                        "body: larger than face_max_input");
     }
 
     rc = ngx_http_read_client_request_body(r, ngx_http_face_encode_body);
@@ -338,15 +338,15 @@ ngx_http_face_encode_body(ngx_http_request_t *r)
 
     if (len > flcf->max_input) {
         ngx_http_finalize_request(r,
-            ngx_http_face_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                "body: larger than face_max_input"));
+            ngx_http_edge_json_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                     "body: larger than face_max_input"));
         return;
     }
 
     if (len == 0) {
         ngx_http_finalize_request(r,
-            ngx_http_face_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                                "body: empty, an image is expected"));
+            ngx_http_edge_json_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                     "body: empty, an image is expected"));
         return;
     }
 
@@ -413,8 +413,8 @@ ngx_http_face_encode_body(ngx_http_request_t *r)
                       &flcf->thread_pool_name);
 
         ngx_http_finalize_request(r,
-            ngx_http_face_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                "the thread pool queue is full"));
+            ngx_http_edge_json_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "the thread pool queue is full"));
         return;
     }
 
@@ -541,8 +541,8 @@ ngx_http_face_encode_done(ngx_event_t *ev)
     }
 
     if (status == NGX_HTTP_OK) {
-        rc = ngx_http_face_send(r, NGX_HTTP_OK, (u_char *) ctx->json,
-                                ngx_strlen(ctx->json));
+        rc = ngx_http_edge_json_send(r, NGX_HTTP_OK, (u_char *) ctx->json,
+                                     ngx_strlen(ctx->json));
 
     } else {
         level = (status == NGX_HTTP_INTERNAL_SERVER_ERROR) ? NGX_LOG_ERR
@@ -550,9 +550,10 @@ ngx_http_face_encode_done(ngx_event_t *ev)
         ngx_log_error(level, c->log, 0, "face: %s: %s",
                       face_status_text(ctx->status), ctx->err);
 
-        rc = ngx_http_face_error(r, status, ctx->err[0]
-                                            ? ctx->err
-                                            : face_status_text(ctx->status));
+        rc = ngx_http_edge_json_error(r, status,
+                                      ctx->err[0]
+                                      ? ctx->err
+                                      : face_status_text(ctx->status));
     }
 
     ngx_http_finalize_request(r, rc);
@@ -572,99 +573,9 @@ ngx_http_face_encode_cleanup(void *data)
 }
 
 
-static ngx_int_t
-ngx_http_face_not_allowed(ngx_http_request_t *r)
-{
-    ngx_int_t         rc;
-    ngx_table_elt_t  *h;
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Allow");
-    ngx_str_set(&h->value, "POST");
-
-    return ngx_http_face_error(r, NGX_HTTP_NOT_ALLOWED,
-                               "method: must be POST");
-}
-
-
 /* ------------------------------------------------------------------------
  * shared by the handlers
  */
-
-
-ngx_int_t
-ngx_http_face_send(ngx_http_request_t *r, ngx_uint_t status, u_char *json,
-    size_t len)
-{
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only || len == 0) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = json;
-    b->last = json + len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
-}
-
-
-/* {"error": "<msg>"}; the message is copied (it may be on the stack) */
-
-ngx_int_t
-ngx_http_face_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *msg)
-{
-    u_char  *json, *p;
-    size_t   len, n;
-
-    n = ngx_strlen(msg);
-    len = sizeof("{\"error\": \"\"}") - 1 + n
-          + ngx_escape_json(NULL, (u_char *) msg, n);
-
-    json = ngx_pnalloc(r->pool, len);
-    if (json == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(json, "{\"error\": \"", sizeof("{\"error\": \"") - 1);
-    p = (u_char *) ngx_escape_json(p, (u_char *) msg, n);
-    ngx_memcpy(p, "\"}", 2);
-
-    return ngx_http_face_send(r, status, json, len);
-}
 
 
 /*

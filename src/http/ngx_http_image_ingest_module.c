@@ -38,6 +38,7 @@
 #include "image_ingest_json.h"
 #include "image_ingest_sign.h"
 #include "ngx_http_image_ingest.h"
+#include "ngx_http_edge_json.h"
 
 
 /* a JSON body may hold the base64 of image_ingest_max_size, and more */
@@ -54,10 +55,6 @@ static ngx_int_t ngx_http_image_ingest_prepare(ngx_http_request_t *r,
 static void ngx_http_image_ingest_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_image_ingest_start(ngx_http_request_t *r);
 static void ngx_http_image_ingest_done(ngx_event_t *ev);
-static ngx_int_t ngx_http_image_ingest_send(ngx_http_request_t *r,
-    ngx_uint_t status, u_char *json, size_t len);
-static ngx_int_t ngx_http_image_ingest_error(ngx_http_request_t *r,
-    ngx_uint_t status, const char *msg);
 
 
 static ngx_command_t  ngx_http_image_ingest_commands[] = {
@@ -198,30 +195,14 @@ ngx_http_image_ingest_handler(ngx_http_request_t *r)
 {
     ngx_int_t                          rc;
     const char                        *msg;
-    ngx_table_elt_t                   *h;
     ngx_http_image_ingest_ctx_t       *ctx;
     ngx_http_image_ingest_loc_conf_t  *conf;
 
     conf = ngx_http_get_module_loc_conf(r, ngx_http_image_ingest_module);
 
     if (!(r->method & (NGX_HTTP_PUT|NGX_HTTP_POST))) {
-        rc = ngx_http_discard_request_body(r);
-
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "PUT, POST");
-
-        return ngx_http_image_ingest_error(r, NGX_HTTP_NOT_ALLOWED,
-                                           "method: must be PUT or POST");
+        return ngx_http_edge_not_allowed(r, "PUT, POST",
+                                         "method: must be PUT or POST");
     }
 
     /* nothing is read from whom may not upload */
@@ -233,7 +214,7 @@ ngx_http_image_ingest_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_http_image_ingest_error(r, NGX_HTTP_FORBIDDEN, msg);
+        return ngx_http_edge_json_error(r, NGX_HTTP_FORBIDDEN, msg);
     }
 
     if (r->headers_in.content_length_n
@@ -250,10 +231,10 @@ ngx_http_image_ingest_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_http_image_ingest_error(r,
-                                           NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                           "body: larger than "
-                                           "image_ingest_max_size");
+        return ngx_http_edge_json_error(r,
+                                        NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                        "body: larger than "
+                                        "image_ingest_max_size");
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_image_ingest_ctx_t));
@@ -468,8 +449,8 @@ ngx_http_image_ingest_start(ngx_http_request_t *r)
     }
 
     if (total == 0) {
-        return ngx_http_image_ingest_error(r, NGX_HTTP_BAD_REQUEST,
-                                           "body: empty");
+        return ngx_http_edge_json_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "body: empty");
     }
 
     if (total > ngx_http_image_ingest_body_max(conf->max_size)) {
@@ -478,10 +459,10 @@ ngx_http_image_ingest_start(ngx_http_request_t *r)
                       "image_ingest_max_size %uz allows",
                       total, conf->max_size);
 
-        return ngx_http_image_ingest_error(r,
-                                           NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                           "body: larger than "
-                                           "image_ingest_max_size");
+        return ngx_http_edge_json_error(r,
+                                        NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                        "body: larger than "
+                                        "image_ingest_max_size");
     }
 
     ctx->parts = ngx_palloc(r->pool, n * sizeof(ngx_http_image_ingest_part_t));
@@ -535,9 +516,9 @@ ngx_http_image_ingest_start(ngx_http_request_t *r)
                       "image_ingest: thread pool \"%V\" is full",
                       &conf->thread_pool_name);
 
-        return ngx_http_image_ingest_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                           "busy: the thread pool queue "
-                                           "is full");
+        return ngx_http_edge_json_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                        "busy: the thread pool queue "
+                                        "is full");
     }
 
     r->main->blocked++;
@@ -583,7 +564,7 @@ ngx_http_image_ingest_done(ngx_event_t *ev)
         ngx_log_error(level, c->log, 0, "image_ingest: %s", ctx->err);
 
         /* the log has the details (paths, system errors); the client not */
-        rc = ngx_http_image_ingest_error(r, ctx->status,
+        rc = ngx_http_edge_json_error(r, ctx->status,
                  ctx->status == NGX_HTTP_INTERNAL_SERVER_ERROR
                  ? "internal error" : ctx->err);
         goto done;
@@ -609,7 +590,7 @@ ngx_http_image_ingest_done(ngx_event_t *ev)
                   ctx->probe.width, ctx->probe.height, ctx->image_len,
                   ctx->nrenders);
 
-    rc = ngx_http_image_ingest_send(r, ctx->status, json, len);
+    rc = ngx_http_edge_json_send(r, ctx->status, json, len);
 
     /* only a new image is news for the app */
 
@@ -632,69 +613,4 @@ done:
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
-}
-
-
-static ngx_int_t
-ngx_http_image_ingest_send(ngx_http_request_t *r, ngx_uint_t status,
-    u_char *json, size_t len)
-{
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = json;
-    b->last = json + len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
-}
-
-
-/* {"error": "<msg>"}; the message is copied */
-
-static ngx_int_t
-ngx_http_image_ingest_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *msg)
-{
-    u_char  *json, *p;
-    size_t   len, n;
-
-    n = ngx_strlen(msg);
-    len = sizeof("{\"error\": \"\"}") - 1 + n
-          + ngx_escape_json(NULL, (u_char *) msg, n);
-
-    json = ngx_pnalloc(r->pool, len);
-    if (json == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(json, "{\"error\": \"", sizeof("{\"error\": \"") - 1);
-    p = (u_char *) ngx_escape_json(p, (u_char *) msg, n);
-    ngx_memcpy(p, "\"}", 2);
-
-    return ngx_http_image_ingest_send(r, status, json, len);
 }
