@@ -9,9 +9,9 @@
  * host and allow-list functions, which must take any bytes.
  *
  *     clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/album_zip \
- *         -I/usr/include/cjson fuzz/fuzz_album_zip_job.c \
+ *         -Isrc/common -I/usr/include/cjson fuzz/fuzz_album_zip_job.c \
  *         src/album_zip/album_zip_job.c src/album_zip/album_zip_names.c \
- *         -lcjson -o fuzz_album_zip_job
+ *         src/common/edge_json_check.c -lcjson -o fuzz_album_zip_job
  */
 
 

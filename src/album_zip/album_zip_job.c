@@ -17,7 +17,6 @@
  */
 
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -25,11 +24,9 @@
 #include <cjson/cJSON.h>
 
 #include "album_zip_job.h"
+#include "edge_json_check.h"
 
 
-static int album_zip_job_scan(const char *buf, size_t len);
-static int album_zip_job_dup_keys(const cJSON *root, char *err,
-    size_t err_len);
 static int album_zip_job_opt_str(const cJSON *root, const char *key,
     const album_zip_alloc_t *alloc, album_zip_job_str_t *str, char *err,
     size_t err_len);
@@ -46,12 +43,6 @@ static int album_zip_job_dot_segments(const char *path, size_t len);
 static int album_zip_job_prefix(const char *url, size_t len,
     const char *prefix, size_t plen);
 static int album_zip_job_lower(int c);
-static int album_zip_job_error(int rc, char *err, size_t err_len,
-    const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
 
 
 static const char  *album_zip_job_keys[] = {
@@ -67,7 +58,7 @@ album_zip_job_parse(const char *buf, size_t len, size_t max_sources,
     int           rc;
     cJSON        *root;
     size_t        n, i;
-    const char   *end, *s;
+    const char   *s;
     const cJSON  *sources, *item;
 
     if (err_len) {
@@ -76,36 +67,15 @@ album_zip_job_parse(const char *buf, size_t len, size_t max_sources,
 
     memset(out, 0, sizeof(album_zip_job_payload_t));
 
-    if (album_zip_job_scan(buf, len) != 0) {
-        return album_zip_job_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
-                                   "payload: must not contain NUL "
-                                   "characters");
-    }
-
-    end = NULL;
-    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    root = edge_json_parse_object(buf, len, err, err_len);
 
     if (root == NULL) {
-        return album_zip_job_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
-                                   "payload: not valid JSON");
+        return ALBUM_ZIP_JOB_EINVAL;
     }
 
-    for (s = end; s != NULL && s < buf + len; s++) {
-        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') {
-            rc = album_zip_job_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
-                                     "payload: not valid JSON");
-            goto done;
-        }
-    }
-
-    if (!cJSON_IsObject(root)) {
-        rc = album_zip_job_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
-                                 "payload: must be a JSON object");
-        goto done;
-    }
-
-    rc = album_zip_job_dup_keys(root, err, err_len);
-    if (rc != ALBUM_ZIP_JOB_OK) {
+    if (edge_json_dup_keys(root, album_zip_job_keys, "", err, err_len) != 0)
+    {
+        rc = ALBUM_ZIP_JOB_EINVAL;
         goto done;
     }
 
@@ -114,9 +84,9 @@ album_zip_job_parse(const char *buf, size_t len, size_t max_sources,
     sources = cJSON_GetObjectItemCaseSensitive(root, "sources");
 
     if (!cJSON_IsArray(sources) || sources->child == NULL) {
-        rc = album_zip_job_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
-                                 "sources: must be a non-empty array of "
-                                 "strings");
+        rc = edge_json_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
+                             "sources: must be a non-empty array of "
+                             "strings");
         goto done;
     }
 
@@ -127,40 +97,40 @@ album_zip_job_parse(const char *buf, size_t len, size_t max_sources,
     }
 
     if (max_sources && n > max_sources) {
-        rc = album_zip_job_error(ALBUM_ZIP_JOB_ELIMIT, err, err_len,
-                                 "sources: more than %zu sources",
-                                 max_sources);
+        rc = edge_json_error(ALBUM_ZIP_JOB_ELIMIT, err, err_len,
+                             "sources: more than %zu sources",
+                             max_sources);
         goto done;
     }
 
     out->sources = alloc->alloc(alloc->ctx, n * sizeof(album_zip_job_str_t));
     if (out->sources == NULL) {
-        rc = album_zip_job_error(ALBUM_ZIP_JOB_ENOMEM, err, err_len,
-                                 "payload: out of memory");
+        rc = edge_json_error(ALBUM_ZIP_JOB_ENOMEM, err, err_len,
+                             "payload: out of memory");
         goto done;
     }
 
     for (item = sources->child, i = 0; item != NULL; item = item->next, i++) {
 
         if (!cJSON_IsString(item) || item->valuestring == NULL) {
-            rc = album_zip_job_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
-                                     "sources[%zu]: must be a string", i);
+            rc = edge_json_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
+                                 "sources[%zu]: must be a string", i);
             goto done;
         }
 
         s = item->valuestring;
 
         if (!album_zip_job_url_ok(s, strlen(s))) {
-            rc = album_zip_job_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
-                                     "sources[%zu]: must be an http or "
-                                     "https URL", i);
+            rc = edge_json_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
+                                 "sources[%zu]: must be an http or "
+                                 "https URL", i);
             goto done;
         }
 
         if (album_zip_job_copy(alloc, &out->sources[i], s, strlen(s)) != 0)
         {
-            rc = album_zip_job_error(ALBUM_ZIP_JOB_ENOMEM, err, err_len,
-                                     "payload: out of memory");
+            rc = edge_json_error(ALBUM_ZIP_JOB_ENOMEM, err, err_len,
+                                 "payload: out of memory");
             goto done;
         }
     }
@@ -172,29 +142,29 @@ album_zip_job_parse(const char *buf, size_t len, size_t max_sources,
     item = cJSON_GetObjectItemCaseSensitive(root, "upload_url");
 
     if (item == NULL || cJSON_IsNull(item)) {
-        rc = album_zip_job_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
-                                 "upload_url: is required");
+        rc = edge_json_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
+                             "upload_url: is required");
         goto done;
     }
 
     if (!cJSON_IsString(item) || item->valuestring == NULL) {
-        rc = album_zip_job_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
-                                 "upload_url: must be a string");
+        rc = edge_json_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
+                             "upload_url: must be a string");
         goto done;
     }
 
     s = item->valuestring;
 
     if (!album_zip_job_url_ok(s, strlen(s))) {
-        rc = album_zip_job_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
-                                 "upload_url: must be an http or https "
-                                 "URL");
+        rc = edge_json_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
+                             "upload_url: must be an http or https "
+                             "URL");
         goto done;
     }
 
     if (album_zip_job_copy(alloc, &out->upload_url, s, strlen(s)) != 0) {
-        rc = album_zip_job_error(ALBUM_ZIP_JOB_ENOMEM, err, err_len,
-                                 "payload: out of memory");
+        rc = edge_json_error(ALBUM_ZIP_JOB_ENOMEM, err, err_len,
+                             "payload: out of memory");
         goto done;
     }
 
@@ -217,88 +187,6 @@ done:
 }
 
 
-/*
- * A NUL byte, raw or as "\u0000" in a string, would silently cut the
- * string cJSON returns; refuse both.  Outside strings a backslash is
- * invalid JSON anyway and left to cJSON.
- */
-
-static int
-album_zip_job_scan(const char *buf, size_t len)
-{
-    int     in_string;
-    size_t  i;
-
-    in_string = 0;
-
-    for (i = 0; i < len; i++) {
-
-        if (buf[i] == '\0') {
-            return -1;
-        }
-
-        if (!in_string) {
-            in_string = (buf[i] == '"');
-            continue;
-        }
-
-        if (buf[i] == '"') {
-            in_string = 0;
-            continue;
-        }
-
-        if (buf[i] != '\\' || i + 1 == len) {
-            continue;
-        }
-
-        i++;
-
-        if (buf[i] == 'u' && len - i > 4
-            && memcmp(&buf[i + 1], "0000", 4) == 0)
-        {
-            return -1;
-        }
-    }
-
-    return 0;
-}
-
-
-static int
-album_zip_job_dup_keys(const cJSON *root, char *err, size_t err_len)
-{
-    size_t        k;
-    unsigned      seen;
-    const cJSON  *item;
-
-    seen = 0;
-
-    for (item = root->child; item != NULL; item = item->next) {
-
-        if (item->string == NULL) {
-            continue;
-        }
-
-        for (k = 0; album_zip_job_keys[k] != NULL; k++) {
-
-            if (strcmp(item->string, album_zip_job_keys[k]) != 0) {
-                continue;
-            }
-
-            if (seen & (1u << k)) {
-                return album_zip_job_error(ALBUM_ZIP_JOB_EINVAL, err,
-                                           err_len, "%s: given twice",
-                                           album_zip_job_keys[k]);
-            }
-
-            seen |= 1u << k;
-        }
-    }
-
-    return ALBUM_ZIP_JOB_OK;
-}
-
-
 static int
 album_zip_job_opt_str(const cJSON *root, const char *key,
     const album_zip_alloc_t *alloc, album_zip_job_str_t *str, char *err,
@@ -315,16 +203,16 @@ album_zip_job_opt_str(const cJSON *root, const char *key,
     }
 
     if (!cJSON_IsString(item) || item->valuestring == NULL) {
-        return album_zip_job_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
-                                   "%s: must be a string", key);
+        return edge_json_error(ALBUM_ZIP_JOB_EINVAL, err, err_len,
+                               "%s: must be a string", key);
     }
 
     if (album_zip_job_copy(alloc, str, item->valuestring,
                            strlen(item->valuestring))
         != 0)
     {
-        return album_zip_job_error(ALBUM_ZIP_JOB_ENOMEM, err, err_len,
-                                   "payload: out of memory");
+        return edge_json_error(ALBUM_ZIP_JOB_ENOMEM, err, err_len,
+                               "payload: out of memory");
     }
 
     return ALBUM_ZIP_JOB_OK;
@@ -757,19 +645,4 @@ static int
 album_zip_job_lower(int c)
 {
     return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
-
-
-static int
-album_zip_job_error(int rc, char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list  args;
-
-    if (err_len) {
-        va_start(args, fmt);
-        vsnprintf(err, err_len, fmt, args);
-        va_end(args);
-    }
-
-    return rc;
 }

@@ -20,7 +20,6 @@
 
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,24 +28,16 @@
 #include <cjson/cJSON.h>
 
 #include "face_jobs.h"
+#include "edge_json_check.h"
 
 
 static int face_jobs_source(const cJSON *item, size_t i,
     const face_jobs_alloc_t *alloc, face_jobs_source_t *s, char *err,
     size_t err_len);
-static int face_jobs_scan(const char *buf, size_t len);
-static int face_jobs_dup_keys(const cJSON *obj, const char **keys,
-    const char *where, char *err, size_t err_len);
 static int face_jobs_url_ok(const char *s, size_t len);
 static int face_jobs_copy(const face_jobs_alloc_t *alloc,
     face_jobs_str_t *str, const char *s, size_t len);
 static size_t face_jobs_escape(char *dst, const char *s, size_t len);
-static int face_jobs_error(int rc, char *err, size_t err_len,
-    const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
 
 
 static const char  *face_jobs_keys[] = {
@@ -65,7 +56,7 @@ face_jobs_parse(const char *buf, size_t len, const face_jobs_alloc_t *alloc,
     int           rc;
     cJSON        *root;
     size_t        n, i;
-    const char   *end, *s;
+    const char   *s;
     const cJSON  *item, *sources;
 
     if (err_len) {
@@ -74,35 +65,14 @@ face_jobs_parse(const char *buf, size_t len, const face_jobs_alloc_t *alloc,
 
     memset(out, 0, sizeof(face_jobs_payload_t));
 
-    if (face_jobs_scan(buf, len) != 0) {
-        return face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
-                               "payload: must not contain NUL characters");
-    }
-
-    end = NULL;
-    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    root = edge_json_parse_object(buf, len, err, err_len);
 
     if (root == NULL) {
-        return face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
-                               "payload: not valid JSON");
+        return FACE_JOBS_EINVAL;
     }
 
-    for (s = end; s != NULL && s < buf + len; s++) {
-        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') {
-            rc = face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
-                                 "payload: not valid JSON");
-            goto done;
-        }
-    }
-
-    if (!cJSON_IsObject(root)) {
-        rc = face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
-                             "payload: must be a JSON object");
-        goto done;
-    }
-
-    rc = face_jobs_dup_keys(root, face_jobs_keys, "", err, err_len);
-    if (rc != FACE_JOBS_OK) {
+    if (edge_json_dup_keys(root, face_jobs_keys, "", err, err_len) != 0) {
+        rc = FACE_JOBS_EINVAL;
         goto done;
     }
 
@@ -111,13 +81,13 @@ face_jobs_parse(const char *buf, size_t len, const face_jobs_alloc_t *alloc,
     item = cJSON_GetObjectItemCaseSensitive(root, "api_url");
 
     if (item == NULL) {
-        rc = face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
+        rc = edge_json_error(FACE_JOBS_EINVAL, err, err_len,
                              "api_url: is required");
         goto done;
     }
 
     if (!cJSON_IsString(item) || item->valuestring == NULL) {
-        rc = face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
+        rc = edge_json_error(FACE_JOBS_EINVAL, err, err_len,
                              "api_url: must be a string");
         goto done;
     }
@@ -130,7 +100,7 @@ face_jobs_parse(const char *buf, size_t len, const face_jobs_alloc_t *alloc,
     }
 
     if (!face_jobs_url_ok(s, n)) {
-        rc = face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
+        rc = edge_json_error(FACE_JOBS_EINVAL, err, err_len,
                              "api_url: must be an http or https URL");
         goto done;
     }
@@ -144,13 +114,13 @@ face_jobs_parse(const char *buf, size_t len, const face_jobs_alloc_t *alloc,
     sources = cJSON_GetObjectItemCaseSensitive(root, "sources");
 
     if (sources == NULL) {
-        rc = face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
+        rc = edge_json_error(FACE_JOBS_EINVAL, err, err_len,
                              "sources: is required");
         goto done;
     }
 
     if (!cJSON_IsArray(sources)) {
-        rc = face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
+        rc = edge_json_error(FACE_JOBS_EINVAL, err, err_len,
                              "sources: must be an array");
         goto done;
     }
@@ -191,7 +161,7 @@ done:
 nomem:
 
     cJSON_Delete(root);
-    return face_jobs_error(FACE_JOBS_ENOMEM, err, err_len,
+    return edge_json_error(FACE_JOBS_ENOMEM, err, err_len,
                            "payload: out of memory");
 }
 
@@ -200,23 +170,22 @@ static int
 face_jobs_source(const cJSON *item, size_t i, const face_jobs_alloc_t *alloc,
     face_jobs_source_t *s, char *err, size_t err_len)
 {
-    int           rc;
     char          where[32];
     double        d;
     const char   *v;
     const cJSON  *f;
 
     if (!cJSON_IsObject(item)) {
-        return face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
+        return edge_json_error(FACE_JOBS_EINVAL, err, err_len,
                                "sources[%zu]: must be an object", i);
     }
 
     snprintf(where, sizeof(where), "sources[%zu].", i);
 
-    rc = face_jobs_dup_keys(item, face_jobs_source_keys, where, err,
-                            err_len);
-    if (rc != FACE_JOBS_OK) {
-        return rc;
+    if (edge_json_dup_keys(item, face_jobs_source_keys, where, err, err_len)
+        != 0)
+    {
+        return FACE_JOBS_EINVAL;
     }
 
     /* pk: an integral number; cJSON_IsNumber() is false for booleans */
@@ -225,12 +194,12 @@ face_jobs_source(const cJSON *item, size_t i, const face_jobs_alloc_t *alloc,
     d = cJSON_IsNumber(f) ? f->valuedouble : -1.5;
 
     if (!cJSON_IsNumber(f) || d != floor(d) || d > FACE_JOBS_MAX_PK) {
-        return face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
+        return edge_json_error(FACE_JOBS_EINVAL, err, err_len,
                                "sources[%zu].pk: must be an integer", i);
     }
 
     if (d < 0) {
-        return face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
+        return edge_json_error(FACE_JOBS_EINVAL, err, err_len,
                                "sources[%zu].pk: must not be negative", i);
     }
 
@@ -248,7 +217,7 @@ face_jobs_source(const cJSON *item, size_t i, const face_jobs_alloc_t *alloc,
         s->type = FACE_JOBS_REFERENCE;
 
     } else {
-        return face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
+        return edge_json_error(FACE_JOBS_EINVAL, err, err_len,
                                "sources[%zu].type: must be \"photo\" or "
                                "\"reference\"", i);
     }
@@ -259,19 +228,19 @@ face_jobs_source(const cJSON *item, size_t i, const face_jobs_alloc_t *alloc,
     v = cJSON_IsString(f) ? f->valuestring : NULL;
 
     if (v == NULL) {
-        return face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
+        return edge_json_error(FACE_JOBS_EINVAL, err, err_len,
                                "sources[%zu].photo_url: must be a string",
                                i);
     }
 
     if (!face_jobs_url_ok(v, strlen(v))) {
-        return face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
+        return edge_json_error(FACE_JOBS_EINVAL, err, err_len,
                                "sources[%zu].photo_url: must be an http or "
                                "https URL", i);
     }
 
     if (face_jobs_copy(alloc, &s->photo_url, v, strlen(v)) != 0) {
-        return face_jobs_error(FACE_JOBS_ENOMEM, err, err_len,
+        return edge_json_error(FACE_JOBS_ENOMEM, err, err_len,
                                "payload: out of memory");
     }
 
@@ -281,18 +250,18 @@ face_jobs_source(const cJSON *item, size_t i, const face_jobs_alloc_t *alloc,
     v = cJSON_IsString(f) ? f->valuestring : NULL;
 
     if (v == NULL) {
-        return face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
+        return edge_json_error(FACE_JOBS_EINVAL, err, err_len,
                                "sources[%zu].token: must be a string", i);
     }
 
     if (strlen(v) > FACE_JOBS_MAX_TOKEN_LEN) {
-        return face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
+        return edge_json_error(FACE_JOBS_EINVAL, err, err_len,
                                "sources[%zu].token: longer than %d bytes",
                                i, FACE_JOBS_MAX_TOKEN_LEN);
     }
 
     if (face_jobs_copy(alloc, &s->token, v, strlen(v)) != 0) {
-        return face_jobs_error(FACE_JOBS_ENOMEM, err, err_len,
+        return edge_json_error(FACE_JOBS_ENOMEM, err, err_len,
                                "payload: out of memory");
     }
 
@@ -447,84 +416,6 @@ face_jobs_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms)
 }
 
 
-/* -1 if buf has a NUL, raw or as "\u0000" inside a string */
-
-static int
-face_jobs_scan(const char *buf, size_t len)
-{
-    int     in_string;
-    size_t  i;
-
-    in_string = 0;
-
-    for (i = 0; i < len; i++) {
-
-        if (buf[i] == '\0') {
-            return -1;
-        }
-
-        if (!in_string) {
-            in_string = (buf[i] == '"');
-            continue;
-        }
-
-        if (buf[i] == '"') {
-            in_string = 0;
-            continue;
-        }
-
-        if (buf[i] != '\\' || i + 1 == len) {
-            continue;
-        }
-
-        i++;
-
-        if (buf[i] == 'u' && len - i > 4
-            && memcmp(&buf[i + 1], "0000", 4) == 0)
-        {
-            return -1;
-        }
-    }
-
-    return 0;
-}
-
-
-static int
-face_jobs_dup_keys(const cJSON *obj, const char **keys, const char *where,
-    char *err, size_t err_len)
-{
-    size_t        k;
-    unsigned      seen;
-    const cJSON  *item;
-
-    seen = 0;
-
-    for (item = obj->child; item != NULL; item = item->next) {
-
-        if (item->string == NULL) {
-            continue;
-        }
-
-        for (k = 0; keys[k] != NULL; k++) {
-
-            if (strcmp(item->string, keys[k]) != 0) {
-                continue;
-            }
-
-            if (seen & (1u << k)) {
-                return face_jobs_error(FACE_JOBS_EINVAL, err, err_len,
-                                       "%s%s: given twice", where, keys[k]);
-            }
-
-            seen |= 1u << k;
-        }
-    }
-
-    return FACE_JOBS_OK;
-}
-
-
 /*
  * "http://" or "https://", then a non-empty host before any "/", "?" or
  * "#"; no spaces or control characters anywhere.
@@ -625,19 +516,4 @@ face_jobs_escape(char *dst, const char *s, size_t len)
     }
 
     return p - dst;
-}
-
-
-static int
-face_jobs_error(int rc, char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list  args;
-
-    if (err_len) {
-        va_start(args, fmt);
-        vsnprintf(err, err_len, fmt, args);
-        va_end(args);
-    }
-
-    return rc;
 }
