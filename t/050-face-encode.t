@@ -49,6 +49,11 @@ $t->run(<<'EOF');
             face_max_pixels  1000000;
         }
 
+        location = /flip {
+            face_encode;
+            face_flip  on;
+        }
+
         location = /tiny {
             face_encode;
             face_thread_pool  tiny;
@@ -96,7 +101,7 @@ for my $n (2 .. 6) {
 
 SKIP: {
     my $cli = "$repo/build/faceenc";
-    skip 'build/faceenc not built', 2 unless -x $cli;
+    skip 'build/faceenc not built', 5 unless -x $cli;
     my $out = `$cli $repo/demo/fixtures/sample1.jpg 2>/dev/null`;
     is $?, 0, 'faceenc runs';
     my $ref = eval { $json->decode($out) } // {};
@@ -104,6 +109,18 @@ SKIP: {
     my $mine = encode($jpeg)->{json};
     is $json->encode($mine), $json->encode($ref),
         'face_encode gives what faceenc gives';
+
+    # face_flip on: faceenc --flip on, and other numbers than flip off
+    $out = `$cli --flip on $repo/demo/fixtures/sample1.jpg 2>/dev/null`;
+    is $?, 0, 'faceenc --flip on runs';
+    my $fref = eval { $json->decode($out) } // {};
+    delete @$fref{qw(file ms)};
+    my $flip = encode($jpeg, path => '/flip')->{json};
+    is $json->encode($flip), $json->encode($fref),
+        'face_flip on gives what faceenc --flip on gives';
+    isnt $json->encode($flip->{faces}[0]{encoding} // []),
+        $json->encode($mine->{faces}[0]{encoding} // []),
+        'face_flip on changes the descriptors';
 }
 
 # ---- errors

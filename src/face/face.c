@@ -29,7 +29,7 @@ face_options_init(face_options_t *opt)
     opt->max_faces = 100;
     opt->tiles = 0;
     opt->refine = 0;
-    opt->flip = 1;
+    opt->flip = 0;
     opt->max_pixels = 0;
 }
 

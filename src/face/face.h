@@ -59,7 +59,7 @@ typedef struct {
                                            default 0 */
     int                flip;            /* descriptor: mean of the net on
                                            the chip and on its mirror
-                                           image; default 1 */
+                                           image; default 0, as dlib */
     uint64_t           max_pixels;      /* 0: no limit */
 } face_options_t;
 

@@ -109,7 +109,7 @@ void
 face_square_resize(const face_image_t *img, const face_rect_t *r,
     int center, int size, const float mean[3], float scale, float *out)
 {
-    int             side, diff, bx, by, row, col, ch;
+    int             side, diff, bx, by, row, col, ch, a, b;
     int             x0[FACE_RESIZE_MAX], x1[FACE_RESIZE_MAX];
     int             y0[FACE_RESIZE_MAX], y1[FACE_RESIZE_MAX];
     float           dx[FACE_RESIZE_MAX], dy[FACE_RESIZE_MAX];
@@ -137,23 +137,49 @@ face_square_resize(const face_image_t *img, const face_rect_t *r,
         return;
     }
 
+    /* pre-scaled byte offsets; a padded sample (index -1) reads zero */
+
+    for (col = 0; col < size; col++) {
+        x0[col] = x0[col] < 0 ? -1 : x0[col] * 3;
+        x1[col] = x1[col] < 0 ? -1 : x1[col] * 3;
+    }
+
     for (row = 0; row < size; row++) {
         p0 = y0[row] < 0 ? NULL
              : img->px + ((size_t) (r->y + y0[row]) * img->w + r->x) * 3;
         p1 = y1[row] < 0 ? NULL
              : img->px + ((size_t) (r->y + y1[row]) * img->w + r->x) * 3;
 
-        for (col = 0; col < size; col++) {
+        for (col = 0; col < size; col++, out += 3) {
+            a = x0[col];
+            b = x1[col];
+
+            if (p0 != NULL && p1 != NULL && a >= 0 && b >= 0) {
+                /* the common case, unrolled; the same arithmetic */
+                for (ch = 0; ch < 3; ch++) {
+                    tl = p0[a + ch];
+                    tr = p0[b + ch];
+                    bl = p1[a + ch];
+                    br = p1[b + ch];
+                    top = tl + (tr - tl) * dx[col];
+                    bottom = bl + (br - bl) * dx[col];
+                    out[ch] = (top + (bottom - top) * dy[row] - mean[ch])
+                              * scale;
+                }
+
+                continue;
+            }
+
             for (ch = 0; ch < 3; ch++) {
-                tl = (p0 && x0[col] >= 0) ? p0[x0[col] * 3 + ch] : 0.0f;
-                tr = (p0 && x1[col] >= 0) ? p0[x1[col] * 3 + ch] : 0.0f;
-                bl = (p1 && x0[col] >= 0) ? p1[x0[col] * 3 + ch] : 0.0f;
-                br = (p1 && x1[col] >= 0) ? p1[x1[col] * 3 + ch] : 0.0f;
+                tl = (p0 && a >= 0) ? p0[a + ch] : 0.0f;
+                tr = (p0 && b >= 0) ? p0[b + ch] : 0.0f;
+                bl = (p1 && a >= 0) ? p1[a + ch] : 0.0f;
+                br = (p1 && b >= 0) ? p1[b + ch] : 0.0f;
 
                 top = tl + (tr - tl) * dx[col];
                 bottom = bl + (br - bl) * dx[col];
 
-                *out++ = (top + (bottom - top) * dy[row] - mean[ch]) * scale;
+                out[ch] = (top + (bottom - top) * dy[row] - mean[ch]) * scale;
             }
         }
     }
@@ -364,9 +390,10 @@ face_dlib_chip(const face_image_t *img, const float lm[FACE_LANDMARKS][2],
                     + fy * ((1 - fx) * p[img->w * 3 + ch]
                             + fx * p[img->w * 3 + 3 + ch]);
 
-                /* the chip is uint8, as dlib's */
-                v = floor(v + 0.5);
-                *out++ = (float) (v < 0 ? 0 : v > 255 ? 255 : v);
+                /* the chip is uint8, as dlib's; v >= 0, so the cast
+                   rounds as floor(v + 0.5) without a libm call */
+                v = (double) (int) (v + 0.5);
+                *out++ = (float) (v > 255 ? 255 : v);
             }
         }
     }

@@ -43,6 +43,7 @@ typedef struct {
     ngx_thread_pool_t               *thread_pool;
     ngx_uint_t                       detector;
     ngx_uint_t                       alignment;
+    ngx_flag_t                       flip;
     ngx_int_t                        min_confidence;  /* thousandths */
     size_t                           max_input;
     ngx_uint_t                       max_pixels;

@@ -155,6 +155,13 @@ static ngx_command_t  ngx_http_face_commands[] = {
       offsetof(ngx_http_face_loc_conf_t, alignment),
       &ngx_http_face_alignments },
 
+    { ngx_string("face_flip"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_face_loc_conf_t, flip),
+      NULL },
+
     { ngx_string("face_min_confidence"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_face_confidence,
@@ -859,6 +866,7 @@ ngx_http_face_create_loc_conf(ngx_conf_t *cf)
 
     conf->detector = NGX_CONF_UNSET_UINT;
     conf->alignment = NGX_CONF_UNSET_UINT;
+    conf->flip = NGX_CONF_UNSET;
     conf->min_confidence = NGX_CONF_UNSET;
     conf->max_input = NGX_CONF_UNSET_SIZE;
     conf->max_pixels = NGX_CONF_UNSET_UINT;
@@ -892,6 +900,7 @@ ngx_http_face_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               FACE_DETECTOR_SSD);
     ngx_conf_merge_uint_value(conf->alignment, prev->alignment,
                               FACE_ALIGN_DLIB);
+    ngx_conf_merge_value(conf->flip, prev->flip, 0);
     ngx_conf_merge_value(conf->min_confidence, prev->min_confidence, 500);
     ngx_conf_merge_size_value(conf->max_input, prev->max_input,
                               20 * 1024 * 1024);
@@ -923,6 +932,7 @@ ngx_http_face_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     face_options_init(&conf->options);
     conf->options.detector = conf->detector;
     conf->options.alignment = conf->alignment;
+    conf->options.flip = (int) conf->flip;
     conf->options.min_confidence = (float) conf->min_confidence / 1000;
     conf->options.max_pixels = conf->max_pixels;
 
