@@ -52,7 +52,6 @@ static ngx_uint_t ngx_http_album_zip_posted(ngx_http_request_t *r,
     ngx_http_request_t *sr);
 static void ngx_http_album_zip_destroy_member(ngx_http_request_t *r,
     ngx_http_album_zip_member_ctx_t *mctx);
-static ngx_int_t ngx_http_album_zip_no_cork(ngx_http_request_t *r);
 static ngx_int_t ngx_http_album_zip_send_headers(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
 static ngx_int_t ngx_http_album_zip_send_bytes(ngx_http_request_t *r,
@@ -620,10 +619,6 @@ ngx_http_album_zip_start(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    if (ngx_http_album_zip_no_cork(r) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
     if (ctx->head) {
         r->header_only = 1;
         ctx->state = NGX_HTTP_ALBUM_ZIP_DONE;
@@ -665,42 +660,6 @@ ngx_http_album_zip_start(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
  * As the content handler, the archive's headers pass every header filter
  * (add_header, If-None-Match); as a filter, only those after this one.
  */
-
-/*
- * Each member ends in a partial TCP segment and the next one starts with a
- * small local header.  Corked (tcp_nopush) or under Nagle's algorithm,
- * that small write waits for the client's delayed ACK: about 45 ms per
- * member measured on loopback, ten times the transfer time of a 4 MB
- * photo.  An archive therefore goes out uncorked and with TCP_NODELAY.
- */
-
-static ngx_int_t
-ngx_http_album_zip_no_cork(ngx_http_request_t *r)
-{
-    ngx_connection_t          *c;
-    ngx_http_core_loc_conf_t  *clcf;
-
-    c = r->connection;
-
-    if (c->tcp_nopush == NGX_TCP_NOPUSH_SET) {
-        if (ngx_tcp_push(c->fd) == -1) {
-            ngx_connection_error(c, ngx_socket_errno,
-                                 ngx_tcp_push_n " failed");
-            return NGX_ERROR;
-        }
-    }
-
-    c->tcp_nopush = NGX_TCP_NOPUSH_DISABLED;
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    if (clcf->tcp_nodelay && ngx_tcp_nodelay(c) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
 
 static ngx_int_t
 ngx_http_album_zip_send_headers(ngx_http_request_t *r,
@@ -841,6 +800,10 @@ ngx_http_album_zip_pump_once(ngx_http_request_t *r,
          * yet waits in the writer with its files open and its buffers
          * allocated.  A new member starts only when that has drained, or
          * a slow client would have the whole album queued in memory.
+         * Data the socket took counts as drained: under tcp_nopush the
+         * tail of a member may sit corked until the next one's bytes
+         * fill the segment, so waiting for the client here would stall
+         * each member until its delayed ACK.
          */
 
         if (r->connection->buffered & NGX_HTTP_WRITE_BUFFERED) {
