@@ -27,6 +27,16 @@
  */
 #define NGX_HTTP_ALBUM_ZIP_BUFFERED       0x08
 
+/*
+ * Output waiting for the client: in nginx's writer, or HTTP/2 frames
+ * queued for the stream.  Both end with a write event.  Not TLS's
+ * NGX_SSL_BUFFERED: that is also a record kept back until more data comes,
+ * and waiting on it would wait forever.
+ */
+#define ngx_http_album_zip_queued(r)                                          \
+    ((r)->connection->buffered                                                \
+     & (NGX_HTTP_WRITE_BUFFERED | NGX_HTTP_V2_BUFFERED))
+
 /* album_zip_prefetch is at most 64: members in flight at once */
 #define NGX_HTTP_ALBUM_ZIP_WINDOW         65
 

@@ -701,7 +701,7 @@ ngx_http_album_zip_pump(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
     for ( ;; ) {
         active = ctx->active;
         next = ctx->next;
-        queued = r->connection->buffered & NGX_HTTP_WRITE_BUFFERED;
+        queued = ngx_http_album_zip_queued(r);
 
         rc = ngx_http_album_zip_pump_once(r, ctx);
 
@@ -726,7 +726,7 @@ ngx_http_album_zip_pump(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
 
         if (ctx->active == active && ctx->next == next
             && (!queued
-                || (r->connection->buffered & NGX_HTTP_WRITE_BUFFERED)))
+                || ngx_http_album_zip_queued(r)))
         {
             return rc;
         }
@@ -806,7 +806,7 @@ ngx_http_album_zip_pump_once(ngx_http_request_t *r,
          * each member until its delayed ACK.
          */
 
-        if (r->connection->buffered & NGX_HTTP_WRITE_BUFFERED) {
+        if (ngx_http_album_zip_queued(r)) {
             break;
         }
 
@@ -1810,9 +1810,13 @@ ngx_http_album_zip_close_files(ngx_http_request_t *r,
             continue;
         }
 
-        if (mctx->file_buf
-            && mctx->file_buf->file_pos != mctx->file_buf->file_last)
-        {
+        /*
+         * ngx_buf_size(): a buffer both in memory and in the file goes
+         * out from memory where sendfile is off (TLS), and only its pos
+         * moves.
+         */
+
+        if (mctx->file_buf && ngx_buf_size(mctx->file_buf) != 0) {
             continue;
         }
 
