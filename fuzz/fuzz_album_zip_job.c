@@ -21,28 +21,9 @@
 #include <strings.h>
 
 #include "album_zip_job.h"
+#include "fuzz_common.h"
 
 
-#define FUZZ_CHECK(cond)                                                      \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "invariant failed: %s (line %d)\n", #cond,      \
-                    __LINE__);                                                \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
-
-
-typedef struct fuzz_block_s  fuzz_block_t;
-
-struct fuzz_block_s {
-    fuzz_block_t  *next;
-    max_align_t    data[];
-};
-
-
-static void *fuzz_alloc(void *ctx, size_t size);
-static void fuzz_free(fuzz_block_t **blocks);
 static void fuzz_check_payload(const album_zip_job_payload_t *p,
     size_t max, fuzz_block_t **blocks);
 static void fuzz_check_str(const album_zip_job_str_t *s);
@@ -63,37 +44,6 @@ static const album_zip_job_str_t  fuzz_prefixes[] = {
 #define FUZZ_NPREFIXES  (sizeof(fuzz_prefixes) / sizeof(fuzz_prefixes[0]))
 
 
-static void *
-fuzz_alloc(void *ctx, size_t size)
-{
-    fuzz_block_t  **blocks, *b;
-
-    blocks = ctx;
-
-    b = malloc(sizeof(fuzz_block_t) + size);
-    if (b == NULL) {
-        return NULL;
-    }
-
-    b->next = *blocks;
-    *blocks = b;
-
-    return b->data;
-}
-
-
-static void
-fuzz_free(fuzz_block_t **blocks)
-{
-    fuzz_block_t  *b, *next;
-
-    for (b = *blocks; b != NULL; b = next) {
-        next = b->next;
-        free(b);
-    }
-
-    *blocks = NULL;
-}
 
 
 static void

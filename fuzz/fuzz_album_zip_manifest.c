@@ -15,28 +15,9 @@
 #include <strings.h>
 
 #include "album_zip_manifest.h"
+#include "fuzz_common.h"
 
 
-#define FUZZ_CHECK(cond)                                                      \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "invariant failed: %s (line %d)\n", #cond,      \
-                    __LINE__);                                                \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
-
-
-typedef struct fuzz_block_s  fuzz_block_t;
-
-struct fuzz_block_s {
-    fuzz_block_t  *next;
-    max_align_t    data[];
-};
-
-
-static void *fuzz_alloc(void *ctx, size_t size);
-static void fuzz_free(fuzz_block_t **blocks);
 static void fuzz_check(const album_zip_manifest_t *out,
     const album_zip_manifest_limits_t *limits);
 static void fuzz_check_str(const album_zip_manifest_str_t *s);
@@ -52,36 +33,6 @@ static const album_zip_manifest_str_t  fuzz_prefixes[] = {
 };
 
 
-static void *
-fuzz_alloc(void *ctx, size_t size)
-{
-    fuzz_block_t  **blocks, *b;
-
-    blocks = ctx;
-
-    b = malloc(sizeof(fuzz_block_t) + size);
-    if (b == NULL) {
-        return NULL;
-    }
-
-    b->next = *blocks;
-    *blocks = b;
-
-    return b->data;
-}
-
-
-static void
-fuzz_free(fuzz_block_t **blocks)
-{
-    fuzz_block_t  *b;
-
-    while (*blocks != NULL) {
-        b = *blocks;
-        *blocks = b->next;
-        free(b);
-    }
-}
 
 
 static void

@@ -24,27 +24,9 @@
 #include "face_jobs.h"
 #include "face_net.h"
 #include "face_spool.h"
+#include "fuzz_common.h"
 
 
-#define FUZZ_CHECK(cond)                                                      \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "invariant failed: %s (line %d)\n", #cond,      \
-                    __LINE__);                                                \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
-
-
-typedef struct fuzz_block_s  fuzz_block_t;
-
-struct fuzz_block_s {
-    fuzz_block_t  *next;
-    max_align_t    data[];
-};
-
-
-static void *fuzz_alloc(void *ctx, size_t size);
 static void fuzz_source(const face_jobs_payload_t *p,
     const face_jobs_source_t *s);
 static void fuzz_net(const char *s, size_t len);
@@ -61,7 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int                  rc;
     char                 err[FACE_JOBS_ERR_LEN];
     size_t               i;
-    fuzz_block_t        *blocks, *b, *next;
+    fuzz_block_t        *blocks;
     face_jobs_alloc_t    hooks;
     face_jobs_payload_t  p;
 
@@ -87,10 +69,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(strlen(err) > 0 && strlen(err) < sizeof(err));
     }
 
-    for (b = blocks; b != NULL; b = next) {
-        next = b->next;
-        free(b);
-    }
+    fuzz_free(&blocks);
 
     fuzz_spool((const char *) data, size);
     fuzz_net((const char *) data, size);
@@ -213,21 +192,3 @@ fuzz_spool(const char *data, size_t size)
     free(buf);
 }
 
-
-static void *
-fuzz_alloc(void *ctx, size_t size)
-{
-    fuzz_block_t  **blocks, *b;
-
-    blocks = ctx;
-
-    b = malloc(sizeof(fuzz_block_t) + size);
-    if (b == NULL) {
-        return NULL;
-    }
-
-    b->next = *blocks;
-    *blocks = b;
-
-    return b->data;
-}

@@ -17,16 +17,7 @@
 #include <math.h>
 
 #include "face_weights.h"
-
-
-#define FUZZ_CHECK(cond)                                                      \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "invariant failed: %s (line %d)\n", #cond,      \
-                    __LINE__);                                                \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
+#include "fuzz_common.h"
 
 
 int
