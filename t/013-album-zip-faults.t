@@ -233,10 +233,22 @@ failure('/m/too-big-first.txt', 502, '/media/a.jpg', 'size',
 failure('/m/too-small-first.txt', 502, '/media/a.jpg', 'size',
     'first member larger than declared');
 
-# HEAD is answered from the manifest alone: no member is fetched for it
-my $h = $t->head('/m/missing-first.txt');
-is $h->{status}, 200, 'HEAD, missing first member: 200 (members are not '
-    . 'fetched for HEAD)';
+# HEAD answers with a GET's status: the first member is asked for its
+# headers; no body bytes either way
+for my $c (['/m/missing-first.txt', 404, 'missing first member'],
+    ['/m/error-first.txt', 502, 'first member answering 500'],
+    ['/m/too-big-first.txt', 502, 'first member smaller than declared'],
+    ['/m/missing-second.txt', 200, 'missing second member (not asked)'])
+{
+    my ($path, $status, $what) = @$c;
+    my $raw = $t->raw("HEAD $path HTTP/1.1\r\nHost: x\r\n"
+        . "Connection: close\r\n\r\n", timeout => 10);
+    my $res = parse_response($raw, 1);
+    is $res->{status}, $status, "HEAD, $what: $status, as GET";
+    my $i = index $raw, "\r\n\r\n";
+    ok $i > 0 && length($raw) == $i + 4, "HEAD, $what: no body bytes";
+    ok !$t->raw_timed_out, "HEAD, $what: the connection ends";
+}
 
 # ---- after the headers: abort
 
@@ -278,6 +290,15 @@ is $r->{status}, 200, 'skip, first missing: 200';
 check_zip($t, $r->{content}, ['a.jpg' => $file{'a.jpg'},
     'MISSING.txt' => "These files of the album could not be included:\n\n"
         . "nope.jpg: status 404\n"], label => 'skip, first missing');
+
+# HEAD under skip: a GET would answer 200 (MISSING.txt); no body bytes
+for my $path ('/skip/missing-first.txt', '/skip/all-missing.txt') {
+    my $raw = $t->raw("HEAD $path HTTP/1.1\r\nHost: x\r\n"
+        . "Connection: close\r\n\r\n", timeout => 10);
+    is parse_response($raw, 1)->{status}, 200, "HEAD $path: 200, as GET";
+    my $i = index $raw, "\r\n\r\n";
+    ok $i > 0 && length($raw) == $i + 4, "HEAD $path: no body bytes";
+}
 
 $r = get('/skip/all-missing.txt');
 is $r->{status}, 200, 'skip, all missing: 200';

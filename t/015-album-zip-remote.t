@@ -159,6 +159,17 @@ check_zip($t, $r->{content}, ['q.jpg' => $cdn{'/p/3.jpg'}],
 is((grep { $_->{target} eq '/p/3.jpg?v=2&w=100' }
     $t->backend_requests($fast)), 1, 'the query reaches the CDN');
 
+# HEAD: the first member is asked with HEAD for a GET's status, no more
+my $n0 = () = $t->backend_requests($fast);
+my $h = $t->head('/m/query.txt');
+is $h->{status}, 200, 'HEAD: 200';
+is $h->{headers}{'content-length'}, length $r->{content},
+    'HEAD: the archive\'s Content-Length';
+my @new = grep { defined } ($t->backend_requests($fast))[$n0 .. $n0 + 9];
+is_deeply [map { "$_->{method} $_->{target}" } @new],
+    ['HEAD /p/3.jpg?v=2&w=100'], 'HEAD: the CDN got one HEAD, for the'
+    . ' member';
+
 $r = get('/m/remote.json');
 is $r->{status}, 200, 'JSON with a remote member: 200';
 check_zip($t, $r->{content}, ['x/4.jpg' => $cdn{'/p/4.jpg'}],
@@ -207,8 +218,14 @@ $r = get('/m/missing.txt');
 is $r->{status}, 404, 'remote 404: 404';
 is $r->{headers}{'content-type'}, 'text/plain', 'remote 404: text/plain';
 like $r->{content}, qr/\Q$F\E\/nope\.jpg/, 'remote 404: names the URL';
-is scalar(grep { /\[error\].*album_zip: .*\Q$F\E\/nope\.jpg/ }
-    split /\n/, $t->error_log), 1, 'remote 404: logged once';
+{
+    my @lines = grep { /\[error\].*album_zip: .*\Q$F\E\/nope\.jpg/ }
+        split /\n/, $t->error_log;
+    is scalar @lines, 1, 'remote 404: logged once'
+        or diag join "\n", @lines;
+}
+is $t->head('/m/missing.txt')->{status}, 404,
+    'remote 404, HEAD: 404, as GET';
 
 $r = get('/m/broken.txt');
 is $r->{status}, 502, 'remote 500: 502';

@@ -619,14 +619,6 @@ ngx_http_album_zip_start(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    if (ctx->head) {
-        r->header_only = 1;
-        ctx->state = NGX_HTTP_ALBUM_ZIP_DONE;
-        r->buffered &= ~NGX_HTTP_ALBUM_ZIP_BUFFERED;
-
-        return ngx_http_album_zip_send_headers(r, ctx);
-    }
-
     /* the entries that overlap [start, end) */
 
     ctx->next = 0;
@@ -641,6 +633,15 @@ ngx_http_album_zip_start(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
         {
             ctx->last = ngx_min(piece.index + 1, ctx->nentries);
         }
+    }
+
+    if (ctx->head) {
+        /*
+         * HEAD answers with the status a GET would have: the first member
+         * in range is asked for its headers (a HEAD subrequest) before
+         * the archive's go out, and none after it.
+         */
+        ctx->last = ngx_min(ctx->last, ctx->next + 1);
     }
 
     /* nothing to fetch first: the headers can go now */
@@ -673,11 +674,16 @@ ngx_http_album_zip_send_headers(ngx_http_request_t *r,
 
     ctx->headers_sent = 1;
 
+    if (ctx->head) {
+        /* the request became a GET for the manifest's sake */
+        r->header_only = 1;
+    }
+
     rc = ctx->content ? ngx_http_send_header(r)
                       : ngx_http_next_header_filter(r);
 
     if (r->header_only) {
-        /* 304 Not Modified: nothing more to send */
+        /* HEAD, or 304 Not Modified: nothing more to send */
         ctx->state = NGX_HTTP_ALBUM_ZIP_DONE;
         r->buffered &= ~NGX_HTTP_ALBUM_ZIP_BUFFERED;
     }
@@ -824,7 +830,7 @@ ngx_http_album_zip_pump_once(ngx_http_request_t *r,
     if (!ctx->headers_sent) {
         /* every member in range was skipped, or the range held none */
         rc = ngx_http_album_zip_send_headers(r, ctx);
-        if (rc == NGX_ERROR || rc > NGX_OK) {
+        if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
             return rc;
         }
     }
@@ -1180,6 +1186,13 @@ ngx_http_album_zip_member_start(ngx_http_request_t *r,
     mctx->sr = sr;
     ngx_http_set_ctx(sr, mctx, ngx_http_album_zip_module);
 
+    if (ctx->head) {
+        /* its headers only: a file is not read, an origin sends no body */
+        sr->method = NGX_HTTP_HEAD;
+        ngx_str_set(&sr->method_name, "HEAD");
+        sr->header_only = 1;
+    }
+
     ctx->inflight[ctx->active++] = mctx;
 
     /* the CRC needs the bytes; a known CRC lets sendfile do the work */
@@ -1373,6 +1386,12 @@ ngx_http_album_zip_member_header(ngx_http_request_t *sr,
         if (rc == NGX_ERROR || rc > NGX_OK) {
             return NGX_ERROR;
         }
+    }
+
+    if (ctx->head) {
+        /* the member is there: that was all a HEAD asked */
+        mctx->finished = 1;
+        return NGX_OK;
     }
 
     if (e->size == 0) {
