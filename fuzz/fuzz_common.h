@@ -1,8 +1,8 @@
 
 /*
- * What every fuzz target shares: an invariant check that aborts (libFuzzer
- * keeps the input), and an arena for the parsers' allocation hooks, freed
- * in one go after each input.
+ * What every fuzz target shares: invariant checks that abort (libFuzzer
+ * keeps the input), a check of error messages, and an arena for the
+ * parsers' allocation hooks, freed in one go after each input.
  */
 
 
@@ -23,6 +23,36 @@
             abort();                                                          \
         }                                                                     \
     } while (0)
+
+
+#define FUZZ_FAIL(what)                                                       \
+    do {                                                                      \
+        fprintf(stderr, "invariant broken: %s\n", what);                      \
+        abort();                                                              \
+    } while (0)
+
+
+/* an error message: terminated inside its buffer, printable ASCII */
+
+static inline void
+fuzz_check_err(const char *err, size_t size)
+{
+    size_t  i;
+
+    for (i = 0; i < size && err[i] != '\0'; i++) {
+        if (err[i] < 0x20 || err[i] > 0x7e) {
+            FUZZ_FAIL("unprintable error message");
+        }
+    }
+
+    if (i == size) {
+        FUZZ_FAIL("unterminated error message");
+    }
+
+    if (i == 0) {
+        FUZZ_FAIL("empty error message");
+    }
+}
 
 
 typedef struct fuzz_block_s  fuzz_block_t;

@@ -22,41 +22,12 @@
 
 #include "image_ingest_body.h"
 #include "image_ingest_sign.h"
+#include "fuzz_common.h"
 
 
 #define MAX_INPUT  65536
 
 #define KEY        (const uint8_t *) "fuzz-key-0123456789", 19
-
-
-#define fail(what)                                                            \
-    do {                                                                      \
-        fprintf(stderr, "invariant broken: %s\n", what);                      \
-        abort();                                                              \
-    } while (0)
-
-
-/* an error message: terminated inside the buffer, printable ASCII */
-
-static void
-check_err(const char *err, size_t size)
-{
-    size_t  i;
-
-    for (i = 0; i < size && err[i] != '\0'; i++) {
-        if (err[i] < 0x20 || err[i] > 0x7e) {
-            fail("unprintable error message");
-        }
-    }
-
-    if (i == size) {
-        fail("unterminated error message");
-    }
-
-    if (i == 0) {
-        fail("empty error message");
-    }
-}
 
 
 int
@@ -85,13 +56,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (rc == IMAGE_INGEST_BODY_OK) {
         if (!image_ingest_body_is_json(buf, size)) {
-            fail("accepted JSON that is not JSON by the sniff");
+            FUZZ_FAIL("accepted JSON that is not JSON by the sniff");
         }
 
         if (off == 0 || off + slen >= size || buf[off - 1] != '"'
             || buf[off + slen] != '"')
         {
-            fail("data.image is not a string's contents");
+            FUZZ_FAIL("data.image is not a string's contents");
         }
 
         rc = image_ingest_body_base64(buf + off, slen, &len, err,
@@ -99,21 +70,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (rc == IMAGE_INGEST_BODY_OK) {
             if (len == 0 || len > slen) {
-                fail("decoded length out of range");
+                FUZZ_FAIL("decoded length out of range");
             }
 
         } else if (rc != IMAGE_INGEST_BODY_EINVAL) {
-            fail("unknown base64 result");
+            FUZZ_FAIL("unknown base64 result");
 
         } else {
-            check_err(err, sizeof(err));
+            fuzz_check_err(err, sizeof(err));
         }
 
     } else if (rc != IMAGE_INGEST_BODY_EINVAL) {
-        fail("unknown JSON result");
+        FUZZ_FAIL("unknown JSON result");
 
     } else {
-        check_err(err, sizeof(err));
+        fuzz_check_err(err, sizeof(err));
     }
 
     /* the raw input as base64 */
@@ -124,11 +95,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (rc == IMAGE_INGEST_BODY_OK) {
         if (len == 0 || len > size || len > size / 4 * 3 + 2) {
-            fail("decoded length out of range");
+            FUZZ_FAIL("decoded length out of range");
         }
 
     } else {
-        check_err(err, sizeof(err));
+        fuzz_check_err(err, sizeof(err));
     }
 
     /* the raw input as a presigned URL's query string */
@@ -139,7 +110,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                  1767225600, 3600);
 
     if (rc < IMAGE_INGEST_SIGN_OK || rc > IMAGE_INGEST_SIGN_TOO_LONG) {
-        fail("unknown signature result");
+        FUZZ_FAIL("unknown signature result");
     }
 
     free(buf);

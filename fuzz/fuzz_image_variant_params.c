@@ -18,41 +18,12 @@
 #include <string.h>
 
 #include "image_variant_params.h"
+#include "fuzz_common.h"
 
 
 #define MAX_INPUT  16384
 
 #define KEY        (const uint8_t *) "fuzz-key", 8
-
-
-#define fail(what)                                                            \
-    do {                                                                      \
-        fprintf(stderr, "invariant broken: %s\n", what);                      \
-        abort();                                                              \
-    } while (0)
-
-
-/* an error message: terminated inside the buffer, printable ASCII */
-
-static void
-check_err(const char *err, size_t size)
-{
-    size_t  i;
-
-    for (i = 0; i < size && err[i] != '\0'; i++) {
-        if (err[i] < 0x20 || err[i] > 0x7e) {
-            fail("unprintable error message");
-        }
-    }
-
-    if (i == size) {
-        fail("error message not terminated");
-    }
-
-    if (i == 0) {
-        fail("empty error message");
-    }
-}
 
 
 static void
@@ -61,22 +32,22 @@ check_params(const image_variant_params_t *p)
     if (p->width > IMAGE_VARIANT_MAX_SIDE
         || p->height > IMAGE_VARIANT_MAX_SIDE)
     {
-        fail("side over the limit");
+        FUZZ_FAIL("side over the limit");
     }
 
     if (p->quality > 100) {
-        fail("quality over 100");
+        FUZZ_FAIL("quality over 100");
     }
 
     if (p->dpr < 1 || p->dpr > IMAGE_VARIANT_MAX_DPR) {
-        fail("dpr out of range");
+        FUZZ_FAIL("dpr out of range");
     }
 
     if ((unsigned) p->fit > IMAGE_VARIANT_FIT_FILL
         || (unsigned) p->gravity > IMAGE_VARIANT_GRAVITY_ENTROPY
         || (unsigned) p->format > IMAGE_VARIANT_FORMAT_AVIF)
     {
-        fail("enum out of range");
+        FUZZ_FAIL("enum out of range");
     }
 }
 
@@ -153,12 +124,12 @@ check_etag(const char *validator, size_t len, const image_variant_params_t *p)
     image_variant_etag(validator, len, p, IMAGE_VARIANT_ACCEPT_WEBP, a);
 
     if (a[0] != '"' || a[IMAGE_VARIANT_ETAG_LEN - 1] != '"') {
-        fail("etag quotes");
+        FUZZ_FAIL("etag quotes");
     }
 
     for (i = 1; i < IMAGE_VARIANT_ETAG_LEN - 1; i++) {
         if (!((a[i] >= '0' && a[i] <= '9') || (a[i] >= 'a' && a[i] <= 'f'))) {
-            fail("etag hex");
+            FUZZ_FAIL("etag hex");
         }
     }
 
@@ -176,7 +147,7 @@ check_etag(const char *validator, size_t len, const image_variant_params_t *p)
     image_variant_etag(validator, len, &copy, IMAGE_VARIANT_ACCEPT_WEBP, b);
 
     if (memcmp(a, b, IMAGE_VARIANT_ETAG_LEN) != 0) {
-        fail("etag depends on padding");
+        FUZZ_FAIL("etag depends on padding");
     }
 
     image_variant_etag(validator, len, p, IMAGE_VARIANT_ACCEPT_AVIF, b);
@@ -184,7 +155,7 @@ check_etag(const char *validator, size_t len, const image_variant_params_t *p)
     if ((memcmp(a, b, IMAGE_VARIANT_ETAG_LEN) == 0)
         != (p->format != IMAGE_VARIANT_FORMAT_AUTO))
     {
-        fail("etag and the accept class");
+        FUZZ_FAIL("etag and the accept class");
     }
 }
 
@@ -203,14 +174,14 @@ check_signature(const char *path, size_t path_len, const char *args,
     if (n == 0) {
         if (image_variant_signature_ok(KEY, path, path_len, args, args_len))
         {
-            fail("verified without a canonical string");
+            FUZZ_FAIL("verified without a canonical string");
         }
 
         return;
     }
 
     if (n > path_len + 1 + args_len) {
-        fail("canonical string too long");
+        FUZZ_FAIL("canonical string too long");
     }
 
     canonical = malloc(n + 1);
@@ -219,25 +190,25 @@ check_signature(const char *path, size_t path_len, const char *args,
                                 n + 1)
         != n)
     {
-        fail("canonical length differs");
+        FUZZ_FAIL("canonical length differs");
     }
 
     if (canonical[n] != '\0'
         || (path_len > 0 && memcmp(canonical, path, path_len) != 0)
         || canonical[path_len] != '\n')
     {
-        fail("canonical layout");
+        FUZZ_FAIL("canonical layout");
     }
 
     /* nobody forges HMAC-SHA256 by fuzzing: a raw input never verifies */
     if (image_variant_signature_ok(KEY, path, path_len, args, args_len)) {
-        fail("an unsigned input verified");
+        FUZZ_FAIL("an unsigned input verified");
     }
 
     image_variant_sign(KEY, canonical, n, sig);
 
     if (strlen(sig) != IMAGE_VARIANT_SIG_LEN) {
-        fail("signature length");
+        FUZZ_FAIL("signature length");
     }
 
     free(canonical);
@@ -260,19 +231,19 @@ check_signature(const char *path, size_t path_len, const char *args,
     ok = image_variant_signature_ok(KEY, path, path_len, signed_args, m);
 
     if (n < 8192 && !ok) {
-        fail("a signed input did not verify");
+        FUZZ_FAIL("a signed input did not verify");
     }
 
     if (image_variant_signature_ok((const uint8_t *) "fuzz-kez", 8, path,
                                    path_len, signed_args, m))
     {
-        fail("verified under another key");
+        FUZZ_FAIL("verified under another key");
     }
 
     signed_args[m - 5] ^= 1;
 
     if (image_variant_signature_ok(KEY, path, path_len, signed_args, m)) {
-        fail("a changed signature verified");
+        FUZZ_FAIL("a changed signature verified");
     }
 
     free(signed_args);
@@ -323,14 +294,14 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             check_params(&preset);
 
         } else if (rc == IMAGE_VARIANT_EINVAL) {
-            check_err(err, sizeof(err));
+            fuzz_check_err(err, sizeof(err));
 
             if (memcmp(&before, &preset, sizeof(preset)) != 0) {
-                fail("a failed preset argument changed the params");
+                FUZZ_FAIL("a failed preset argument changed the params");
             }
 
         } else {
-            fail("preset return code");
+            FUZZ_FAIL("preset return code");
         }
 
         start = i + 1;
@@ -344,7 +315,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         check_params(&p);
 
     } else {
-        check_err(err, sizeof(err));
+        fuzz_check_err(err, sizeof(err));
     }
 
     /* the query over the preset */
@@ -356,36 +327,36 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
                                     sizeof(err));
 
     if (found != 0 && found != 1) {
-        fail("found");
+        FUZZ_FAIL("found");
     }
 
     if (rc == IMAGE_VARIANT_OK) {
         check_params(&p);
 
         if (!found && memcmp(&p, &preset, sizeof(p)) != 0) {
-            fail("params changed without parameters");
+            FUZZ_FAIL("params changed without parameters");
         }
 
         if (image_variant_canonical(path, path_len, args, args_len, NULL, 0)
             == 0
             && memchr(path, '\n', path_len) == NULL)
         {
-            fail("parsed but no canonical string");
+            FUZZ_FAIL("parsed but no canonical string");
         }
 
     } else if (rc == IMAGE_VARIANT_EINVAL) {
-        check_err(err, sizeof(err));
+        fuzz_check_err(err, sizeof(err));
 
         if (memcmp(&p, &preset, sizeof(p)) != 0) {
-            fail("a failed query changed the params");
+            FUZZ_FAIL("a failed query changed the params");
         }
 
         if (!found) {
-            fail("failed without parameters");
+            FUZZ_FAIL("failed without parameters");
         }
 
     } else {
-        fail("query return code");
+        FUZZ_FAIL("query return code");
     }
 
     check_signature(path, path_len, args, args_len);
@@ -398,14 +369,14 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
     case IMAGE_VARIANT_ACCEPT_AVIF:
         if (!contains_nocase(accept, accept_len, "image/avif")) {
-            fail("avif without image/avif");
+            FUZZ_FAIL("avif without image/avif");
         }
 
         break;
 
     case IMAGE_VARIANT_ACCEPT_WEBP:
         if (!contains_nocase(accept, accept_len, "image/webp")) {
-            fail("webp without image/webp");
+            FUZZ_FAIL("webp without image/webp");
         }
 
         break;
@@ -414,7 +385,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         break;
 
     default:
-        fail("accept class out of range");
+        FUZZ_FAIL("accept class out of range");
     }
 
     check_etag(accept, accept_len, &p);
