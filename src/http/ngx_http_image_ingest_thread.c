@@ -21,6 +21,7 @@
 #include "image_ingest_json.h"
 #include "image_ingest_store.h"
 #include "image_ingest_vips.h"
+#include "ngx_http_image_variant.h"
 #include "ngx_http_image_ingest.h"
 
 
@@ -388,23 +389,7 @@ ngx_http_image_ingest_render(ngx_http_image_ingest_ctx_t *ctx,
     image_variant_render(job);
 
     if (job->status != IMAGE_VARIANT_DONE) {
-        switch (job->status) {
-
-        case IMAGE_VARIANT_E_TOO_LARGE:
-            status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
-            break;
-
-        case IMAGE_VARIANT_E_NOT_IMAGE:
-            status = NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
-            break;
-
-        case IMAGE_VARIANT_E_TIMEOUT:
-            status = NGX_HTTP_SERVICE_UNAVAILABLE;
-            break;
-
-        default:
-            status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        status = ngx_http_image_variant_status(job->status);
 
         ngx_http_image_ingest_fail(ctx, status, "variant %s: %s", rd->rel,
                                    job->error);

@@ -37,5 +37,8 @@ ngx_int_t ngx_http_image_variant_preset_params(void *conf, ngx_str_t *name,
 void ngx_http_image_variant_limits(void *conf,
     ngx_http_image_variant_limits_t *limits);
 
+/* the HTTP status for a render that failed (image_variant_job_t status) */
+ngx_uint_t ngx_http_image_variant_status(int job_status);
+
 
 #endif /* _NGX_HTTP_IMAGE_VARIANT_H_INCLUDED_ */

@@ -724,6 +724,26 @@ ngx_http_image_variant_thread_done(ngx_event_t *ev)
 }
 
 
+ngx_uint_t
+ngx_http_image_variant_status(int job_status)
+{
+    switch (job_status) {
+
+    case IMAGE_VARIANT_E_TOO_LARGE:
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+
+    case IMAGE_VARIANT_E_NOT_IMAGE:
+        return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
+
+    case IMAGE_VARIANT_E_TIMEOUT:
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
 static ngx_int_t
 ngx_http_image_variant_send(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx)
@@ -739,23 +759,7 @@ ngx_http_image_variant_send(ngx_http_request_t *r,
     r->buffered &= ~NGX_HTTP_IMAGE_VARIANT_BUFFERED;
 
     if (job->status != IMAGE_VARIANT_DONE) {
-        switch (job->status) {
-
-        case IMAGE_VARIANT_E_TOO_LARGE:
-            status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
-            break;
-
-        case IMAGE_VARIANT_E_NOT_IMAGE:
-            status = NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
-            break;
-
-        case IMAGE_VARIANT_E_TIMEOUT:
-            status = NGX_HTTP_SERVICE_UNAVAILABLE;
-            break;
-
-        default:
-            status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        status = (ngx_int_t) ngx_http_image_variant_status(job->status);
 
         level = (status == NGX_HTTP_INTERNAL_SERVER_ERROR) ? NGX_LOG_ERR
                                                            : NGX_LOG_INFO;
