@@ -69,6 +69,9 @@ my %m = (
         rline($S, "/p/$_.jpg", "p$_.jpg", crc => '-', size => '-') } 1 .. 10),
     'missing' => rline($F, '/nope.jpg', 'nope.jpg', size => 10)
         . rline($F, '/p/1.jpg', 'one.jpg'),
+    # the second member answers first: its 200 must not send the headers
+    'missing-slow' => rline($S, '/nope.jpg', 'nope.jpg', size => 10)
+        . rline($F, '/p/1.jpg', 'one.jpg'),
     'broken' => rline($F, '/broken.jpg', 'broken.jpg', size => 10),
     'moved' => rline($F, '/moved.jpg', 'moved.jpg', size => 10),
     'nolength' => rline($F, '/nolength/a.jpg', 'a.jpg', crc => '-',
@@ -226,6 +229,12 @@ like $r->{content}, qr/\Q$F\E\/nope\.jpg/, 'remote 404: names the URL';
 }
 is $t->head('/m/missing.txt')->{status}, 404,
     'remote 404, HEAD: 404, as GET';
+
+$r = get('/m/missing-slow.txt');
+is $r->{status}, 404, 'remote 404 answering after the second member: 404'
+    . ' (the headers wait for the first member)';
+like $r->{content} =~ s/[^ -~\n]/./gr, qr/\Q$S\E\/nope\.jpg/,
+    'remote 404 answering after the second member: names the URL';
 
 $r = get('/m/broken.txt');
 is $r->{status}, 502, 'remote 500: 502';

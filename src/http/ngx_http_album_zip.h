@@ -175,6 +175,7 @@ struct ngx_http_album_zip_ctx_s {
     off_t                 end;
 
     /* progress */
+    ngx_uint_t            first;      /* the first entry in range */
     ngx_uint_t            next;       /* next entry to start */
     ngx_uint_t            last;       /* one past the last entry in range */
     ngx_uint_t            active;     /* members in flight */

@@ -635,6 +635,8 @@ ngx_http_album_zip_start(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
         }
     }
 
+    ctx->first = ctx->next;
+
     if (ctx->head) {
         /*
          * HEAD answers with the status a GET would have: the first member
@@ -1381,7 +1383,13 @@ ngx_http_album_zip_member_header(ngx_http_request_t *sr,
         mctx->compute_crc = !e->has_crc;
     }
 
-    if (!ctx->headers_sent) {
+    /*
+     * The headers go with the first member in range: a member fetched
+     * ahead may answer before it, and the first one may still fail with
+     * a real status.  A dynamic layout fetches one member at a time.
+     */
+
+    if (!ctx->headers_sent && (ctx->dynamic || mctx->index == ctx->first)) {
         rc = ngx_http_album_zip_send_headers(sr->main, ctx);
         if (rc == NGX_ERROR || rc > NGX_OK) {
             return NGX_ERROR;
@@ -2100,6 +2108,33 @@ ngx_http_album_zip_swallow(ngx_chain_t *in)
 }
 
 
+/*
+ * Members fetched ahead of one that failed may already have framed bytes
+ * waiting in the postpone filter: they must not follow the error.
+ */
+
+static void
+ngx_http_album_zip_drop_postponed(ngx_http_album_zip_ctx_t *ctx)
+{
+    ngx_uint_t                      i;
+    ngx_http_postponed_request_t  **pp;
+
+    for (i = 0; i < ctx->active; i++) {
+        pp = &ctx->inflight[i]->sr->postponed;
+
+        while (*pp) {
+            if ((*pp)->request) {
+                pp = &(*pp)->next;
+                continue;
+            }
+
+            ngx_http_album_zip_swallow((*pp)->out);
+            *pp = (*pp)->next;
+        }
+    }
+}
+
+
 /* an error status with a plain-text reason, before any archive byte */
 
 static ngx_int_t
@@ -2111,6 +2146,8 @@ ngx_http_album_zip_send_error(ngx_http_request_t *r,
     ctx->state = NGX_HTTP_ALBUM_ZIP_DONE;
     ctx->headers_sent = 1;
     r->buffered &= ~NGX_HTTP_ALBUM_ZIP_BUFFERED;
+
+    ngx_http_album_zip_drop_postponed(ctx);
 
     ngx_http_clean_header(r);
 
