@@ -25,6 +25,7 @@
 
 #include "album_zip_job.h"
 #include "edge_json_check.h"
+#include "edge_hex.h"
 
 
 static int album_zip_job_opt_str(const cJSON *root, const char *key,
@@ -36,7 +37,6 @@ static int album_zip_job_copy(const album_zip_alloc_t *alloc,
 static size_t album_zip_job_scheme(const char *s, size_t len);
 static size_t album_zip_job_authority(const char *s, size_t len);
 static size_t album_zip_job_decode(char *dst, const char *src, size_t len);
-static int album_zip_job_hex(char c);
 static int album_zip_job_is_fallback(const char *name, size_t n,
     const char *src, size_t len);
 static int album_zip_job_dot_segments(const char *path, size_t len);
@@ -515,8 +515,8 @@ album_zip_job_decode(char *dst, const char *src, size_t len)
     for (i = 0; i < len; i++) {
 
         if (src[i] == '%' && len - i > 2) {
-            hi = album_zip_job_hex(src[i + 1]);
-            lo = album_zip_job_hex(src[i + 2]);
+            hi = edge_hex_digit(src[i + 1]);
+            lo = edge_hex_digit(src[i + 2]);
 
             if (hi >= 0 && lo >= 0) {
                 dst[n++] = (char) (hi << 4 | lo);
@@ -531,22 +531,6 @@ album_zip_job_decode(char *dst, const char *src, size_t len)
     return n;
 }
 
-
-static int
-album_zip_job_hex(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c = (char) album_zip_job_lower(c);
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
-}
 
 
 /* the sanitiser gave its fallback because nothing was left of src */

@@ -37,6 +37,7 @@
 #include <cjson/cJSON.h>
 
 #include "album_zip_manifest.h"
+#include "edge_hex.h"
 
 
 /* input bytes quoted in an error message, each escaped to at most 4 */
@@ -99,7 +100,6 @@ static int album_zip_manifest_add(album_zip_manifest_parser_t *p,
     album_zip_manifest_member_t *m);
 static int album_zip_manifest_hex(const u_char *s, size_t len,
     uint32_t *value);
-static int album_zip_manifest_hexval(u_char c);
 static int album_zip_manifest_str(album_zip_manifest_parser_t *p,
     album_zip_manifest_str_t *str, const u_char *s, size_t len);
 static void *album_zip_manifest_alloc(album_zip_manifest_parser_t *p,
@@ -1135,8 +1135,8 @@ album_zip_manifest_local(album_zip_manifest_parser_t *p,
             c = url[i];
 
             if (c == '%') {
-                hi = (n - i > 2) ? album_zip_manifest_hexval(url[i + 1]) : -1;
-                lo = (n - i > 2) ? album_zip_manifest_hexval(url[i + 2]) : -1;
+                hi = (n - i > 2) ? edge_hex_digit(url[i + 1]) : -1;
+                lo = (n - i > 2) ? edge_hex_digit(url[i + 2]) : -1;
 
                 if (hi < 0 || lo < 0) {
                     return album_zip_manifest_error(p,
@@ -1210,8 +1210,8 @@ album_zip_manifest_remote(album_zip_manifest_parser_t *p,
     for (i = 0; i < len; i++) {
         if (url[i] == '%'
             && (len - i < 3
-                || album_zip_manifest_hexval(url[i + 1]) < 0
-                || album_zip_manifest_hexval(url[i + 2]) < 0))
+                || edge_hex_digit(url[i + 1]) < 0
+                || edge_hex_digit(url[i + 2]) < 0))
         {
             return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
                                             "url",
@@ -1241,7 +1241,7 @@ album_zip_manifest_remote(album_zip_manifest_parser_t *p,
         /* an IPv6 literal; its contents are left to the resolver */
 
         for (c++; c < path && *c != ']'; c++) {
-            if (album_zip_manifest_hexval(*c) < 0 && *c != ':'
+            if (edge_hex_digit(*c) < 0 && *c != ':'
                 && *c != '.')
             {
                 break;
@@ -1514,7 +1514,7 @@ album_zip_manifest_hex(const u_char *s, size_t len, uint32_t *value)
     v = 0;
 
     for (i = 0; i < len; i++) {
-        d = album_zip_manifest_hexval(s[i]);
+        d = edge_hex_digit(s[i]);
         if (d < 0) {
             return -1;
         }
@@ -1527,22 +1527,6 @@ album_zip_manifest_hex(const u_char *s, size_t len, uint32_t *value)
     return 0;
 }
 
-
-static int
-album_zip_manifest_hexval(u_char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
-}
 
 
 /* a string of the result: the input itself if it outlives us, else a copy */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "image_ingest_body.h"
+#include "edge_hex.h"
 
 
 typedef struct {
@@ -47,7 +48,6 @@ static int image_ingest_json_literal(image_ingest_json_t *j,
     const char *word, size_t n);
 static void image_ingest_json_space(image_ingest_json_t *j);
 static int image_ingest_fail(image_ingest_json_t *j, const char *msg);
-static int image_ingest_hex(int c);
 static int image_ingest_b64(int c);
 static void image_ingest_err(char *err, size_t err_len, const char *msg);
 
@@ -369,7 +369,7 @@ image_ingest_json_string(image_ingest_json_t *j, size_t *off, size_t *slen)
             }
 
             for (i = 2; i < 6; i++) {
-                if (image_ingest_hex(j->buf[j->pos + i]) < 0) {
+                if (edge_hex_digit(j->buf[j->pos + i]) < 0) {
                     return image_ingest_fail(j, "body: malformed JSON "
                                                 "(bad \\u escape)");
                 }
@@ -632,22 +632,6 @@ image_ingest_body_base64(char *p, size_t len, size_t *out_len, char *err,
     return IMAGE_INGEST_BODY_OK;
 }
 
-
-static int
-image_ingest_hex(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
-}
 
 
 static int

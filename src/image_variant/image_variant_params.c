@@ -47,6 +47,7 @@
 #include <openssl/hmac.h>
 
 #include "image_variant_params.h"
+#include "edge_hex.h"
 
 
 #define IMAGE_VARIANT_MAC_LEN        32      /* HMAC-SHA256 */
@@ -110,7 +111,6 @@ static int image_variant_lookup(const image_variant_name_t *names,
     const char *v, size_t len, unsigned *out);
 static int image_variant_background(const char *v, size_t len,
     uint8_t rgb[3]);
-static int image_variant_hex(int c);
 static size_t image_variant_put32(uint8_t *p, uint32_t v);
 static int image_variant_decode(const char *src, size_t len, char *dst,
     size_t size, size_t *out);
@@ -904,8 +904,8 @@ image_variant_background(const char *v, size_t len, uint8_t rgb[3])
     }
 
     for (i = 0; i < 3; i++) {
-        hi = image_variant_hex(v[2 * i]);
-        lo = image_variant_hex(v[2 * i + 1]);
+        hi = edge_hex_digit(v[2 * i]);
+        lo = edge_hex_digit(v[2 * i + 1]);
 
         if (hi < 0 || lo < 0) {
             return IMAGE_VARIANT_EINVAL;
@@ -917,24 +917,6 @@ image_variant_background(const char *v, size_t len, uint8_t rgb[3])
     return IMAGE_VARIANT_OK;
 }
 
-
-static int
-image_variant_hex(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-
-    return -1;
-}
 
 
 static size_t
@@ -974,8 +956,8 @@ image_variant_decode(const char *src, size_t len, char *dst, size_t size,
             return IMAGE_VARIANT_EINVAL;
         }
 
-        hi = image_variant_hex(src[i + 1]);
-        lo = image_variant_hex(src[i + 2]);
+        hi = edge_hex_digit(src[i + 1]);
+        lo = edge_hex_digit(src[i + 2]);
 
         if (hi < 0 || lo < 0) {
             return IMAGE_VARIANT_EINVAL;

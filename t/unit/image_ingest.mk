@@ -1,11 +1,11 @@
 UNIT_TESTS += image_ingest_body image_ingest_sign image_ingest_json \
               image_ingest_store image_ingest_vips
 image_ingest_body_SRCS = src/image_ingest/image_ingest_body.c
-image_ingest_body_CFLAGS = -Isrc/image_ingest
+image_ingest_body_CFLAGS = -Isrc/image_ingest -Isrc/common
 image_ingest_body_LIBS =
 image_ingest_sign_SRCS = src/image_ingest/image_ingest_sign.c \
                          src/image_variant/image_variant_params.c
-image_ingest_sign_CFLAGS = -Isrc/image_ingest
+image_ingest_sign_CFLAGS = -Isrc/image_ingest -Isrc/common
 image_ingest_sign_LIBS = -lcrypto
 image_ingest_json_SRCS = src/image_ingest/image_ingest_json.c
 image_ingest_json_CFLAGS = -Isrc/image_ingest
