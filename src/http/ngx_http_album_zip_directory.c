@@ -17,6 +17,7 @@
 #include <dirent.h>
 
 #include "ngx_http_album_zip.h"
+#include "album_zip_dir.h"
 
 
 #define NGX_HTTP_ALBUM_ZIP_MAX_DEPTH  32
@@ -32,6 +33,7 @@ typedef struct {
     /* in: copied before the task is posted */
     u_char                   *path;      /* NUL-terminated */
     size_t                    path_len;
+    u_char                   *base;      /* the location's directory */
     ngx_uint_t                max_files;
     ngx_pool_t               *pool;      /* the task's own */
 
@@ -41,13 +43,17 @@ typedef struct {
     const char               *failed;    /* the call that failed */
     ngx_uint_t                refused;   /* symlinks leaving the album */
     unsigned                  too_many:1;
+    unsigned                  outside:1; /* the album leaves the base */
 
     ngx_http_request_t       *request;
     char                      root[PATH_MAX];
 } ngx_http_album_zip_walk_t;
 
 
+static ngx_int_t ngx_http_album_zip_map(ngx_http_request_t *r,
+    ngx_http_album_zip_walk_t *w);
 static void ngx_http_album_zip_walk_thread(void *data, ngx_log_t *log);
+static ngx_int_t ngx_http_album_zip_inside(ngx_http_album_zip_walk_t *w);
 static ngx_int_t ngx_http_album_zip_walk(ngx_http_album_zip_walk_t *w,
     char *path, size_t len, size_t rel, ngx_uint_t depth);
 static int ngx_libc_cdecl ngx_http_album_zip_cmp(const void *a,
@@ -61,10 +67,7 @@ static void ngx_http_album_zip_walk_cleanup(void *data);
 ngx_int_t
 ngx_http_album_zip_directory_handler(ngx_http_request_t *r)
 {
-    u_char                         *last;
-    size_t                          root;
     ngx_int_t                       rc;
-    ngx_str_t                       path;
     ngx_thread_task_t              *task;
     ngx_pool_cleanup_t             *cln;
     ngx_http_album_zip_walk_t      *w;
@@ -95,24 +98,18 @@ ngx_http_album_zip_directory_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    /* the album directory: the URI without ".zip", mapped like a file */
-
-    r->uri.len -= 4;
-    last = ngx_http_map_uri_to_path(r, &path, &root, 0);
-    r->uri.len += 4;
-
-    if (last == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_album_zip_walk_t));
     if (task == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     w = task->ctx;
-    w->path = path.data;
-    w->path_len = last - path.data;
+
+    rc = ngx_http_album_zip_map(r, w);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
     w->max_files = conf->max_files;
     w->request = r;
 
@@ -157,6 +154,97 @@ ngx_http_album_zip_directory_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * The album directory: the URI without ".zip", mapped like a file, once
+ * album_zip_dir_rel() has found it strictly below the location.  The
+ * location's own directory (w->base) is what the walk checks the real
+ * path against: a symlinked album may not lead out of it.
+ */
+
+static ngx_int_t
+ngx_http_album_zip_map(ngx_http_request_t *r, ngx_http_album_zip_walk_t *w)
+{
+    long                       rel;
+    size_t                     root, len, loc, base;
+    u_char                    *last;
+    ngx_str_t                  path;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    len = r->uri.len - 4;
+
+    /* a prefix location's part of the URI; "/" for any other */
+    loc = 1;
+
+    if (
+#if (NGX_PCRE)
+        clcf->regex == NULL &&
+#endif
+        !clcf->named && !clcf->exact_match
+        && clcf->name.len > 0 && clcf->name.len <= len
+        && ngx_strncmp(r->uri.data, clcf->name.data, clcf->name.len) == 0)
+    {
+        loc = clcf->name.len;
+    }
+
+    if (clcf->alias != NGX_MAX_SIZE_T_VALUE && clcf->alias > loc) {
+        loc = clcf->alias;
+    }
+
+    rel = album_zip_dir_rel(r->uri.data, len, loc);
+
+    if (rel < 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "album_zip: \"%V\" names no album below the "
+                      "location", &r->uri);
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    r->uri.len = len;
+    last = ngx_http_map_uri_to_path(r, &path, &root, 0);
+    r->uri.len = len + 4;
+
+    if (last == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    w->path = path.data;
+    w->path_len = last - path.data;
+
+    /*
+     * The mapped path ends with the URI from the alias' length on (all of
+     * it under root), so the location's directory is the path without
+     * the URI's last len - loc bytes.  A regex alias names the directory
+     * itself: only the URI check above applies to it.
+     */
+
+    w->base = NULL;
+
+    if (clcf->alias == NGX_MAX_SIZE_T_VALUE
+        || w->path_len < len - loc + root)
+    {
+        return NGX_OK;
+    }
+
+    base = w->path_len - (len - loc);
+
+    w->base = ngx_pnalloc(r->pool, base + 1);
+    if (w->base == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(w->base, w->path, base);
+    w->base[base] = '\0';
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip: album \"%s\" below \"%s\" (uri from %l)",
+                   w->path, w->base, rel);
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_album_zip_walk_cleanup(void *data)
 {
@@ -181,6 +269,10 @@ ngx_http_album_zip_walk_thread(void *data, ngx_log_t *log)
         return;
     }
 
+    if (ngx_http_album_zip_inside(w) != NGX_OK) {
+        return;
+    }
+
     if (ngx_strlen(w->root) + 2 > PATH_MAX) {
         w->err = NGX_ENAMETOOLONG;
         w->failed = "realpath()";
@@ -198,6 +290,43 @@ ngx_http_album_zip_walk_thread(void *data, ngx_log_t *log)
 
     ngx_qsort(w->files.elts, w->files.nelts,
               sizeof(ngx_http_album_zip_file_t), ngx_http_album_zip_cmp);
+}
+
+
+/* in a thread: a symlinked album stays inside the location's directory */
+
+static ngx_int_t
+ngx_http_album_zip_inside(ngx_http_album_zip_walk_t *w)
+{
+    char    base[PATH_MAX];
+    size_t  len;
+
+    if (w->base == NULL) {
+        return NGX_OK;
+    }
+
+    if (realpath((char *) w->base, base) == NULL) {
+        w->err = ngx_errno;
+        w->failed = "realpath()";
+        return NGX_ERROR;
+    }
+
+    len = ngx_strlen(base);
+
+    if (len == 1) {
+        /* "/": anything but itself is below it */
+        len = 0;
+    }
+
+    if (ngx_strncmp(w->root, base, len) == 0 && w->root[len] == '/'
+        && w->root[len + 1] != '\0')
+    {
+        return NGX_OK;
+    }
+
+    w->outside = 1;
+
+    return NGX_ERROR;
 }
 
 
@@ -398,6 +527,13 @@ ngx_http_album_zip_directory_start(ngx_http_request_t *r,
                       "album_zip: \"%s\" has more than album_zip_max_files "
                       "%ui files", w->path, conf->max_files);
         return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+
+    if (w->outside) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "album_zip: \"%s\" leads to \"%s\", outside \"%s\"",
+                      w->path, w->root, w->base);
+        return NGX_HTTP_NOT_FOUND;
     }
 
     if (w->failed) {
