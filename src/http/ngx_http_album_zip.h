@@ -94,6 +94,7 @@ typedef struct {
     unsigned              trusted:1;  /* may reach internal locations */
     unsigned              has_id:1;   /* a local file: its CRC is cached */
     ngx_http_album_zip_file_id_t  id;
+    ngx_str_t             path;       /* with has_id: NUL-terminated */
 } ngx_http_album_zip_member_t;
 
 
@@ -225,6 +226,8 @@ void ngx_http_album_zip_crc_put(ngx_shm_zone_t *zone,
 
 /* ngx_http_album_zip_directory.c */
 ngx_int_t ngx_http_album_zip_directory_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_album_zip_unchanged(ngx_http_request_t *r,
+    ngx_http_album_zip_member_t *m, ngx_fd_t fd);
 
 
 /* the serverless "zipper" contract: ngx_http_album_zip_job.c */

@@ -511,6 +511,7 @@ ngx_http_album_zip_directory_start(ngx_http_request_t *r,
     ngx_http_album_zip_walk_t *w)
 {
     u_char                         *p;
+    size_t                          root;
     ngx_int_t                       rc;
     ngx_str_t                       msg, dir;
     ngx_uint_t                      i, n;
@@ -597,6 +598,8 @@ ngx_http_album_zip_directory_start(ngx_http_request_t *r,
     dir.data = r->uri.data;
     dir.len = r->uri.len - 4;
 
+    root = ngx_strlen(w->root);
+
     f = w->files.elts;
 
     for (i = 0; i < n; i++) {
@@ -621,6 +624,17 @@ ngx_http_album_zip_directory_start(ngx_http_request_t *r,
 
         m->id = f[i].id;
         m->has_id = 1;
+
+        m->path.len = root + 1 + f[i].rel.len;
+        m->path.data = ngx_pnalloc(r->pool, m->path.len + 1);
+        if (m->path.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = ngx_cpymem(m->path.data, w->root, root);
+        *p++ = '/';
+        p = ngx_cpymem(p, f[i].rel.data, f[i].rel.len);
+        *p = '\0';
 
         /* the name is copied into r->pool by the sanitiser */
         e->name = (const char *) f[i].rel.data;
@@ -661,4 +675,53 @@ ngx_http_album_zip_directory_start(ngx_http_request_t *r,
     }
 
     return ngx_http_album_zip_start(r, ctx);
+}
+
+
+/*
+ * A directory album's member must still be the file the listing saw: the
+ * layout (sizes, remembered CRCs, Content-Length) was made from it, and
+ * another file under its name, or the same one rewritten, would make an
+ * archive that arrives complete and corrupt.  fd is the descriptor it is
+ * sent from, or NGX_INVALID_FILE to look at its path: a stat() of a file
+ * just opened, as nginx's static module does on the event loop.
+ */
+
+ngx_int_t
+ngx_http_album_zip_unchanged(ngx_http_request_t *r,
+    ngx_http_album_zip_member_t *m, ngx_fd_t fd)
+{
+    struct stat                    st;
+    ngx_http_album_zip_file_id_t  *id;
+
+    if (!m->has_id) {
+        return NGX_OK;
+    }
+
+    if ((fd != NGX_INVALID_FILE ? fstat(fd, &st)
+                                : stat((char *) m->path.data, &st))
+        == -1)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
+                      "album_zip: %s \"%s\" failed",
+                      fd != NGX_INVALID_FILE ? "fstat()" : "stat()",
+                      m->path.data);
+        return NGX_DECLINED;
+    }
+
+    id = &m->id;
+
+    if (st.st_dev == id->dev && st.st_ino == id->ino
+        && st.st_size == id->size && st.st_mtim.tv_sec == id->mtime
+        && st.st_mtim.tv_nsec == id->mtime_nsec)
+    {
+        return NGX_OK;
+    }
+
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip: \"%s\" is now inode %uL, %O bytes, "
+                   "mtime %T.%09l", m->path.data, (uint64_t) st.st_ino,
+                   st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+
+    return NGX_DECLINED;
 }

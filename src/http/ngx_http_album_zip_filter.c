@@ -74,6 +74,9 @@ static ngx_int_t ngx_http_album_zip_member_next(ngx_http_request_t *sr,
     ngx_http_album_zip_member_ctx_t *mctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_album_zip_member_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_album_zip_changed(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx);
+static ngx_uint_t ngx_http_album_zip_unchecked(ngx_http_album_zip_ctx_t *ctx);
 static ngx_int_t ngx_http_album_zip_member_fail(ngx_http_request_t *sr,
     ngx_http_album_zip_member_ctx_t *mctx, ngx_uint_t status,
     const char *reason);
@@ -829,6 +832,13 @@ ngx_http_album_zip_pump_once(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
+    if (!ctx->cd_started && ngx_http_album_zip_queued(r)
+        && ngx_http_album_zip_unchecked(ctx))
+    {
+        /* the end of the archive waits for every member's last check */
+        return NGX_DECLINED;
+    }
+
     if (!ctx->headers_sent) {
         /* every member in range was skipped, or the range held none */
         rc = ngx_http_album_zip_send_headers(r, ctx);
@@ -1333,6 +1343,13 @@ ngx_http_album_zip_member_header(ngx_http_request_t *sr,
                            (char *) p);
     }
 
+    if (ngx_http_album_zip_unchanged(sr, &ctx->members[mctx->index],
+                                     NGX_INVALID_FILE)
+        != NGX_OK)
+    {
+        return ngx_http_album_zip_changed(sr, mctx);
+    }
+
     if (ctx->members[mctx->index].size_known) {
         if (sr->headers_out.content_length_n >= 0
             && sr->headers_out.content_length_n != (off_t) e->size)
@@ -1582,6 +1599,14 @@ ngx_http_album_zip_member_body(ngx_http_request_t *sr,
             return ngx_http_album_zip_member_fail(sr, mctx,
                                                   NGX_HTTP_BAD_GATEWAY,
                                                   "shorter than its size");
+        }
+
+        /* read to its end: data from memory is what the file held */
+        if (ngx_http_album_zip_unchanged(sr, &ctx->members[mctx->index],
+                                         mctx->fd)
+            != NGX_OK)
+        {
+            return ngx_http_album_zip_changed(sr, mctx);
         }
 
         if (album_zip_descriptor_len(e)) {
@@ -1861,6 +1886,18 @@ ngx_http_album_zip_close_files(ngx_http_request_t *r,
 
         mctx->sent = 1;
         pools += (mctx->pool != NULL);
+
+        /*
+         * sendfile() read the file only as it sent it: it must not have
+         * changed until then.
+         */
+        if (mctx->fd != NGX_INVALID_FILE && !ctx->failed
+            && ngx_http_album_zip_unchanged(r, &ctx->members[mctx->index],
+                                            mctx->fd)
+               != NGX_OK)
+        {
+            (void) ngx_http_album_zip_changed(mctx->sr, mctx);
+        }
     }
 
     purged = (pools && r->chunked
@@ -1984,6 +2021,77 @@ ngx_http_album_zip_destroy_member(ngx_http_request_t *r,
  * if nothing of it was sent yet; otherwise the archive fails: with a real
  * status while no header is out, by closing the connection after.
  */
+
+/*
+ * A member no longer the file of the listing fails as a missing one
+ * would (left out before its first byte under "album_zip_missing skip").
+ * Once the archive's headers are out, the connection is reset, not
+ * closed: no clean end for a client to take the archive as whole.
+ */
+
+static ngx_int_t
+ngx_http_album_zip_changed(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx)
+{
+    ngx_int_t                  rc;
+    struct linger              linger;
+    ngx_connection_t          *c;
+    ngx_http_album_zip_ctx_t  *ctx;
+
+    ctx = mctx->main;
+    c = sr->main->connection;
+
+    rc = ngx_http_album_zip_member_fail(sr, mctx,
+                                        NGX_HTTP_SERVICE_UNAVAILABLE,
+                                        "changed since the album was listed");
+
+    if (!ctx->headers_sent || !ctx->failed) {
+        return rc;
+    }
+
+#if (NGX_HTTP_V2)
+    if (sr->main->stream) {
+        /* the stream is reset, the other streams go on */
+        return NGX_ERROR;
+    }
+#endif
+
+    linger.l_onoff = 1;
+    linger.l_linger = 0;
+
+    if (setsockopt(c->fd, SOL_SOCKET, SO_LINGER, (const void *) &linger,
+                   sizeof(struct linger))
+        == -1)
+    {
+        ngx_log_error(NGX_LOG_ALERT, c->log, ngx_socket_errno,
+                      "album_zip: setsockopt(SO_LINGER) failed");
+    }
+
+    return NGX_ERROR;
+}
+
+
+/* a member sent from a file that is not yet closed, nor checked */
+
+static ngx_uint_t
+ngx_http_album_zip_unchecked(ngx_http_album_zip_ctx_t *ctx)
+{
+    ngx_uint_t                        i;
+    ngx_http_album_zip_member_ctx_t  *mctx;
+
+    for (i = 0; i < ctx->nclosing; i++) {
+        mctx = ctx->closing[i];
+
+        if (!mctx->sent && mctx->fd != NGX_INVALID_FILE
+            && ctx->members[mctx->index].has_id)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
 
 static ngx_int_t
 ngx_http_album_zip_member_fail(ngx_http_request_t *sr,
