@@ -28,9 +28,15 @@
  * flight.  When every source is final the job file is removed, or moved
  * to failed/ with a .reason file when a source failed.
  *
- * A worker that is shutting down (reload, stop) lets the tasks in flight
- * finish and record their outcome, starts nothing new, and leaves the
- * job file, with its progress, to the next worker.
+ * A worker that is leaving (reload, stop, SIGTERM) starts no network
+ * step of a spooled job: a task in the pool's queue does nothing, a
+ * download in flight stops, an encoded source is not called back; those
+ * sources stay pending, no failure is recorded.  A callback in flight
+ * finishes and records its outcome.  The job file, with its progress, is
+ * left to the next worker.  After SIGTERM the event loop does not run
+ * again and the master kills the worker ~3 s later: the threads check
+ * for themselves (ngx_http_face_leaving()), so that no callback starts
+ * that the kill could cut short and the next worker repeat.
  */
 
 
@@ -90,6 +96,7 @@ typedef struct {
     ngx_uint_t                   nfaces;
     long                         status;        /* the callback's */
     ngx_uint_t                   outcome;       /* 0: retry */
+    ngx_uint_t                   left;          /* the worker is leaving */
     ngx_err_t                    write_err;     /* of the state byte */
     char                         err[NGX_HTTP_FACE_ERR_LEN];
 } ngx_http_face_source_t;
@@ -870,7 +877,7 @@ ngx_http_face_job_run(ngx_http_face_job_t *job)
     ngx_http_face_source_t  *s;
 
     n = job->payload.nsources;
-    leaving = (job->spool != NULL && ngx_exiting);
+    leaving = (job->spool != NULL && ngx_http_face_leaving());
 
     while (!leaving && job->running < job->conf->parallel && job->next < n) {
         s = &job->sources[job->next];
@@ -958,7 +965,14 @@ ngx_http_face_source_thread(void *data, ngx_log_t *log)
     ngx_http_face_nice(log);
 
     s->outcome = 0;
+    s->left = 0;
     s->err[0] = '\0';
+
+    if (job->spool && ngx_http_face_leaving()) {
+        /* queued before the worker began to leave */
+        s->left = 1;
+        return;
+    }
 
     t = ngx_http_face_thread(job->models, s->err, sizeof(s->err));
 
@@ -968,12 +982,20 @@ ngx_http_face_source_thread(void *data, ngx_log_t *log)
     } else if (s->op == NGX_HTTP_FACE_OP_FETCH) {
         ngx_http_face_source_fetch(s, t);
 
-        if (s->outcome == 0) {
+        if (s->outcome == 0 && !s->left) {
             ngx_http_face_source_callback(s, t);
         }
 
     } else {
         ngx_http_face_source_callback(s, t);
+    }
+
+    if (s->left) {
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "face job %V: %s %L: left for the next worker, "
+                      "the worker is leaving", &job->name,
+                      face_jobs_type_name(s->src->type), s->src->pk);
+        return;
     }
 
     if (s->outcome == 0 || job->fd == NGX_INVALID_FILE) {
@@ -1000,6 +1022,7 @@ ngx_http_face_source_fetch(ngx_http_face_source_t *s,
     u_char               *data;
     size_t                len, i;
     float                *enc;
+    ngx_int_t             rv;
     face_status_e         rc;
     face_result_t         res;
     ngx_http_face_job_t  *job;
@@ -1007,10 +1030,15 @@ ngx_http_face_source_fetch(ngx_http_face_source_t *s,
 
     job = s->job;
 
-    if (ngx_http_face_download(t, &job->fetch, s->src->photo_url.data, &data,
-                               &len, s->err, sizeof(s->err))
-        != NGX_OK)
-    {
+    rv = ngx_http_face_download(t, &job->fetch, s->src->photo_url.data,
+                                &data, &len, s->err, sizeof(s->err));
+
+    if (rv == NGX_ABORT) {
+        s->left = 1;
+        return;
+    }
+
+    if (rv != NGX_OK) {
         s->outcome = NGX_HTTP_FACE_FAILED;
         return;
     }
@@ -1075,6 +1103,13 @@ ngx_http_face_source_callback(ngx_http_face_source_t *s,
 
     job = s->job;
 
+    /* the last moment to let go: a callback started may be cut short */
+
+    if (job->spool && ngx_http_face_leaving()) {
+        s->left = 1;
+        return;
+    }
+
     s->attempts++;
 
     s->status = ngx_http_face_post(t, &job->callback, s->url, s->body,
@@ -1122,7 +1157,7 @@ ngx_http_face_source_done(ngx_event_t *ev)
         return;
     }
 
-    if (job->spool && ngx_exiting) {
+    if (s->left || (job->spool && ngx_http_face_leaving())) {
         ngx_http_face_source_drop(s);
         ngx_http_face_job_run(job);
         return;
@@ -1154,7 +1189,7 @@ ngx_http_face_source_retry(ngx_event_t *ev)
 
     job = s->job;
 
-    if (job->spool && ngx_exiting) {
+    if (job->spool && ngx_http_face_leaving()) {
         ngx_http_face_source_drop(s);
         ngx_http_face_job_run(job);
         return;
@@ -1209,6 +1244,7 @@ ngx_http_face_source_drop(ngx_http_face_source_t *s)
     free(s->body);
     s->body = NULL;
     s->attempts = 0;
+    s->left = 0;
 
     s->state = NGX_HTTP_FACE_SRC_PENDING;
     s->job->running--;
@@ -1807,6 +1843,7 @@ ngx_http_face_spool_load(ngx_http_face_spool_t *spool,
 
     job->spool = spool;
     job->fd = scan->fd;
+    job->fetch.leave = 1;
 
     job->name.len = ngx_strlen(scan->name) - (sizeof(".job") - 1);
     job->name.data = ngx_pnalloc(job->pool, job->name.len + 1);
