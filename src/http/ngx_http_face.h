@@ -71,6 +71,7 @@ typedef struct {
 
     /* this worker's */
     ngx_event_t                      timer;
+    time_t                           sweep;    /* tmp/ from then on */
     unsigned                         busy:1;   /* scanning or working */
     unsigned                         again:1;  /* a job came meanwhile */
 } ngx_http_face_spool_t;

@@ -18,6 +18,14 @@
  * worker died is free for the next scan; a job that disappeared or was
  * renamed between the scan and the lock is skipped.
  *
+ * A crash between the write of a temporary file and its rename leaves it
+ * in tmp/ (the client never heard 202: nothing is lost); the scans, the
+ * first one of each worker and one a minute after, remove those not
+ * modified for a minute (FACE_SPOOL_TMP_STALE), so that a file a live
+ * worker, of this generation or an old one, is writing is never removed.
+ * Were a disk to stall a write for that long, its rename fails and the
+ * client hears 500: still nothing accepted is lost.
+ *
  * Per source, on the thread pool: download, decode and encode, then the
  * callback; a callback without an answer or with a 5xx is retried after
  * a pause (1 s, doubled each time, at most 60 s: an event-loop timer, no
@@ -161,8 +169,13 @@ typedef struct {
 typedef struct {
     ngx_http_face_spool_t       *spool;
     char                        *dir;
+    char                        *tmp_dir;
+    ngx_uint_t                   sweep;         /* tmp/ too */
 
     /* set by the thread */
+    ngx_uint_t                   swept;         /* files removed */
+    ngx_err_t                    sweep_err;
+    const char                  *sweep_what;
     ngx_fd_t                     fd;
     char                         name[FACE_SPOOL_NAME_LEN];
     u_char                      *data;          /* malloc()ed */
@@ -211,6 +224,7 @@ static void ngx_http_face_job_reason(ngx_http_face_job_t *job,
 static void ngx_http_face_spool_timer(ngx_event_t *ev);
 static void ngx_http_face_spool_kick(ngx_http_face_spool_t *spool);
 static void ngx_http_face_scan_thread(void *data, ngx_log_t *log);
+static void ngx_http_face_sweep_thread(ngx_http_face_scan_t *scan);
 static int ngx_http_face_scan_cmp(const void *a, const void *b);
 static void ngx_http_face_scan_done(ngx_event_t *ev);
 static void ngx_http_face_spool_load(ngx_http_face_spool_t *spool,
@@ -1586,7 +1600,10 @@ ngx_http_face_jobs_init_process(ngx_cycle_t *cycle)
         scan->spool = &spool[i];
         scan->dir = ngx_http_face_path(cycle->pool, &spool[i].path->name,
                                        NULL, NULL);
-        if (scan->dir == NULL) {
+        scan->tmp_dir = ngx_http_face_path(cycle->pool,
+                                           &spool[i].path->name, "tmp",
+                                           NULL);
+        if (scan->dir == NULL || scan->tmp_dir == NULL) {
             return NGX_ERROR;
         }
 
@@ -1599,6 +1616,7 @@ ngx_http_face_jobs_init_process(ngx_cycle_t *cycle)
         spool[i].timer.log = spool[i].log;
         spool[i].timer.cancelable = 1;
         spool[i].busy = 0;
+        spool[i].sweep = 0;    /* the first scan sweeps tmp/ */
 
         /* workers start at slightly different times: fewer collisions */
         ngx_add_timer(&spool[i].timer, 10 + ngx_random() % 100);
@@ -1633,6 +1651,10 @@ ngx_http_face_spool_timer(ngx_event_t *ev)
     scan->len = 0;
     scan->what = NULL;
     scan->err = 0;
+    scan->sweep = (ngx_time() >= spool->sweep);
+    scan->swept = 0;
+    scan->sweep_what = NULL;
+    scan->sweep_err = 0;
 
     if (ngx_thread_task_post(spool->conf->thread_pool, task) != NGX_OK) {
         ngx_add_timer(ev, NGX_HTTP_FACE_SCAN_MS);
@@ -1640,6 +1662,10 @@ ngx_http_face_spool_timer(ngx_event_t *ev)
     }
 
     spool->busy = 1;
+
+    if (scan->sweep) {
+        spool->sweep = ngx_time() + FACE_SPOOL_TMP_STALE;
+    }
 }
 
 
@@ -1674,6 +1700,10 @@ ngx_http_face_scan_thread(void *data, ngx_log_t *log)
     ngx_fd_t         fd;
     struct stat      st, sp;
     struct dirent   *de;
+
+    if (scan->sweep) {
+        ngx_http_face_sweep_thread(scan);
+    }
 
     dir = opendir(scan->dir);
     if (dir == NULL) {
@@ -1776,6 +1806,54 @@ ngx_http_face_scan_thread(void *data, ngx_log_t *log)
 }
 
 
+/* in a thread: the temporary files a crash left in tmp/ */
+
+static void
+ngx_http_face_sweep_thread(ngx_http_face_scan_t *scan)
+{
+    DIR            *dir;
+    time_t          now;
+    struct stat     st;
+    struct dirent  *de;
+
+    dir = opendir(scan->tmp_dir);
+
+    if (dir == NULL) {
+        /* no job was ever written */
+        if (ngx_errno != NGX_ENOENT) {
+            scan->sweep_what = "opendir";
+            scan->sweep_err = ngx_errno;
+        }
+
+        return;
+    }
+
+    now = time(NULL);
+
+    while ((de = readdir(dir)) != NULL) {
+
+        if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1
+            || !S_ISREG(st.st_mode)
+            || !face_spool_tmp_stale(de->d_name, (int64_t) st.st_mtime,
+                                     (int64_t) now))
+        {
+            continue;
+        }
+
+        if (unlinkat(dirfd(dir), de->d_name, 0) == 0) {
+            scan->swept++;
+
+        } else if (ngx_errno != NGX_ENOENT) {
+            /* ENOENT: another worker was first */
+            scan->sweep_what = "unlink in";
+            scan->sweep_err = ngx_errno;
+        }
+    }
+
+    (void) closedir(dir);
+}
+
+
 static int
 ngx_http_face_scan_cmp(const void *a, const void *b)
 {
@@ -1798,6 +1876,20 @@ ngx_http_face_scan_done(ngx_event_t *ev)
         ngx_log_error(NGX_LOG_CRIT, spool->log, scan->err,
                       "face job: spool: %s \"%s\" failed", scan->what,
                       scan->dir);
+    }
+
+    if (scan->sweep_what) {
+        ngx_log_error(NGX_LOG_ERR, spool->log, scan->sweep_err,
+                      "face job: spool: %s \"%s\" failed",
+                      scan->sweep_what, scan->tmp_dir);
+    }
+
+    if (scan->swept) {
+        ngx_log_error(NGX_LOG_NOTICE, spool->log, 0,
+                      "face job: spool: removed %ui stale temporary "
+                      "file%s from \"%s\" (left by a crash before the job "
+                      "was accepted)", scan->swept,
+                      (scan->swept == 1) ? "" : "s", scan->tmp_dir);
     }
 
     if (scan->data == NULL) {
