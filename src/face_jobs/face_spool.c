@@ -58,6 +58,17 @@ face_spool_name_ok(const char *name)
 }
 
 
+int
+face_spool_tmp_stale(const char *name, int64_t mtime, int64_t now)
+{
+    if (!face_spool_name_ok(name)) {
+        return 0;
+    }
+
+    return mtime <= now && now - mtime >= FACE_SPOOL_TMP_STALE;
+}
+
+
 size_t
 face_spool_header(char *buf, size_t nsources)
 {

@@ -36,6 +36,13 @@
 /* the header, with its NUL, fits in this */
 #define FACE_SPOOL_HEADER_LEN  48
 
+/*
+ * A temporary job file (in the spool's tmp/) is written, synced and
+ * renamed by one thread task, in milliseconds; one not modified for this
+ * long (seconds) was left by a crash before the rename.
+ */
+#define FACE_SPOOL_TMP_STALE   60
+
 
 /* Writes the job's file name into buf; returns its length. */
 size_t face_spool_name(char *buf, uint64_t ms, unsigned long pid,
@@ -43,6 +50,15 @@ size_t face_spool_name(char *buf, uint64_t ms, unsigned long pid,
 
 /* 1 if name (NUL-terminated) is a job name as made above, else 0. */
 int face_spool_name_ok(const char *name);
+
+/*
+ * 1 if a file of tmp/ with this name, last modified at mtime, is at now
+ * (both in seconds) a temporary job file left behind: a job name, and
+ * not modified for FACE_SPOOL_TMP_STALE seconds.  The client never heard
+ * 202 for it: removing it loses nothing.  Else 0 (a clock set back
+ * makes mtime later than now: kept).
+ */
+int face_spool_tmp_stale(const char *name, int64_t mtime, int64_t now);
 
 /*
  * "face-job 1 <n>\n" into buf; returns its length.  The state bytes

@@ -71,6 +71,7 @@ typedef struct {
 
     /* this worker's */
     ngx_event_t                      timer;
+    time_t                           sweep;    /* tmp/ from then on */
     unsigned                         busy:1;   /* scanning or working */
     unsigned                         again:1;  /* a job came meanwhile */
 } ngx_http_face_spool_t;
@@ -85,6 +86,7 @@ typedef struct {
     const char                     **host_names;
     size_t                          *host_lens;
     size_t                           nhosts;
+    ngx_flag_t                       leave;     /* stop when leaving */
 } ngx_http_face_net_conf_t;
 
 
@@ -99,6 +101,24 @@ typedef struct {
 extern ngx_module_t  ngx_http_face_module;
 
 
+/*
+ * Whether this worker is leaving: stopping (SIGTERM: the master kills it
+ * about 3 s later), shutting down or reloading.  Read in the threads: the
+ * flags are set by the worker's signal handler and event loop, and a
+ * thread reads them with an atomic load.  After SIGTERM the event loop
+ * never runs again (the pool's threads only finish their queue), so a
+ * thread must look for itself.
+ */
+
+static ngx_inline ngx_uint_t
+ngx_http_face_leaving(void)
+{
+    return __atomic_load_n(&ngx_terminate, __ATOMIC_RELAXED)
+           || __atomic_load_n(&ngx_quit, __ATOMIC_RELAXED)
+           || __atomic_load_n(&ngx_exiting, __ATOMIC_RELAXED);
+}
+
+
 ngx_http_face_thread_t *ngx_http_face_thread(const face_models_t *models,
     char *err, size_t len);
 void ngx_http_face_nice(ngx_log_t *log);
@@ -106,7 +126,10 @@ void ngx_http_face_nice(ngx_log_t *log);
 ngx_int_t ngx_http_face_jobs_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_face_jobs_init_process(ngx_cycle_t *cycle);
 
-/* in a thread */
+/*
+ * In a thread.  A download returns NGX_OK, NGX_DECLINED (a message in
+ * err) or, with nc->leave, NGX_ABORT when the worker is leaving.
+ */
 
 ngx_int_t ngx_http_face_download(ngx_http_face_thread_t *t,
     const ngx_http_face_net_conf_t *nc, const char *url, u_char **data,

@@ -10,6 +10,12 @@
  * addresses unless face_allow_private is on.  No proxy from the
  * environment is used: it would be an address nobody checked.
  *
+ * A download for a spooled job (face_jobs) stops, as NGX_ABORT, when the
+ * worker is leaving: before each hop, and in the middle of a transfer
+ * (the progress callback).  Downloading has no effect elsewhere, and the
+ * next worker downloads again.  A callback is never cut short: the site
+ * may already have taken it.
+ *
  * Only the thread's libcurl handle, the given strings and system calls
  * here: no nginx memory pools, no events.
  */
@@ -37,6 +43,7 @@ typedef struct {
     face_net_class_e                 refused;   /* PUBLIC: none */
     unsigned                         too_big:1;
     unsigned                         nomem:1;
+    unsigned                         left:1;    /* the worker is leaving */
 } ngx_http_face_transfer_t;
 
 
@@ -50,6 +57,8 @@ static size_t ngx_http_face_write(char *ptr, size_t size, size_t nmemb,
     void *data);
 static size_t ngx_http_face_discard(char *ptr, size_t size, size_t nmemb,
     void *data);
+static int ngx_http_face_progress(void *data, curl_off_t dltotal,
+    curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
 static void ngx_http_face_curl_error(ngx_http_face_transfer_t *tr,
     const char *what, CURLcode code, const char *errbuf, char *err,
     size_t err_len);
@@ -78,6 +87,10 @@ ngx_http_face_download(ngx_http_face_thread_t *t,
     *len = 0;
 
     for (hop = 0; /* void */; hop++) {
+
+        if (nc->leave && ngx_http_face_leaving()) {
+            goto left;
+        }
 
         if (ngx_http_face_url_ok(nc, "download", cur ? cur : url, err,
                                  err_len)
@@ -110,6 +123,19 @@ ngx_http_face_download(ngx_http_face_thread_t *t,
                                     (curl_off_t) nc->max_input);
         }
 
+        if (code == CURLE_OK && nc->leave) {
+            code = curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION,
+                                    ngx_http_face_progress);
+
+            if (code == CURLE_OK) {
+                code = curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &tr);
+            }
+
+            if (code == CURLE_OK) {
+                code = curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+            }
+        }
+
         if (code != CURLE_OK) {
             ngx_snprintf((u_char *) err, err_len,
                          "download: libcurl refused an option%Z");
@@ -117,6 +143,10 @@ ngx_http_face_download(ngx_http_face_thread_t *t,
         }
 
         code = curl_easy_perform(curl);
+
+        if (tr.left) {
+            goto left;
+        }
 
         if (code != CURLE_OK) {
             ngx_http_face_curl_error(&tr, "download", code, errbuf, err,
@@ -174,6 +204,17 @@ ngx_http_face_download(ngx_http_face_thread_t *t,
     *len = tr.len;
 
     return NGX_OK;
+
+left:
+
+    ngx_snprintf((u_char *) err, err_len,
+                 "download: stopped, the worker is leaving%Z");
+
+    free(cur);
+    free(tr.data);
+    curl_easy_reset(curl);
+
+    return NGX_ABORT;
 
 failed:
 
@@ -429,6 +470,23 @@ static size_t
 ngx_http_face_discard(char *ptr, size_t size, size_t nmemb, void *data)
 {
     return size * nmemb;
+}
+
+
+/* called by libcurl at least once a second during a transfer */
+
+static int
+ngx_http_face_progress(void *data, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+    ngx_http_face_transfer_t *tr = data;
+
+    if (ngx_http_face_leaving()) {
+        tr->left = 1;
+        return 1;
+    }
+
+    return 0;
 }
 
 

@@ -18,6 +18,14 @@
  * worker died is free for the next scan; a job that disappeared or was
  * renamed between the scan and the lock is skipped.
  *
+ * A crash between the write of a temporary file and its rename leaves it
+ * in tmp/ (the client never heard 202: nothing is lost); the scans, the
+ * first one of each worker and one a minute after, remove those not
+ * modified for a minute (FACE_SPOOL_TMP_STALE), so that a file a live
+ * worker, of this generation or an old one, is writing is never removed.
+ * Were a disk to stall a write for that long, its rename fails and the
+ * client hears 500: still nothing accepted is lost.
+ *
  * Per source, on the thread pool: download, decode and encode, then the
  * callback; a callback without an answer or with a 5xx is retried after
  * a pause (1 s, doubled each time, at most 60 s: an event-loop timer, no
@@ -28,9 +36,15 @@
  * flight.  When every source is final the job file is removed, or moved
  * to failed/ with a .reason file when a source failed.
  *
- * A worker that is shutting down (reload, stop) lets the tasks in flight
- * finish and record their outcome, starts nothing new, and leaves the
- * job file, with its progress, to the next worker.
+ * A worker that is leaving (reload, stop, SIGTERM) starts no network
+ * step of a spooled job: a task in the pool's queue does nothing, a
+ * download in flight stops, an encoded source is not called back; those
+ * sources stay pending, no failure is recorded.  A callback in flight
+ * finishes and records its outcome.  The job file, with its progress, is
+ * left to the next worker.  After SIGTERM the event loop does not run
+ * again and the master kills the worker ~3 s later: the threads check
+ * for themselves (ngx_http_face_leaving()), so that no callback starts
+ * that the kill could cut short and the next worker repeat.
  */
 
 
@@ -90,6 +104,7 @@ typedef struct {
     ngx_uint_t                   nfaces;
     long                         status;        /* the callback's */
     ngx_uint_t                   outcome;       /* 0: retry */
+    ngx_uint_t                   left;          /* the worker is leaving */
     ngx_err_t                    write_err;     /* of the state byte */
     char                         err[NGX_HTTP_FACE_ERR_LEN];
 } ngx_http_face_source_t;
@@ -154,8 +169,13 @@ typedef struct {
 typedef struct {
     ngx_http_face_spool_t       *spool;
     char                        *dir;
+    char                        *tmp_dir;
+    ngx_uint_t                   sweep;         /* tmp/ too */
 
     /* set by the thread */
+    ngx_uint_t                   swept;         /* files removed */
+    ngx_err_t                    sweep_err;
+    const char                  *sweep_what;
     ngx_fd_t                     fd;
     char                         name[FACE_SPOOL_NAME_LEN];
     u_char                      *data;          /* malloc()ed */
@@ -204,6 +224,7 @@ static void ngx_http_face_job_reason(ngx_http_face_job_t *job,
 static void ngx_http_face_spool_timer(ngx_event_t *ev);
 static void ngx_http_face_spool_kick(ngx_http_face_spool_t *spool);
 static void ngx_http_face_scan_thread(void *data, ngx_log_t *log);
+static void ngx_http_face_sweep_thread(ngx_http_face_scan_t *scan);
 static int ngx_http_face_scan_cmp(const void *a, const void *b);
 static void ngx_http_face_scan_done(ngx_event_t *ev);
 static void ngx_http_face_spool_load(ngx_http_face_spool_t *spool,
@@ -870,7 +891,7 @@ ngx_http_face_job_run(ngx_http_face_job_t *job)
     ngx_http_face_source_t  *s;
 
     n = job->payload.nsources;
-    leaving = (job->spool != NULL && ngx_exiting);
+    leaving = (job->spool != NULL && ngx_http_face_leaving());
 
     while (!leaving && job->running < job->conf->parallel && job->next < n) {
         s = &job->sources[job->next];
@@ -958,7 +979,14 @@ ngx_http_face_source_thread(void *data, ngx_log_t *log)
     ngx_http_face_nice(log);
 
     s->outcome = 0;
+    s->left = 0;
     s->err[0] = '\0';
+
+    if (job->spool && ngx_http_face_leaving()) {
+        /* queued before the worker began to leave */
+        s->left = 1;
+        return;
+    }
 
     t = ngx_http_face_thread(job->models, s->err, sizeof(s->err));
 
@@ -968,12 +996,20 @@ ngx_http_face_source_thread(void *data, ngx_log_t *log)
     } else if (s->op == NGX_HTTP_FACE_OP_FETCH) {
         ngx_http_face_source_fetch(s, t);
 
-        if (s->outcome == 0) {
+        if (s->outcome == 0 && !s->left) {
             ngx_http_face_source_callback(s, t);
         }
 
     } else {
         ngx_http_face_source_callback(s, t);
+    }
+
+    if (s->left) {
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "face job %V: %s %L: left for the next worker, "
+                      "the worker is leaving", &job->name,
+                      face_jobs_type_name(s->src->type), s->src->pk);
+        return;
     }
 
     if (s->outcome == 0 || job->fd == NGX_INVALID_FILE) {
@@ -1000,6 +1036,7 @@ ngx_http_face_source_fetch(ngx_http_face_source_t *s,
     u_char               *data;
     size_t                len, i;
     float                *enc;
+    ngx_int_t             rv;
     face_status_e         rc;
     face_result_t         res;
     ngx_http_face_job_t  *job;
@@ -1007,10 +1044,15 @@ ngx_http_face_source_fetch(ngx_http_face_source_t *s,
 
     job = s->job;
 
-    if (ngx_http_face_download(t, &job->fetch, s->src->photo_url.data, &data,
-                               &len, s->err, sizeof(s->err))
-        != NGX_OK)
-    {
+    rv = ngx_http_face_download(t, &job->fetch, s->src->photo_url.data,
+                                &data, &len, s->err, sizeof(s->err));
+
+    if (rv == NGX_ABORT) {
+        s->left = 1;
+        return;
+    }
+
+    if (rv != NGX_OK) {
         s->outcome = NGX_HTTP_FACE_FAILED;
         return;
     }
@@ -1075,6 +1117,13 @@ ngx_http_face_source_callback(ngx_http_face_source_t *s,
 
     job = s->job;
 
+    /* the last moment to let go: a callback started may be cut short */
+
+    if (job->spool && ngx_http_face_leaving()) {
+        s->left = 1;
+        return;
+    }
+
     s->attempts++;
 
     s->status = ngx_http_face_post(t, &job->callback, s->url, s->body,
@@ -1122,7 +1171,7 @@ ngx_http_face_source_done(ngx_event_t *ev)
         return;
     }
 
-    if (job->spool && ngx_exiting) {
+    if (s->left || (job->spool && ngx_http_face_leaving())) {
         ngx_http_face_source_drop(s);
         ngx_http_face_job_run(job);
         return;
@@ -1154,7 +1203,7 @@ ngx_http_face_source_retry(ngx_event_t *ev)
 
     job = s->job;
 
-    if (job->spool && ngx_exiting) {
+    if (job->spool && ngx_http_face_leaving()) {
         ngx_http_face_source_drop(s);
         ngx_http_face_job_run(job);
         return;
@@ -1209,6 +1258,7 @@ ngx_http_face_source_drop(ngx_http_face_source_t *s)
     free(s->body);
     s->body = NULL;
     s->attempts = 0;
+    s->left = 0;
 
     s->state = NGX_HTTP_FACE_SRC_PENDING;
     s->job->running--;
@@ -1550,7 +1600,10 @@ ngx_http_face_jobs_init_process(ngx_cycle_t *cycle)
         scan->spool = &spool[i];
         scan->dir = ngx_http_face_path(cycle->pool, &spool[i].path->name,
                                        NULL, NULL);
-        if (scan->dir == NULL) {
+        scan->tmp_dir = ngx_http_face_path(cycle->pool,
+                                           &spool[i].path->name, "tmp",
+                                           NULL);
+        if (scan->dir == NULL || scan->tmp_dir == NULL) {
             return NGX_ERROR;
         }
 
@@ -1563,6 +1616,7 @@ ngx_http_face_jobs_init_process(ngx_cycle_t *cycle)
         spool[i].timer.log = spool[i].log;
         spool[i].timer.cancelable = 1;
         spool[i].busy = 0;
+        spool[i].sweep = 0;    /* the first scan sweeps tmp/ */
 
         /* workers start at slightly different times: fewer collisions */
         ngx_add_timer(&spool[i].timer, 10 + ngx_random() % 100);
@@ -1597,6 +1651,10 @@ ngx_http_face_spool_timer(ngx_event_t *ev)
     scan->len = 0;
     scan->what = NULL;
     scan->err = 0;
+    scan->sweep = (ngx_time() >= spool->sweep);
+    scan->swept = 0;
+    scan->sweep_what = NULL;
+    scan->sweep_err = 0;
 
     if (ngx_thread_task_post(spool->conf->thread_pool, task) != NGX_OK) {
         ngx_add_timer(ev, NGX_HTTP_FACE_SCAN_MS);
@@ -1604,6 +1662,10 @@ ngx_http_face_spool_timer(ngx_event_t *ev)
     }
 
     spool->busy = 1;
+
+    if (scan->sweep) {
+        spool->sweep = ngx_time() + FACE_SPOOL_TMP_STALE;
+    }
 }
 
 
@@ -1638,6 +1700,10 @@ ngx_http_face_scan_thread(void *data, ngx_log_t *log)
     ngx_fd_t         fd;
     struct stat      st, sp;
     struct dirent   *de;
+
+    if (scan->sweep) {
+        ngx_http_face_sweep_thread(scan);
+    }
 
     dir = opendir(scan->dir);
     if (dir == NULL) {
@@ -1740,6 +1806,54 @@ ngx_http_face_scan_thread(void *data, ngx_log_t *log)
 }
 
 
+/* in a thread: the temporary files a crash left in tmp/ */
+
+static void
+ngx_http_face_sweep_thread(ngx_http_face_scan_t *scan)
+{
+    DIR            *dir;
+    time_t          now;
+    struct stat     st;
+    struct dirent  *de;
+
+    dir = opendir(scan->tmp_dir);
+
+    if (dir == NULL) {
+        /* no job was ever written */
+        if (ngx_errno != NGX_ENOENT) {
+            scan->sweep_what = "opendir";
+            scan->sweep_err = ngx_errno;
+        }
+
+        return;
+    }
+
+    now = time(NULL);
+
+    while ((de = readdir(dir)) != NULL) {
+
+        if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1
+            || !S_ISREG(st.st_mode)
+            || !face_spool_tmp_stale(de->d_name, (int64_t) st.st_mtime,
+                                     (int64_t) now))
+        {
+            continue;
+        }
+
+        if (unlinkat(dirfd(dir), de->d_name, 0) == 0) {
+            scan->swept++;
+
+        } else if (ngx_errno != NGX_ENOENT) {
+            /* ENOENT: another worker was first */
+            scan->sweep_what = "unlink in";
+            scan->sweep_err = ngx_errno;
+        }
+    }
+
+    (void) closedir(dir);
+}
+
+
 static int
 ngx_http_face_scan_cmp(const void *a, const void *b)
 {
@@ -1762,6 +1876,20 @@ ngx_http_face_scan_done(ngx_event_t *ev)
         ngx_log_error(NGX_LOG_CRIT, spool->log, scan->err,
                       "face job: spool: %s \"%s\" failed", scan->what,
                       scan->dir);
+    }
+
+    if (scan->sweep_what) {
+        ngx_log_error(NGX_LOG_ERR, spool->log, scan->sweep_err,
+                      "face job: spool: %s \"%s\" failed",
+                      scan->sweep_what, scan->tmp_dir);
+    }
+
+    if (scan->swept) {
+        ngx_log_error(NGX_LOG_NOTICE, spool->log, 0,
+                      "face job: spool: removed %ui stale temporary "
+                      "file%s from \"%s\" (left by a crash before the job "
+                      "was accepted)", scan->swept,
+                      (scan->swept == 1) ? "" : "s", scan->tmp_dir);
     }
 
     if (scan->data == NULL) {
@@ -1807,6 +1935,7 @@ ngx_http_face_spool_load(ngx_http_face_spool_t *spool,
 
     job->spool = spool;
     job->fd = scan->fd;
+    job->fetch.leave = 1;
 
     job->name.len = ngx_strlen(scan->name) - (sizeof(".job") - 1);
     job->name.data = ngx_pnalloc(job->pool, job->name.len + 1);

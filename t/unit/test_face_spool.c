@@ -1,6 +1,7 @@
 
 /*
- * Unit tests for face_spool.c: job names and the job file's format.
+ * Unit tests for face_spool.c: job names, the job file's format and
+ * which temporary files are stale.
  */
 
 
@@ -43,6 +44,33 @@ UNIT_TEST(test_name_ok)
     CHECK_INT(face_spool_name_ok("../1763890000123-1-0.job"), 0);
     CHECK_INT(face_spool_name_ok("failed"), 0);
     CHECK_INT(face_spool_name_ok(""), 0);
+}
+
+
+UNIT_TEST(test_tmp_stale)
+{
+    const char  *job = "1763890000123-4242-7.job";
+    int64_t      now = 1763890000;
+
+    /* old enough: a crash before the rename */
+    CHECK_INT(face_spool_tmp_stale(job, now - FACE_SPOOL_TMP_STALE, now), 1);
+    CHECK_INT(face_spool_tmp_stale(job, now - 7200, now), 1);
+    CHECK_INT(face_spool_tmp_stale(job, 0, now), 1);
+
+    /* a worker may be writing it */
+    CHECK_INT(face_spool_tmp_stale(job, now, now), 0);
+    CHECK_INT(face_spool_tmp_stale(job, now - FACE_SPOOL_TMP_STALE + 1, now),
+              0);
+
+    /* from the future (the clock was set back): kept */
+    CHECK_INT(face_spool_tmp_stale(job, now + 3600, now), 0);
+
+    /* not a job's temporary file: never ours to remove */
+    CHECK_INT(face_spool_tmp_stale("notes.txt", 0, now), 0);
+    CHECK_INT(face_spool_tmp_stale("1763890000123-4242-7.job.swp", 0, now),
+              0);
+    CHECK_INT(face_spool_tmp_stale(".", 0, now), 0);
+    CHECK_INT(face_spool_tmp_stale("..", 0, now), 0);
 }
 
 
@@ -102,4 +130,5 @@ UNIT_TEST(test_parse_bad)
 }
 
 
-UNIT_MAIN(test_name, test_name_ok, test_header_roundtrip, test_parse_bad)
+UNIT_MAIN(test_name, test_name_ok, test_tmp_stale, test_header_roundtrip,
+          test_parse_bad)
