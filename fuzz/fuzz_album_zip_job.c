@@ -27,6 +27,7 @@
 static void fuzz_check_payload(const album_zip_job_payload_t *p,
     size_t max, fuzz_block_t **blocks);
 static void fuzz_check_str(const album_zip_job_str_t *s);
+static void fuzz_check_no_encoded_slash(const album_zip_job_str_t *s);
 static void fuzz_check_url(const album_zip_job_str_t *s);
 static void fuzz_check_name(const char *name, size_t len);
 static void fuzz_any_bytes(const char *data, size_t size);
@@ -61,6 +62,31 @@ fuzz_check_str(const album_zip_job_str_t *s)
 }
 
 
+/* nor, before its query, "%2f" or "%5c" in any case */
+
+static void
+fuzz_check_no_encoded_slash(const album_zip_job_str_t *s)
+{
+    size_t  i;
+
+    for (i = 0; i + 2 < s->len; i++) {
+
+        if (s->data[i] == '?' || s->data[i] == '#') {
+            break;
+        }
+
+        if (s->data[i] != '%') {
+            continue;
+        }
+
+        FUZZ_CHECK(!(s->data[i + 1] == '2'
+                     && (s->data[i + 2] == 'f' || s->data[i + 2] == 'F')));
+        FUZZ_CHECK(!(s->data[i + 1] == '5'
+                     && (s->data[i + 2] == 'c' || s->data[i + 2] == 'C')));
+    }
+}
+
+
 static void
 fuzz_check_url(const album_zip_job_str_t *s)
 {
@@ -85,6 +111,7 @@ fuzz_check_url(const album_zip_job_str_t *s)
     {
         /* an allowed URL has no user info, backslash, or "/../" */
         FUZZ_CHECK(strchr(s->data, '\\') == NULL);
+        fuzz_check_no_encoded_slash(s);
     }
 }
 

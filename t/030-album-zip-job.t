@@ -4,7 +4,9 @@
 # as the multipart field "file"; the zip is checked with unzip, Python's
 # zipfile and bsdtar.  Bad payloads, failing sources and uploads, the
 # background mode, the allow-list, the limits, a full queue, a client
-# that goes away, and that a slow job never blocks the event loop.
+# that goes away, and that a slow job never blocks the event loop.  The
+# backends are on loopback, so album_zip_job_allow_private is on here;
+# t/031 checks the SSRF guard with the default.
 #
 # ALBUM_ZIP_JOB_BIG_MB (default 64) sets the size of the album whose
 # upload is watched for the worker's memory; 0 skips that part.
@@ -94,6 +96,9 @@ my $U = "http://127.0.0.1:$up";
 $t->run(<<"EOF");
     server {
         listen 127.0.0.1:%%PORT%%;
+
+        # every backend here is on loopback (t/031 checks the default)
+        album_zip_job_allow_private on;
 
         location = /static.txt { root %%PREFIX%%/html; }
 

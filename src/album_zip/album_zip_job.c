@@ -40,6 +40,7 @@ static size_t album_zip_job_decode(char *dst, const char *src, size_t len);
 static int album_zip_job_is_fallback(const char *name, size_t n,
     const char *src, size_t len);
 static int album_zip_job_dot_segments(const char *path, size_t len);
+static int album_zip_job_encoded_slash(const char *path, size_t len);
 static int album_zip_job_prefix(const char *url, size_t len,
     const char *prefix, size_t plen);
 static int album_zip_job_lower(int c);
@@ -486,7 +487,9 @@ album_zip_job_allowed(const char *url, size_t len,
         }
     }
 
-    if (album_zip_job_dot_segments(path, end - path)) {
+    if (album_zip_job_dot_segments(path, end - path)
+        || album_zip_job_encoded_slash(path, end - path))
+    {
         return 0;
     }
 
@@ -548,7 +551,7 @@ album_zip_job_is_fallback(const char *name, size_t n, const char *src,
 }
 
 
-/* a "." or ".." segment, also with the dots percent-encoded */
+/* a "." or ".." segment, also with the dots percent-encoded or ";x" */
 
 static int
 album_zip_job_dot_segments(const char *path, size_t len)
@@ -560,7 +563,9 @@ album_zip_job_dot_segments(const char *path, size_t len)
 
     for (i = 0; i <= len; i++) {
 
-        if (i == len || path[i] == '/') {
+        /* "..;x": a parameter ends the segment for Java servers */
+
+        if (i == len || path[i] == '/' || (path[i] == ';' && other == 0)) {
             if (other == 0 && (dots == 1 || dots == 2)) {
                 return 1;
             }
@@ -581,6 +586,36 @@ album_zip_job_dot_segments(const char *path, size_t len)
 
         } else {
             other++;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * "%2F" or "%5C" (either case): a server that decodes the path before
+ * resolving it (nginx does) reads "/photos/..%2fsecret" as "/secret"
+ */
+
+static int
+album_zip_job_encoded_slash(const char *path, size_t len)
+{
+    int     c;
+    size_t  i;
+
+    for (i = 0; i + 2 < len; i++) {
+
+        if (path[i] != '%') {
+            continue;
+        }
+
+        c = album_zip_job_lower(path[i + 2]);
+
+        if ((path[i + 1] == '2' && c == 'f')
+            || (path[i + 1] == '5' && c == 'c'))
+        {
+            return 1;
         }
     }
 

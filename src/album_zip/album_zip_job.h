@@ -130,10 +130,12 @@ int album_zip_job_url_host(const char *url, size_t len, const char **host,
  * prefix that does not end in "/" only matches up to a boundary ("/",
  * "?", "#" or the end): "http://a.example" matches "http://a.example/x"
  * but neither "http://a.example.evil/" nor "http://a.example@evil/".  A
- * URL with user info, a backslash, or a "." or ".." path segment (also
- * percent-encoded) never matches: libcurl and servers resolve those
- * differently from a plain prefix comparison.  With n == 0 nothing
- * matches.
+ * URL with user info, a backslash, a "." or ".." path segment (also
+ * percent-encoded: "%2e%2e"), or an encoded slash or backslash in its
+ * path ("%2f", "%5c", either case: "/photos/..%2fsecret" is "/secret" to
+ * a server that decodes before resolving) never matches: libcurl and
+ * servers resolve those differently from a plain prefix comparison.  The
+ * query and the fragment are not checked.  With n == 0 nothing matches.
  */
 int album_zip_job_allowed(const char *url, size_t len,
     const album_zip_job_str_t *prefixes, size_t n);

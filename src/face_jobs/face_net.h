@@ -10,7 +10,10 @@
  * IPv6 (mapped ::ffff:a.b.c.d, compatible ::a.b.c.d, NAT64 64:ff9b::/96,
  * 6to4 2002::/16) is classified by the IPv4 address it carries.
  *
- * No nginx types here.
+ * No nginx types here.  The file is compiled into the face and the album
+ * zip modules' .so (the zipper job applies the same policy); the modules
+ * are loaded with RTLD_GLOBAL, so these functions are hidden: each .so
+ * binds its own copy.
  */
 
 
@@ -22,6 +25,13 @@
 #include <stdint.h>
 
 #include <sys/socket.h>
+
+
+#if (__GNUC__ >= 4)
+#define FACE_NET_HIDDEN  __attribute__((visibility("hidden")))
+#else
+#define FACE_NET_HIDDEN
+#endif
 
 
 typedef enum {
@@ -38,16 +48,17 @@ typedef enum {
 
 
 /* addr in host byte order */
-face_net_class_e face_net_classify_ipv4(uint32_t addr);
+FACE_NET_HIDDEN face_net_class_e face_net_classify_ipv4(uint32_t addr);
 
-face_net_class_e face_net_classify_ipv6(const uint8_t addr[16]);
+FACE_NET_HIDDEN face_net_class_e face_net_classify_ipv6(
+    const uint8_t addr[16]);
 
 /* an AF_INET or AF_INET6 socket address; others are RESERVED */
-face_net_class_e face_net_classify(const struct sockaddr *sa,
-    socklen_t len);
+FACE_NET_HIDDEN face_net_class_e face_net_classify(
+    const struct sockaddr *sa, socklen_t len);
 
 /* "loopback", "private", ...: for logs and errors */
-const char *face_net_class_name(face_net_class_e cls);
+FACE_NET_HIDDEN const char *face_net_class_name(face_net_class_e cls);
 
 /*
  * An IPv4 literal as inet_aton() reads it: one to four parts, each
@@ -55,20 +66,21 @@ const char *face_net_class_name(face_net_class_e cls);
  * "0x7f000001", "0177.0.0.1", "127.1".  Returns 0 and sets *addr (host
  * byte order), or -1 when s is not such a literal.
  */
-int face_net_parse_ipv4(const char *s, size_t len, uint32_t *addr);
+FACE_NET_HIDDEN int face_net_parse_ipv4(const char *s, size_t len,
+    uint32_t *addr);
 
 /*
  * The host of an http(s) URL, without user info, port or IPv6 brackets,
  * pointing into url.  Returns 0, or -1 when there is none.
  */
-int face_net_url_host(const char *url, size_t len, const char **host,
-    size_t *host_len);
+FACE_NET_HIDDEN int face_net_url_host(const char *url, size_t len,
+    const char **host, size_t *host_len);
 
 /*
  * When host is an address literal (any IPv4 form above, or an IPv6
  * address), its class in *cls and 0; -1 for a name.
  */
-int face_net_host_literal(const char *host, size_t len,
+FACE_NET_HIDDEN int face_net_host_literal(const char *host, size_t len,
     face_net_class_e *cls);
 
 /*
@@ -76,7 +88,7 @@ int face_net_host_literal(const char *host, size_t len,
  * ".<suffix>" for a name given as ".<suffix>" or "*.<suffix>"; else 0.
  * A trailing dot of the host is ignored.
  */
-int face_net_host_allowed(const char *host, size_t len,
+FACE_NET_HIDDEN int face_net_host_allowed(const char *host, size_t len,
     const char *const *names, const size_t *lens, size_t n);
 
 

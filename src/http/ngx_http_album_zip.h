@@ -70,6 +70,7 @@ typedef struct {
     ngx_shm_zone_t       *crc_cache;       /* album_zip_crc_cache */
     ngx_msec_t            job_timeout;     /* album_zip_job_timeout */
     ngx_flag_t            job;             /* album_zip_job */
+    ngx_flag_t            allow_private;   /* album_zip_job_allow_private */
 } ngx_http_album_zip_loc_conf_t;
 
 

@@ -25,9 +25,21 @@
  * entry table, member data from the temporary file.  Memory does not
  * depend on the album's size: libcurl's buffers and one entry per source.
  *
- * album_zip_allow, when set, is the SSRF guard: every source, every
- * redirect a source download follows, and upload_url must start with one
- * of its prefixes (see album_zip_job_allowed()).
+ * The SSRF guard, on every outbound request (sources, every redirect a
+ * source download follows, and the upload) applies the face jobs' address
+ * policy (src/face_jobs/face_net.c): unless album_zip_job_allow_private is
+ * on, a loopback, private, link-local, unspecified, multicast or reserved
+ * address is refused, in any spelling ("127.1", "0x7f000001",
+ * "[::ffff:127.0.0.1]", NAT64...).  Address literals in the payload are
+ * refused before the job starts (400); a Location naming one is refused
+ * before libcurl follows it; and libcurl's open-socket callback checks
+ * the address of every connection it opens, whatever name led there.
+ * Only http and https, redirects included; no proxy from the environment
+ * (it would be an address nobody checked).
+ *
+ * album_zip_allow, when set, narrows that further: every source, every
+ * redirect, and upload_url must start with one of its prefixes (see
+ * album_zip_job_allowed(): no dot segments, no encoded slashes).
  */
 
 
@@ -42,6 +54,7 @@
 #include "album_zip_format.h"
 #include "album_zip_names.h"
 #include "album_zip_job.h"
+#include "face_net.h"
 
 
 #define NGX_HTTP_ALBUM_ZIP_JOB_SYNC      0
@@ -68,11 +81,14 @@ typedef struct {
     size_t                         nsources;
     album_zip_job_str_t           *allow;
     size_t                         nallow;
+    ngx_flag_t                     allow_private;
     uint64_t                       max_size;
     long                           timeout;      /* ms, per transfer */
 
     /* set by the thread */
     ngx_uint_t                     status;       /* 200, 500 or 502 */
+    face_net_class_e               refused;      /* by the open-socket
+                                                    callback; PUBLIC: no */
     uint64_t                       bytes;        /* the archive's size */
     char                           err[NGX_HTTP_ALBUM_ZIP_JOB_ERR_LEN];
 
@@ -96,6 +112,8 @@ typedef struct {
     uint32_t                       crc;
     long                           status;       /* current response's */
     ngx_err_t                      err;
+    face_net_class_e               redirect_to;  /* a refused Location's
+                                                    address; PUBLIC: no */
     unsigned                       too_big:1;
     unsigned                       refused:1;
     unsigned                       write_error:1;
@@ -127,6 +145,8 @@ static ngx_int_t ngx_http_album_zip_job_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
 static album_zip_job_str_t *ngx_http_album_zip_job_allow(ngx_pool_t *pool,
     ngx_array_t *allow);
+static face_net_class_e ngx_http_album_zip_job_literal(const char *url,
+    size_t len);
 static void *ngx_http_album_zip_job_alloc(void *ctx, size_t size);
 static void ngx_http_album_zip_job_done(ngx_event_t *ev);
 static void ngx_http_album_zip_job_log(ngx_http_album_zip_job_ctx_t *ctx,
@@ -144,6 +164,12 @@ static size_t ngx_http_album_zip_job_header(char *buf, size_t size,
     size_t nitems, void *data);
 static int ngx_http_album_zip_job_redirect_ok(
     ngx_http_album_zip_job_fetch_t *f, const char *value, size_t len);
+static int ngx_http_album_zip_job_redirect_check(
+    ngx_http_album_zip_job_fetch_t *f, const char *url);
+static CURLcode ngx_http_album_zip_job_net(ngx_http_album_zip_job_ctx_t *ctx,
+    CURL *curl);
+static curl_socket_t ngx_http_album_zip_job_open_socket(void *data,
+    curlsocktype purpose, struct curl_sockaddr *address);
 static size_t ngx_http_album_zip_job_read(char *buf, size_t size,
     size_t nitems, void *data);
 static int ngx_http_album_zip_job_seek(void *data, curl_off_t offset,
@@ -215,7 +241,8 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
     char                            err[ALBUM_ZIP_JOB_ERR_LEN];
     size_t                          i;
     ngx_str_t                       body;
-    ngx_uint_t                      mode, status, level;
+    ngx_uint_t                      mode, status, level, internal;
+    face_net_class_e                cls;
     ngx_pool_t                     *pool;
     album_zip_alloc_t               hooks;
     ngx_thread_task_t              *task;
@@ -227,6 +254,8 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
 
     azlcf = ngx_http_get_module_loc_conf(r, ngx_http_album_zip_module);
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    internal = 0;
 
     mode = ngx_http_album_zip_job_mode(r);
 
@@ -306,6 +335,38 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
         allow = NULL;
     }
 
+    /* the address policy: literals now, names when libcurl connects */
+
+    if (!azlcf->allow_private) {
+        for (i = 0; i < payload.nsources; i++) {
+            cls = ngx_http_album_zip_job_literal(payload.sources[i].data,
+                                                 payload.sources[i].len);
+
+            if (cls != FACE_NET_PUBLIC) {
+                status = NGX_HTTP_BAD_REQUEST;
+                ngx_snprintf((u_char *) err, sizeof(err),
+                             "sources[%uz]: refused: %s address "
+                             "(album_zip_job_allow_private is off)%Z",
+                             i, face_net_class_name(cls));
+                internal = 1;
+                goto failed;
+            }
+        }
+
+        cls = ngx_http_album_zip_job_literal(payload.upload_url.data,
+                                             payload.upload_url.len);
+
+        if (cls != FACE_NET_PUBLIC) {
+            status = NGX_HTTP_BAD_REQUEST;
+            ngx_snprintf((u_char *) err, sizeof(err),
+                         "upload_url: refused: %s address "
+                         "(album_zip_job_allow_private is off)%Z",
+                         face_net_class_name(cls));
+            internal = 1;
+            goto failed;
+        }
+    }
+
     if (mode == NGX_HTTP_ALBUM_ZIP_JOB_DRYRUN) {
         r->headers_out.status = NGX_HTTP_NO_CONTENT;
         r->header_only = 1;
@@ -322,6 +383,7 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
 
     ctx->allow = allow;
     ctx->nallow = allow ? azlcf->allow->nelts : 0;
+    ctx->allow_private = azlcf->allow_private;
     ctx->max_size = (uint64_t) azlcf->max_size;
     ctx->timeout = (long) azlcf->job_timeout;
 
@@ -383,11 +445,19 @@ nomem:
 
 failed:
 
+    /* a request for an internal address: operators want to see it */
+
+    if (internal) {
+        level = NGX_LOG_WARN;
+
+    } else {
+        level = (status == NGX_HTTP_BAD_REQUEST) ? NGX_LOG_INFO
+                                                 : NGX_LOG_ERR;
+    }
+
     if (pool != r->pool) {
         ngx_destroy_pool(pool);
     }
-
-    level = (status == NGX_HTTP_BAD_REQUEST) ? NGX_LOG_INFO : NGX_LOG_ERR;
 
     ngx_log_error(level, r->connection->log, 0, "album_zip job: %s", err);
 
@@ -647,6 +717,32 @@ ngx_http_album_zip_job_allow(ngx_pool_t *pool, ngx_array_t *allow)
 }
 
 
+/*
+ * The class of a URL's host when it is an address literal, in any
+ * spelling face_net reads ("127.1", "2130706433", "[::ffff:7f00:1]");
+ * FACE_NET_PUBLIC for a public address or a name (names are checked by
+ * the open-socket callback, when libcurl connects).
+ */
+
+static face_net_class_e
+ngx_http_album_zip_job_literal(const char *url, size_t len)
+{
+    size_t            n;
+    const char       *host;
+    face_net_class_e  cls;
+
+    if (face_net_url_host(url, len, &host, &n) != 0) {
+        return FACE_NET_RESERVED;
+    }
+
+    if (face_net_host_literal(host, n, &cls) != 0) {
+        return FACE_NET_PUBLIC;
+    }
+
+    return cls;
+}
+
+
 static void *
 ngx_http_album_zip_job_alloc(void *ctx, size_t size)
 {
@@ -809,10 +905,6 @@ ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
 
     if (curl_easy_setopt(curl, CURLOPT_URL, ctx->sources[i].data) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https")
-           != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-           != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ctx->timeout)
@@ -832,6 +924,7 @@ ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
                             ngx_http_album_zip_job_header)
            != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_HEADERDATA, f) != CURLE_OK
+        || ngx_http_album_zip_job_net(ctx, curl) != CURLE_OK
         || (left > 0
             && curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
                                 (curl_off_t) left)
@@ -846,11 +939,31 @@ ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
     f->size = 0;
     f->crc = 0;
     f->status = 0;
+    f->redirect_to = FACE_NET_PUBLIC;
+    ctx->refused = FACE_NET_PUBLIC;
 
     code = curl_easy_perform(curl);
 
     status = 0;
     (void) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+
+    if (f->redirect_to != FACE_NET_PUBLIC) {
+        ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
+                                    "sources[%zu]: refused: redirected to "
+                                    "%s address (album_zip_job_allow_"
+                                    "private is off)", i,
+                                    face_net_class_name(f->redirect_to));
+        return NGX_ERROR;
+    }
+
+    if (ctx->refused != FACE_NET_PUBLIC) {
+        ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
+                                    "sources[%zu]: refused: the host's "
+                                    "address is %s "
+                                    "(album_zip_job_allow_private is off)",
+                                    i, face_net_class_name(ctx->refused));
+        return NGX_ERROR;
+    }
 
     if (f->too_big || code == CURLE_FILESIZE_EXCEEDED) {
         ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
@@ -979,8 +1092,6 @@ ngx_http_album_zip_job_upload(ngx_http_album_zip_job_ctx_t *ctx, CURL *curl,
            != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_URL, ctx->upload_url) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https")
-           != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ctx->timeout)
            != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
@@ -991,14 +1102,27 @@ ngx_http_album_zip_job_upload(ngx_http_album_zip_job_ctx_t *ctx, CURL *curl,
                             ngx_http_album_zip_job_discard)
            != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime) != CURLE_OK)
+        || curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK
+        || ngx_http_album_zip_job_net(ctx, curl) != CURLE_OK)
     {
         ngx_http_album_zip_job_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                     "upload: libcurl refused an option");
         goto failed;
     }
 
+    ctx->refused = FACE_NET_PUBLIC;
+
     code = curl_easy_perform(curl);
+
+    if (ctx->refused != FACE_NET_PUBLIC) {
+        ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
+                                    "upload: refused: the host's address "
+                                    "is %s (album_zip_job_allow_private "
+                                    "is off)",
+                                    face_net_class_name(ctx->refused));
+        goto failed;
+    }
 
     if (up.read_error) {
         ngx_http_album_zip_job_sys_fail(ctx, "upload: temporary file",
@@ -1090,8 +1214,9 @@ ngx_http_album_zip_job_write(char *ptr, size_t size, size_t nmemb,
 
 
 /*
- * With album_zip_allow, a redirect must stay inside the allow-list: the
- * Location of a 3xx response is resolved as libcurl will and checked
+ * A redirect must stay inside album_zip_allow, and without
+ * album_zip_job_allow_private must not name an internal address literal:
+ * the Location of a 3xx response is resolved as libcurl will and checked
  * before libcurl follows it; returning 0 aborts the transfer.
  */
 
@@ -1118,7 +1243,7 @@ ngx_http_album_zip_job_header(char *buf, size_t size, size_t nitems,
         return n;
     }
 
-    if (f->job->nallow == 0
+    if ((f->job->nallow == 0 && f->job->allow_private)
         || f->status < 300 || f->status > 399
         || n < sizeof("Location:") - 1
         || ngx_strncasecmp((u_char *) buf, (u_char *) "Location:",
@@ -1146,7 +1271,6 @@ ngx_http_album_zip_job_header(char *buf, size_t size, size_t nitems,
     }
 
     if (!ngx_http_album_zip_job_redirect_ok(f, p, end - p)) {
-        f->refused = 1;
         return 0;
     }
 
@@ -1163,24 +1287,23 @@ ngx_http_album_zip_job_redirect_ok(ngx_http_album_zip_job_fetch_t *f,
     CURLU     *u;
     CURLUcode  rc;
 
+    ok = -1;
     base = NULL;
+    url = NULL;
 
     if (curl_easy_getinfo(f->curl, CURLINFO_EFFECTIVE_URL, &base) != CURLE_OK
         || base == NULL)
     {
-        return 0;
+        goto unresolved;
     }
 
     location = malloc(len + 1);
     if (location == NULL) {
-        return 0;
+        goto unresolved;
     }
 
     ngx_memcpy(location, value, len);
     location[len] = '\0';
-
-    ok = 0;
-    url = NULL;
 
     u = curl_url();
 
@@ -1197,8 +1320,7 @@ ngx_http_album_zip_job_redirect_ok(ngx_http_album_zip_job_fetch_t *f,
         }
 
         if (rc == CURLUE_OK && url != NULL) {
-            ok = album_zip_job_allowed(url, ngx_strlen(url), f->job->allow,
-                                       f->job->nallow);
+            ok = ngx_http_album_zip_job_redirect_check(f, url);
         }
 
         curl_free(url);
@@ -1207,7 +1329,124 @@ ngx_http_album_zip_job_redirect_ok(ngx_http_album_zip_job_fetch_t *f,
 
     free(location);
 
-    return ok;
+    if (ok != -1) {
+        return ok;
+    }
+
+unresolved:
+
+    /*
+     * a Location that cannot be resolved is refused with an allow-list;
+     * without one libcurl decides, and the open-socket callback still
+     * checks where it connects
+     */
+
+    if (f->job->nallow) {
+        f->refused = 1;
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/* the resolved Location: the allow-list, then an address literal */
+
+static int
+ngx_http_album_zip_job_redirect_check(ngx_http_album_zip_job_fetch_t *f,
+    const char *url)
+{
+    size_t                         len;
+    face_net_class_e               cls;
+    ngx_http_album_zip_job_ctx_t  *ctx;
+
+    ctx = f->job;
+    len = ngx_strlen(url);
+
+    if (ctx->nallow
+        && !album_zip_job_allowed(url, len, ctx->allow, ctx->nallow))
+    {
+        f->refused = 1;
+        return 0;
+    }
+
+    if (!ctx->allow_private) {
+        cls = ngx_http_album_zip_job_literal(url, len);
+
+        if (cls != FACE_NET_PUBLIC) {
+            f->redirect_to = cls;
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * The options every transfer of a job gets: http and https only, also on
+ * redirects; no proxy, from the environment or elsewhere; the open-socket
+ * callback
+ */
+
+static CURLcode
+ngx_http_album_zip_job_net(ngx_http_album_zip_job_ctx_t *ctx, CURL *curl)
+{
+    CURLcode  code;
+
+    code = curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+
+    if (code == CURLE_OK) {
+        code = curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR,
+                                "http,https");
+    }
+
+    if (code == CURLE_OK) {
+        code = curl_easy_setopt(curl, CURLOPT_PROXY, "");
+    }
+
+    if (code == CURLE_OK) {
+        code = curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+    }
+
+    if (code == CURLE_OK) {
+        code = curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION,
+                                ngx_http_album_zip_job_open_socket);
+    }
+
+    if (code == CURLE_OK) {
+        code = curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, ctx);
+    }
+
+    return code;
+}
+
+
+/*
+ * The address libcurl is about to connect to, on every connection of
+ * every transfer (sources, redirects, the upload): the face jobs' policy
+ */
+
+static curl_socket_t
+ngx_http_album_zip_job_open_socket(void *data, curlsocktype purpose,
+    struct curl_sockaddr *address)
+{
+    ngx_http_album_zip_job_ctx_t *ctx = data;
+
+    face_net_class_e  cls;
+
+    if (purpose != CURLSOCKTYPE_IPCXN) {
+        return CURL_SOCKET_BAD;
+    }
+
+    cls = face_net_classify(&address->addr, address->addrlen);
+
+    if (cls != FACE_NET_PUBLIC && !ctx->allow_private) {
+        ctx->refused = cls;
+        return CURL_SOCKET_BAD;
+    }
+
+    return socket(address->family, address->socktype, address->protocol);
 }
 
 

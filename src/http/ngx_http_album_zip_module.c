@@ -144,6 +144,13 @@ static ngx_command_t  ngx_http_album_zip_commands[] = {
       offsetof(ngx_http_album_zip_loc_conf_t, job_timeout),
       NULL },
 
+    { ngx_string("album_zip_job_allow_private"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_album_zip_loc_conf_t, allow_private),
+      NULL },
+
     { ngx_string("album_zip_job"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_album_zip_job,
@@ -423,6 +430,7 @@ ngx_http_album_zip_create_loc_conf(ngx_conf_t *cf)
     conf->crc_cache = NGX_CONF_UNSET_PTR;
     conf->job_timeout = NGX_CONF_UNSET_MSEC;
     conf->job = NGX_CONF_UNSET;
+    conf->allow_private = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -437,6 +445,7 @@ ngx_http_album_zip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_value(conf->directory, prev->directory, 0);
     ngx_conf_merge_value(conf->job, prev->job, 0);
+    ngx_conf_merge_value(conf->allow_private, prev->allow_private, 0);
     ngx_conf_merge_str_value(conf->remote, prev->remote, "");
     ngx_conf_merge_ptr_value(conf->allow, prev->allow, NULL);
     ngx_conf_merge_ptr_value(conf->crc_cache, prev->crc_cache, NULL);

@@ -684,6 +684,29 @@ UNIT_TEST(test_allowed)
     CHECK_INT(allowed("https://cdn.example/media/..\\a", cdn, up), 0);
     CHECK_INT(allowed("https://cdn.example/media/a\\b", cdn, up), 0);
     CHECK_INT(allowed("http://127.0.0.1:8080/a/..", cdn, up), 0);
+    CHECK_INT(allowed("https://cdn.example/media/..;/admin", cdn, up), 0);
+    CHECK_INT(allowed("https://cdn.example/media/.;x/a.jpg", cdn, up), 0);
+
+    /* encoded slashes and backslashes: "/media/..%2fadmin" is "/admin" */
+
+    CHECK_INT(allowed("https://cdn.example/media/..%2fadmin", cdn, up), 0);
+    CHECK_INT(allowed("https://cdn.example/media/..%2Fadmin", cdn, up), 0);
+    CHECK_INT(allowed("https://cdn.example/media/..%5cadmin", cdn, up), 0);
+    CHECK_INT(allowed("https://cdn.example/media/..%5Cadmin", cdn, up), 0);
+    CHECK_INT(allowed("https://cdn.example/media/a%2fb.jpg", cdn, up), 0);
+    CHECK_INT(allowed("https://cdn.example/media/%2e%2e%2fadmin", cdn, up),
+              0);
+    CHECK_INT(allowed("http://127.0.0.1:8080/%2F", cdn, up), 0);
+
+    /* "%2" at the end, other escapes, and escapes in the query are fine */
+
+    CHECK_INT(allowed("https://cdn.example/media/a%2", cdn, up), 1);
+    CHECK_INT(allowed("https://cdn.example/media/a%20b.jpg", cdn, up), 1);
+    CHECK_INT(allowed("https://cdn.example/media/a%2e.jpg", cdn, up), 1);
+    CHECK_INT(allowed("https://cdn.example/media/a.jpg?p=..%2f", cdn, up),
+              1);
+    CHECK_INT(allowed("https://cdn.example/media/a;v=1.jpg", cdn, up), 1);
+    CHECK_INT(allowed("https://cdn.example/media/...;x", cdn, up), 1);
 
     /* dots that are no segment, and dots after the path, are fine */
 
