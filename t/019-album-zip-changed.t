@@ -8,7 +8,8 @@
 # the end, one [error] line names the member.  With sendfile and through
 # memory, with remembered CRCs (which would otherwise label new bytes
 # with the old CRC) and with streamed ones.  A change made before the
-# listing is simply the new album.
+# listing is simply the new album.  A client that leaves mid-member is
+# logged at info, as nginx logs it, not as a failed member.
 
 use strict;
 use warnings;
@@ -20,6 +21,7 @@ use IO::Select;
 use IO::Socket::IP;
 use Socket qw(SOL_SOCKET SO_RCVBUF);
 use Test::More;
+use Time::HiRes ();
 
 use Edge::Nginx qw(parse_response);
 use Edge::Nginx::Backend qw(write_all);
@@ -128,6 +130,33 @@ for my $loc ('/albums/', '/mem/', '/stream/') {
             label => "$uri, $how: the next download", response => $r);
     }
 }
+
+# ---- a client that leaves mid-member is no error: info, as nginx's own
+
+fresh_album();
+for my $loc ('/albums/', '/mem/', '/stream/') {
+    my $sock = IO::Socket::IP->new(PeerHost => '127.0.0.1',
+        PeerPort => $t->port) or die "connect: $@";
+    setsockopt $sock, SOL_SOCKET, SO_RCVBUF, 32768;
+    write_all($sock, "GET ${loc}party.zip HTTP/1.1\r\nHost: x\r\n\r\n");
+    my $buf = '';
+    my $sel = IO::Select->new($sock);
+    while (length $buf < 200_000 && $sel->can_read(5)) {
+        sysread($sock, $buf, 16384, length $buf) or last;
+        Time::HiRes::sleep(0.001);
+    }
+    close $sock;
+}
+
+ok $t->wait_for(sub { (() = $t->error_log =~ /the client is gone/g) >= 3 },
+    5),
+    'clients gone mid-member: logged at info'
+    or diag $t->error_log;
+like $t->error_log,
+    qr/\[info\].*album_zip: archive stopped at member 1 "[^"]*img1\.jpg": the client is gone/,
+    '... naming the member';
+unlike $t->error_log, qr/\[error\].*album_zip: member \d+ "[^"]*" failed: failed/,
+    '... and no [error]';
 
 $t->done;
 

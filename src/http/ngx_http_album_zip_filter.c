@@ -2110,6 +2110,16 @@ ngx_http_album_zip_member_fail(ngx_http_request_t *sr,
 
     mctx->failed = 1;
 
+    if (r->connection->error && !ctx->failed) {
+        /* the client went away: nginx has said so, at info, as we do */
+        ctx->failed = 1;
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "album_zip: archive stopped at member %ui \"%V\": "
+                      "the client is gone", mctx->index + 1, &m->source);
+        return NGX_ERROR;
+    }
+
     m->reason.len = ngx_strlen(reason);
     m->reason.data = ngx_pnalloc(r->pool, m->reason.len);
     if (m->reason.data == NULL) {
