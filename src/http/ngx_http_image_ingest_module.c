@@ -583,12 +583,12 @@ ngx_http_image_ingest_done(ngx_event_t *ev)
     (void) image_ingest_json_response(&info, (char *) json, len);
 
     ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                  "image_ingest: %s %s.%s (%s %ux%u, %uz bytes, "
+                  "image_ingest: %s %s.%s (%s %uDx%uD, %uz bytes, "
                   "%ui variants)",
                   ctx->status == NGX_HTTP_CREATED ? "stored" : "duplicate",
                   ctx->key, ctx->probe.ext, ctx->probe.format,
-                  ctx->probe.width, ctx->probe.height, ctx->image_len,
-                  ctx->nrenders);
+                  (uint32_t) ctx->probe.width, (uint32_t) ctx->probe.height,
+                  ctx->image_len, ctx->nrenders);
 
     rc = ngx_http_edge_json_send(r, ctx->status, json, len);
 
