@@ -342,6 +342,7 @@ image_ingest_sweep(const char *dir, char *err, size_t err_len)
     char                 tmp[IMAGE_INGEST_PATH_LEN];
     char                 key[IMAGE_INGEST_KEY_LEN + 1];
     size_t               i;
+    struct stat          st;
     struct dirent       *de;
     image_ingest_txn_t  *t;
 
@@ -391,6 +392,16 @@ image_ingest_sweep(const char *dir, char *err, size_t err_len)
         }
 
         key[IMAGE_INGEST_KEY_LEN] = '\0';
+
+        /*
+         * One upload leaves several entries (its lock, its temporary
+         * files): the first rolls the key back and removes them all, and
+         * readdir() may still return the others.  Gone: counted already.
+         */
+
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            continue;
+        }
 
         /* begin() rolls back, end() removes the lock file */
 

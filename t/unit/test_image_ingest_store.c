@@ -347,10 +347,21 @@ UNIT_TEST(test_sweep)
     put(".tmp/" KEY2 ".Zz9Zz9", "temporary");
     put(".tmp/not-a-key", "left alone");
 
-    CHECK_INT(image_ingest_sweep(dir, err, sizeof(err)), 2);
+    /* a lock and two temporary files: one interrupted upload */
+    put(".tmp/" KEY2 ".Yy8Yy8", "temporary");
+
+    CHECK_INT(image_ingest_sweep(dir, err, sizeof(err)), 1);
     CHECK(!exists("thumb/" KEY2 ".jpg"));
     CHECK_INT(temps(), 1);
     CHECK(exists(".tmp/not-a-key"));
+
+    /* two keys: two */
+    put(".tmp/" KEY ".lock", "");
+    put(".tmp/" KEY ".Xx7Xx7", "temporary");
+    put(".tmp/" KEY2 ".Ww6Ww6", "temporary");
+
+    CHECK_INT(image_ingest_sweep(dir, err, sizeof(err)), 2);
+    CHECK_INT(temps(), 1);
 
     unlink(path(".tmp/not-a-key"));
     CHECK_INT(image_ingest_sweep(dir, err, sizeof(err)), 0);
