@@ -79,6 +79,7 @@ image_ingest_begin(image_ingest_txn_t *t, const char *dir, const char *key,
     t->nfiles = 0;
     t->recovered = 0;
     t->intent = 0;
+    t->errnum = 0;
     t->error[0] = '\0';
 
     if (strlen(dir) > IMAGE_INGEST_DIR_LEN || dir[0] != '/'
@@ -682,10 +683,14 @@ image_ingest_write_all(int fd, const void *data, size_t len)
 }
 
 
+/* a message with "%m" is a system call's failure: its errno is kept */
+
 static int
 image_ingest_fail(image_ingest_txn_t *t, const char *fmt, ...)
 {
     va_list  args;
+
+    t->errnum = strstr(fmt, "%m") ? errno : 0;
 
     va_start(args, fmt);
     vsnprintf(t->error, sizeof(t->error), fmt, args);

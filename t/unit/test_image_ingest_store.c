@@ -9,6 +9,7 @@
 
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -190,6 +191,7 @@ UNIT_TEST(test_names)
     }
 
     CHECK_INT(txn.nfiles, 0);
+    CHECK_INT(txn.errnum, 0);          /* no system call failed */
     CHECK_INT(image_ingest_commit(&txn, "../x"), IMAGE_INGEST_STORE_ERROR);
     image_ingest_end(&txn);
 
@@ -326,6 +328,7 @@ UNIT_TEST(test_failed_commit)
     CHECK_INT(image_ingest_commit(&txn, KEY2 ".png"),
               IMAGE_INGEST_STORE_ERROR);
     CHECK(strstr(txn.error, "rename") != NULL);
+    CHECK_INT(txn.errnum, ENOTDIR);
 
     /* renamed before the failure: there until the transaction ends */
     CHECK(exists("avatar/" KEY2 ".jpg"));
