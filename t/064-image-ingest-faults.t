@@ -236,8 +236,8 @@ SKIP: {
 # ---- a full store: 507, logged once, nothing left
 
 SKIP: {
-    skip "cannot mount a tmpfs here (not root, or no permission): $!", 10
-        unless $mounted;
+    skip 'cannot mount a tmpfs (needs root and permission to mount): '
+         . 'the full store is not tested', 11 unless $mounted;
 
     # ~460 kB: more than the 128 kB store holds
     my $big = convert($photo, '.png[compression=0]', 'resize', 0.25);
