@@ -63,6 +63,12 @@ typedef struct {
     ngx_msec_t                   timeout;
     ngx_str_t                    thread_pool_name;
     ngx_thread_pool_t           *thread_pool;
+
+    /*
+     * Per worker, the event loop's: the store is full, logged once; until
+     * an upload of the location succeeds, 507s are logged at info.
+     */
+    ngx_uint_t                   full;
 } ngx_http_image_ingest_loc_conf_t;
 
 
@@ -101,6 +107,13 @@ typedef struct {
     ngx_uint_t                        nrenders;
     time_t                            now;
 
+    /* the event loop's, between tries of a key locked by another upload */
+    ngx_thread_task_t                *task;
+    ngx_event_t                       retry;
+    ngx_msec_t                        delay;      /* the next wait */
+    ngx_msec_t                        waited;
+    ngx_msec_t                        max_wait;
+
     /* set by the thread */
     ngx_uint_t                        status;
     char                              err[256];
@@ -110,6 +123,9 @@ typedef struct {
     size_t                            image_len;
     image_ingest_probe_t              probe;
     unsigned                          recovered;
+    unsigned                          probed:1;   /* all before the lock */
+    unsigned                          busy:1;     /* the key was locked */
+    unsigned                          full:1;     /* ENOSPC, EDQUOT */
     image_ingest_txn_t                txn;
 } ngx_http_image_ingest_ctx_t;
 

@@ -570,8 +570,9 @@ ngx_http_image_ingest_init_process(ngx_cycle_t *cycle)
 
         } else if (n > 0) {
             ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                          "image_ingest: %d interrupted uploads in \"%V\" "
-                          "rolled back", n, &s[i]);
+                          "image_ingest: %d interrupted upload%s in "
+                          "\"%V\" rolled back", n, n == 1 ? "" : "s",
+                          &s[i]);
         }
     }
 

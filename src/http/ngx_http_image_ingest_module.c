@@ -19,6 +19,14 @@
  * 201 (200 for bytes already stored) with JSON and starts the
  * notification.
  *
+ * The task never waits for a lock: when another upload of the same bytes
+ * (in any worker) holds the key, the task ends at once and is posted
+ * again after a timer, 10 ms, doubling up to 100 ms, for at most
+ * image_variant_timeout for each rendering of the upload and one more
+ * (the longest the other upload can hold the key), then 503.  A full
+ * store (ENOSPC, EDQUOT) is a 507, logged once per worker until an
+ * upload succeeds again.
+ *
  * This module lives in the image variant module's .so: it takes the
  * presets, the pixel limit, the render time limit and the thread pool
  * of image_variant's configuration of the same location, and libvips is
@@ -41,6 +49,11 @@
 #include "ngx_http_edge_json.h"
 
 
+/* the waits for a key locked by another upload: 10, 20, 40, 80, 100... */
+#define NGX_HTTP_IMAGE_INGEST_RETRY_MIN  10
+#define NGX_HTTP_IMAGE_INGEST_RETRY_MAX  100
+
+
 /* a JSON body may hold the base64 of image_ingest_max_size, and more */
 #define ngx_http_image_ingest_body_max(size)                                  \
     ((off_t) (size) / 3 * 4 + 65536)
@@ -55,6 +68,12 @@ static ngx_int_t ngx_http_image_ingest_prepare(ngx_http_request_t *r,
 static void ngx_http_image_ingest_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_image_ingest_start(ngx_http_request_t *r);
 static void ngx_http_image_ingest_done(ngx_event_t *ev);
+static ngx_int_t ngx_http_image_ingest_wait(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx);
+static void ngx_http_image_ingest_retry(ngx_event_t *ev);
+static ngx_int_t ngx_http_image_ingest_failed(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx);
+static void ngx_http_image_ingest_cleanup(void *data);
 
 
 static ngx_command_t  ngx_http_image_ingest_commands[] = {
@@ -195,6 +214,7 @@ ngx_http_image_ingest_handler(ngx_http_request_t *r)
 {
     ngx_int_t                          rc;
     const char                        *msg;
+    ngx_pool_cleanup_t                *cln;
     ngx_http_image_ingest_ctx_t       *ctx;
     ngx_http_image_ingest_loc_conf_t  *conf;
 
@@ -246,6 +266,16 @@ ngx_http_image_ingest_handler(ngx_http_request_t *r)
     ctx->conf = conf;
     ctx->now = ngx_time();
     ngx_http_set_ctx(r, ctx, ngx_http_image_ingest_module);
+
+    /* the retry timer never outlives the request */
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_image_ingest_cleanup;
+    cln->data = ctx;
 
     /* the variables of auth_request and the like, before the body */
 
@@ -510,6 +540,7 @@ ngx_http_image_ingest_start(ngx_http_request_t *r)
     task->handler = ngx_http_image_ingest_thread;
     task->event.handler = ngx_http_image_ingest_done;
     task->event.data = ctx;
+    ctx->task = task;
 
     if (ngx_thread_task_post(conf->thread_pool, task) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -536,7 +567,6 @@ ngx_http_image_ingest_done(ngx_event_t *ev)
     u_char                       *json;
     size_t                        len;
     ngx_int_t                     rc;
-    ngx_uint_t                    level;
     ngx_connection_t             *c;
     ngx_http_request_t           *r;
     image_ingest_info_t           info;
@@ -551,6 +581,16 @@ ngx_http_image_ingest_done(ngx_event_t *ev)
     r->main->blocked--;
     r->aio = 0;
 
+    if (ctx->busy) {
+        rc = ngx_http_image_ingest_wait(r, ctx);
+
+        if (rc == NGX_DONE) {
+            return;
+        }
+
+        goto done;
+    }
+
     if (ctx->recovered) {
         ngx_log_error(NGX_LOG_WARN, c->log, 0,
                       "image_ingest: %ui files of an interrupted upload of "
@@ -558,16 +598,16 @@ ngx_http_image_ingest_done(ngx_event_t *ev)
     }
 
     if (ctx->status != NGX_HTTP_CREATED && ctx->status != NGX_HTTP_OK) {
-        level = (ctx->status >= NGX_HTTP_INTERNAL_SERVER_ERROR)
-                ? NGX_LOG_ERR : NGX_LOG_INFO;
-
-        ngx_log_error(level, c->log, 0, "image_ingest: %s", ctx->err);
-
-        /* the log has the details (paths, system errors); the client not */
-        rc = ngx_http_edge_json_error(r, ctx->status,
-                 ctx->status == NGX_HTTP_INTERNAL_SERVER_ERROR
-                 ? "internal error" : ctx->err);
+        rc = ngx_http_image_ingest_failed(r, ctx);
         goto done;
+    }
+
+    if (ctx->status == NGX_HTTP_CREATED && ctx->conf->full) {
+        ctx->conf->full = 0;
+
+        ngx_log_error(NGX_LOG_NOTICE, c->log, 0,
+                      "image_ingest: the store \"%V\" takes uploads again",
+                      &ctx->conf->store);
     }
 
     ngx_http_image_ingest_info(ctx, &info);
@@ -583,12 +623,12 @@ ngx_http_image_ingest_done(ngx_event_t *ev)
     (void) image_ingest_json_response(&info, (char *) json, len);
 
     ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                  "image_ingest: %s %s.%s (%s %ux%u, %uz bytes, "
+                  "image_ingest: %s %s.%s (%s %uDx%uD, %uz bytes, "
                   "%ui variants)",
                   ctx->status == NGX_HTTP_CREATED ? "stored" : "duplicate",
                   ctx->key, ctx->probe.ext, ctx->probe.format,
-                  ctx->probe.width, ctx->probe.height, ctx->image_len,
-                  ctx->nrenders);
+                  (uint32_t) ctx->probe.width, (uint32_t) ctx->probe.height,
+                  ctx->image_len, ctx->nrenders);
 
     rc = ngx_http_edge_json_send(r, ctx->status, json, len);
 
@@ -613,4 +653,140 @@ done:
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
+}
+
+
+/* the answer and the one log line of a failed upload */
+
+static ngx_int_t
+ngx_http_image_ingest_failed(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx)
+{
+    ngx_uint_t                         level;
+    ngx_http_image_ingest_loc_conf_t  *conf;
+
+    conf = ctx->conf;
+
+    if (ctx->full) {
+        if (!conf->full) {
+            conf->full = 1;
+
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "image_ingest: the store \"%V\" is full, uploads "
+                          "answer 507 until one is stored: %s",
+                          &conf->store, ctx->err);
+
+        } else {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "image_ingest: the store \"%V\" is still full, "
+                          "upload of %uz bytes refused",
+                          &conf->store, ctx->image_len);
+        }
+
+        return ngx_http_edge_json_error(r, NGX_HTTP_INSUFFICIENT_STORAGE,
+                                        "insufficient storage: the image "
+                                        "store is full");
+    }
+
+    level = (ctx->status >= NGX_HTTP_INTERNAL_SERVER_ERROR)
+            ? NGX_LOG_ERR : NGX_LOG_INFO;
+
+    ngx_log_error(level, r->connection->log, 0, "image_ingest: %s", ctx->err);
+
+    /* the log has the details (paths, system errors); the client not */
+    return ngx_http_edge_json_error(r, ctx->status,
+               ctx->status == NGX_HTTP_INTERNAL_SERVER_ERROR
+               ? "internal error" : ctx->err);
+}
+
+
+/*
+ * The key is locked by another upload of the same bytes: the task is
+ * posted again after a timer (NGX_DONE), or, once waited long enough,
+ * a 503.  The request stays blocked meanwhile, as while its task runs.
+ */
+
+static ngx_int_t
+ngx_http_image_ingest_wait(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx)
+{
+    if (ctx->delay == 0) {
+        ctx->delay = NGX_HTTP_IMAGE_INGEST_RETRY_MIN;
+        ctx->max_wait = ctx->conf->timeout * (ctx->nrenders + 1);
+
+        ctx->retry.handler = ngx_http_image_ingest_retry;
+        ctx->retry.data = ctx;
+        ctx->retry.log = r->connection->log;
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "image_ingest: %s is locked by another upload, "
+                       "waiting up to %M ms", ctx->key, ctx->max_wait);
+    }
+
+    if (ctx->waited >= ctx->max_wait) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "image_ingest: another upload of %s still holds its "
+                      "lock after %M ms", ctx->key, ctx->waited);
+
+        return ngx_http_edge_json_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                        "busy: an upload of the same image "
+                                        "is in progress");
+    }
+
+    ngx_add_timer(&ctx->retry, ctx->delay);
+
+    ctx->waited += ctx->delay;
+    ctx->delay = ngx_min(ctx->delay * 2, NGX_HTTP_IMAGE_INGEST_RETRY_MAX);
+
+    r->main->blocked++;
+    r->aio = 1;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_image_ingest_retry(ngx_event_t *ev)
+{
+    ngx_int_t                     rc;
+    ngx_connection_t             *c;
+    ngx_http_request_t           *r;
+    ngx_http_image_ingest_ctx_t  *ctx;
+
+    ctx = ev->data;
+    r = ctx->request;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "image_ingest: %s: trying its lock again", ctx->key);
+
+    if (ngx_thread_task_post(ctx->conf->thread_pool, ctx->task) == NGX_OK) {
+        return;
+    }
+
+    r->main->blocked--;
+    r->aio = 0;
+
+    ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                  "image_ingest: thread pool \"%V\" is full",
+                  &ctx->conf->thread_pool_name);
+
+    rc = ngx_http_edge_json_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "busy: the thread pool queue is full");
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_image_ingest_cleanup(void *data)
+{
+    ngx_http_image_ingest_ctx_t  *ctx = data;
+
+    if (ctx->retry.timer_set) {
+        ngx_del_timer(&ctx->retry);
+    }
 }

@@ -28,7 +28,11 @@
 static ngx_int_t ngx_http_image_ingest_read(ngx_http_image_ingest_ctx_t *ctx);
 static ngx_int_t ngx_http_image_ingest_decode(
     ngx_http_image_ingest_ctx_t *ctx);
+static ngx_int_t ngx_http_image_ingest_probe(
+    ngx_http_image_ingest_ctx_t *ctx);
 static ngx_int_t ngx_http_image_ingest_store(
+    ngx_http_image_ingest_ctx_t *ctx);
+static void ngx_http_image_ingest_store_error(
     ngx_http_image_ingest_ctx_t *ctx);
 static ngx_int_t ngx_http_image_ingest_render(
     ngx_http_image_ingest_ctx_t *ctx, ngx_http_image_ingest_render_t *rd,
@@ -113,9 +117,21 @@ ngx_http_image_ingest_thread(void *data, ngx_log_t *log)
         }
     }
 
-    if (ngx_http_image_ingest_read(ctx) == NGX_OK
-        && ngx_http_image_ingest_decode(ctx) == NGX_OK)
+    /*
+     * Another upload of the same bytes holding the key's lock: the task
+     * ends BUSY, and the event loop posts it again later (the pool thread
+     * is not held while the other renders); the body is read, decoded
+     * and probed once.
+     */
+
+    ctx->busy = 0;
+
+    if (ctx->probed
+        || (ngx_http_image_ingest_read(ctx) == NGX_OK
+            && ngx_http_image_ingest_decode(ctx) == NGX_OK
+            && ngx_http_image_ingest_probe(ctx) == NGX_OK))
     {
+        ctx->probed = 1;
         (void) ngx_http_image_ingest_store(ctx);
     }
 
@@ -217,26 +233,15 @@ ngx_http_image_ingest_decode(ngx_http_image_ingest_ctx_t *ctx)
 }
 
 
-/*
- * Header check, key, then one transaction: every variant rendered and
- * staged first (a render that fails stores nothing), the metadata, the
- * original last.  A duplicate gains only the variants it lacks.
- */
+/* header check, key, and the names of every file */
 
 static ngx_int_t
-ngx_http_image_ingest_store(ngx_http_image_ingest_ctx_t *ctx)
+ngx_http_image_ingest_probe(ngx_http_image_ingest_ctx_t *ctx)
 {
-    int                                rc, duplicate;
-    char                              *meta;
-    char                               rel[IMAGE_INGEST_REL_LEN];
-    size_t                             len;
     ngx_uint_t                         i;
-    image_ingest_txn_t                *t;
-    image_ingest_info_t                info;
     ngx_http_image_ingest_loc_conf_t  *conf;
 
     conf = ctx->conf;
-    t = &ctx->txn;
 
     image_ingest_probe(ctx->image, ctx->image_len, conf->max_pixels,
                        &ctx->probe);
@@ -285,11 +290,43 @@ ngx_http_image_ingest_store(ngx_http_image_ingest_ctx_t *ctx)
                      ctx->renders[i].rel);
     }
 
-    rc = image_ingest_begin(t, (char *) conf->store.data, ctx->key, 0);
+    return NGX_OK;
+}
+
+
+/*
+ * One transaction: every variant rendered and staged first (a render that
+ * fails stores nothing), the metadata, the original last.  A duplicate
+ * gains only the variants it lacks.  NGX_AGAIN: the key is locked by
+ * another upload, ctx->busy set.
+ */
+
+static ngx_int_t
+ngx_http_image_ingest_store(ngx_http_image_ingest_ctx_t *ctx)
+{
+    int                                rc, duplicate;
+    char                              *meta;
+    char                               rel[IMAGE_INGEST_REL_LEN];
+    size_t                             len;
+    ngx_uint_t                         i;
+    image_ingest_txn_t                *t;
+    image_ingest_info_t                info;
+    ngx_http_image_ingest_loc_conf_t  *conf;
+
+    conf = ctx->conf;
+    t = &ctx->txn;
+
+    /* never flock() waiting: a pool thread is not to sleep on a lock */
+
+    rc = image_ingest_begin(t, (char *) conf->store.data, ctx->key, 1);
+
+    if (rc == IMAGE_INGEST_STORE_BUSY) {
+        ctx->busy = 1;
+        return NGX_AGAIN;
+    }
 
     if (rc != IMAGE_INGEST_STORE_OK) {
-        ngx_http_image_ingest_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                   "store: %s", t->error);
+        ngx_http_image_ingest_store_error(ctx);
         return NGX_ERROR;
     }
 
@@ -329,8 +366,7 @@ ngx_http_image_ingest_store(ngx_http_image_ingest_ctx_t *ctx)
                                   ctx->image_len)
                != IMAGE_INGEST_STORE_OK)
         {
-            ngx_http_image_ingest_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                       "store: %s", t->error);
+            ngx_http_image_ingest_store_error(ctx);
             goto failed;
         }
     }
@@ -338,8 +374,7 @@ ngx_http_image_ingest_store(ngx_http_image_ingest_ctx_t *ctx)
     if (t->nfiles
         && image_ingest_commit(t, ctx->original) != IMAGE_INGEST_STORE_OK)
     {
-        ngx_http_image_ingest_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                   "store: %s", t->error);
+        ngx_http_image_ingest_store_error(ctx);
         goto failed;
     }
 
@@ -404,12 +439,27 @@ ngx_http_image_ingest_render(ngx_http_image_ingest_ctx_t *ctx,
     free(job);
 
     if (rc != IMAGE_INGEST_STORE_OK) {
-        ngx_http_image_ingest_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                   "store: %s", ctx->txn.error);
+        ngx_http_image_ingest_store_error(ctx);
         return NGX_ERROR;
     }
 
     return NGX_OK;
+}
+
+
+/* a full store (ENOSPC, EDQUOT) is the client's 507, anything else 500 */
+
+static void
+ngx_http_image_ingest_store_error(ngx_http_image_ingest_ctx_t *ctx)
+{
+    ngx_uint_t  status;
+
+    ctx->full = (ctx->txn.errnum == ENOSPC || ctx->txn.errnum == EDQUOT);
+
+    status = ctx->full ? NGX_HTTP_INSUFFICIENT_STORAGE
+                       : NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    ngx_http_image_ingest_fail(ctx, status, "store: %s", ctx->txn.error);
 }
 
 

@@ -79,6 +79,7 @@ image_ingest_begin(image_ingest_txn_t *t, const char *dir, const char *key,
     t->nfiles = 0;
     t->recovered = 0;
     t->intent = 0;
+    t->errnum = 0;
     t->error[0] = '\0';
 
     if (strlen(dir) > IMAGE_INGEST_DIR_LEN || dir[0] != '/'
@@ -342,6 +343,7 @@ image_ingest_sweep(const char *dir, char *err, size_t err_len)
     char                 tmp[IMAGE_INGEST_PATH_LEN];
     char                 key[IMAGE_INGEST_KEY_LEN + 1];
     size_t               i;
+    struct stat          st;
     struct dirent       *de;
     image_ingest_txn_t  *t;
 
@@ -391,6 +393,16 @@ image_ingest_sweep(const char *dir, char *err, size_t err_len)
         }
 
         key[IMAGE_INGEST_KEY_LEN] = '\0';
+
+        /*
+         * One upload leaves several entries (its lock, its temporary
+         * files): the first rolls the key back and removes them all, and
+         * readdir() may still return the others.  Gone: counted already.
+         */
+
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            continue;
+        }
 
         /* begin() rolls back, end() removes the lock file */
 
@@ -671,10 +683,14 @@ image_ingest_write_all(int fd, const void *data, size_t len)
 }
 
 
+/* a message with "%m" is a system call's failure: its errno is kept */
+
 static int
 image_ingest_fail(image_ingest_txn_t *t, const char *fmt, ...)
 {
     va_list  args;
+
+    t->errnum = strstr(fmt, "%m") ? errno : 0;
 
     va_start(args, fmt);
     vsnprintf(t->error, sizeof(t->error), fmt, args);

@@ -69,6 +69,7 @@ typedef struct {
     image_ingest_file_t   files[IMAGE_INGEST_MAX_FILES];
     unsigned              recovered;          /* files rolled back */
     unsigned              intent:1;           /* a commit under way */
+    int                   errnum;             /* errno of error, or 0 */
     char                  error[256];
 } image_ingest_txn_t;
 
@@ -82,6 +83,9 @@ void image_ingest_key(const void *data, size_t len,
  * IMAGE_INGEST_DIR_LEN bytes; it and its .tmp are created if missing),
  * waiting for another holder unless try is set (then BUSY), and rolls
  * back what a dead holder left.  t->dir points to dir until end.
+ *
+ * Every ERROR leaves a message in t->error and, when a system call
+ * failed, its errno in t->errnum (ENOSPC, EDQUOT: the store is full).
  */
 int image_ingest_begin(image_ingest_txn_t *t, const char *dir,
     const char *key, int try);

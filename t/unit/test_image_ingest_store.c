@@ -9,6 +9,7 @@
 
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -190,6 +191,7 @@ UNIT_TEST(test_names)
     }
 
     CHECK_INT(txn.nfiles, 0);
+    CHECK_INT(txn.errnum, 0);          /* no system call failed */
     CHECK_INT(image_ingest_commit(&txn, "../x"), IMAGE_INGEST_STORE_ERROR);
     image_ingest_end(&txn);
 
@@ -326,6 +328,7 @@ UNIT_TEST(test_failed_commit)
     CHECK_INT(image_ingest_commit(&txn, KEY2 ".png"),
               IMAGE_INGEST_STORE_ERROR);
     CHECK(strstr(txn.error, "rename") != NULL);
+    CHECK_INT(txn.errnum, ENOTDIR);
 
     /* renamed before the failure: there until the transaction ends */
     CHECK(exists("avatar/" KEY2 ".jpg"));
@@ -347,10 +350,21 @@ UNIT_TEST(test_sweep)
     put(".tmp/" KEY2 ".Zz9Zz9", "temporary");
     put(".tmp/not-a-key", "left alone");
 
-    CHECK_INT(image_ingest_sweep(dir, err, sizeof(err)), 2);
+    /* a lock and two temporary files: one interrupted upload */
+    put(".tmp/" KEY2 ".Yy8Yy8", "temporary");
+
+    CHECK_INT(image_ingest_sweep(dir, err, sizeof(err)), 1);
     CHECK(!exists("thumb/" KEY2 ".jpg"));
     CHECK_INT(temps(), 1);
     CHECK(exists(".tmp/not-a-key"));
+
+    /* two keys: two */
+    put(".tmp/" KEY ".lock", "");
+    put(".tmp/" KEY ".Xx7Xx7", "temporary");
+    put(".tmp/" KEY2 ".Ww6Ww6", "temporary");
+
+    CHECK_INT(image_ingest_sweep(dir, err, sizeof(err)), 2);
+    CHECK_INT(temps(), 1);
 
     unlink(path(".tmp/not-a-key"));
     CHECK_INT(image_ingest_sweep(dir, err, sizeof(err)), 0);
