@@ -2,7 +2,8 @@
 /*
  * libFuzzer target for album_zip_dir.c: whatever URI and location the
  * check accepts, the album directory it names is strictly below the
- * location's directory.
+ * location's directory, or is the location's own directory where the URI
+ * is its name.
  *
  * Input: the first byte is the length of the location's part of the URI
  * (taken modulo the URI's length + 1), the rest is the decoded URI with
@@ -35,7 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    FUZZ_CHECK((size_t) at >= loc && (size_t) at < len);
+    FUZZ_CHECK((size_t) at >= loc && (size_t) at <= len);
     FUZZ_CHECK(memchr(data + 1 + at, '\0', len - at) == NULL);
     FUZZ_CHECK(album_zip_dir_below("/srv/site/albums",
                                    (const char *) data + 1, len,

@@ -3,7 +3,7 @@
 # final "." or ".." segment made by cutting ".zip" off the URI, in every
 # spelling (plain, percent-encoded, upper case), is a 404 and logged, in
 # root and alias locations, in "location /" and in a location whose name
-# has no trailing slash.  A symlinked album leading out of the location's
+# has no trailing slash (whose own directory "/pics.zip" is an album).  A symlinked album leading out of the location's
 # directory is refused, one leading to another album inside it is not.
 # Nothing of the site's other files, nor of an internal location, is
 # ever zipped.
@@ -114,10 +114,14 @@ like $t->error_log,
     qr/\[error\].*album_zip: "\/albums\/\.\.\.zip" names no album below the location/,
     'the refusal is logged';
 
-# ---- the location itself, and what only looks like it
+# ---- the location's own directory, and what only looks like it
 
 $r = $t->get('/pics.zip');
-is $r->{status}, 404, '/pics.zip (the location itself): 404';
+is $r->{status}, 200, '/pics.zip in "location /pics": its own directory';
+check_zip($t, $r->{content}, ['demo/a.jpg' => 'demo photo',
+    'trip/b.jpg' => 'trip photo'], label => '/pics.zip', response => $r);
+$r = $t->get('/pics/.zip');
+is $r->{status}, 404, '/pics/.zip: 404';
 $r = $t->get('/picsX.zip');
 is $r->{status}, 404, '/picsX.zip (not below "/pics"): 404';
 

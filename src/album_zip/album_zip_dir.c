@@ -19,8 +19,13 @@ album_zip_dir_rel(const unsigned char *uri, size_t len, size_t loc)
     start = loc;
 
     if (loc > 0 && uri[loc - 1] != '/') {
-        /* "/albums" names the location, "/albums/x" an album under it */
-        if (loc == len || uri[loc] != '/') {
+        /* "/albums" names the location's own directory */
+        if (loc == len) {
+            return (long) len;
+        }
+
+        /* "/albums/x" an album under it, "/albumsX" nothing of it */
+        if (uri[loc] != '/') {
             return -1;
         }
 

@@ -26,11 +26,13 @@
  * its first loc bytes.  The rest, the album below the location, must be:
  *   - a new path segment: when the location's part does not end in '/',
  *     the rest starts with one ("/albums" + "/trip", not "/albumsX");
- *   - not empty (that would be the location's directory itself);
+ *   - not empty, except for a location whose name does not end in '/'
+ *     ("/albums.zip" in "location /albums": its own directory);
  *   - made of segments that are neither empty, "." nor "..";
  *   - free of NUL bytes.
  * Returns the offset in uri where the album's relative path starts (past
- * any '/' that separates it from the location), or -1 when refused.
+ * any '/' that separates it from the location; len for the location's
+ * own directory), or -1 when refused.
  */
 long album_zip_dir_rel(const unsigned char *uri, size_t len, size_t loc);
 

@@ -44,6 +44,7 @@ typedef struct {
     ngx_uint_t                refused;   /* symlinks leaving the album */
     unsigned                  too_many:1;
     unsigned                  outside:1; /* the album leaves the base */
+    unsigned                  own:1;     /* the location's own directory */
 
     ngx_http_request_t       *request;
     char                      root[PATH_MAX];
@@ -228,6 +229,7 @@ ngx_http_album_zip_map(ngx_http_request_t *r, ngx_http_album_zip_walk_t *w)
     }
 
     base = w->path_len - (len - loc);
+    w->own = ((size_t) rel == len);
 
     w->base = ngx_pnalloc(r->pool, base + 1);
     if (w->base == NULL) {
@@ -321,6 +323,11 @@ ngx_http_album_zip_inside(ngx_http_album_zip_walk_t *w)
     if (ngx_strncmp(w->root, base, len) == 0 && w->root[len] == '/'
         && w->root[len + 1] != '\0')
     {
+        return NGX_OK;
+    }
+
+    if (w->own && ngx_strcmp(w->root, base) == 0) {
+        /* "/albums.zip" in "location /albums" */
         return NGX_OK;
     }
 

@@ -2,7 +2,8 @@
 /*
  * The property the album directory check must keep, shared by the unit
  * test and the fuzz target: "<base>/<rel>", resolved lexically as the
- * kernel would without symlinks, is a path strictly below <base>.
+ * kernel would without symlinks, is a path strictly below <base>, or
+ * <base> itself where the URI is the location's name (at == len).
  */
 
 
@@ -51,6 +52,10 @@ album_zip_dir_below(const char *base, const char *uri, size_t len, size_t at)
         }
 
         seg = i + 1;
+    }
+
+    if (at == len) {
+        return n == blen;
     }
 
     return n > blen && memcmp(path, base, blen) == 0 && path[blen] == '/';
