@@ -23,13 +23,20 @@ PROVE_JOBS  ?= 2
 CC          ?= cc
 # "=": evaluated when used, after "make deps" has installed the compiler
 UNIT_CFLAGS  = -std=gnu11 -g -O1 -Wall -Wextra -Werror -It/unit \
-               -Isrc/album_zip -Isrc/image_variant -Isrc/face \
+               -Isrc/album_zip/core -Isrc/image/core -Isrc/face/core \
+               -Isrc/edge/core \
                $(shell pkg-config --cflags libcjson 2>/dev/null)
 
-# the face engine (src/face, no nginx types) and its command-line tool
-FACE_SRCS   := $(wildcard src/face/*.c)
-FACE_DEPS   := src/tools/faceenc.c $(FACE_SRCS) $(wildcard src/face/*.h)
-FACE_CFLAGS  = -std=gnu11 -Wall -Wextra -Werror -Isrc/face \
+# the face engine (src/face/core, no nginx types) and its command-line
+# tool; config lists the same files
+FACE_SRCS   := $(addprefix src/face/core/,face.c face_align.c face_detect.c \
+                 face_image.c face_json.c face_landmarks.c face_nms.c \
+                 face_nn.c face_recognition.c face_ssd.c face_tiny.c \
+                 face_weights.c)
+FACE_DEPS   := src/tools/faceenc.c $(FACE_SRCS) \
+               $(addprefix src/face/core/,face.h face_internal.h face_nn.h \
+                 face_weights.h)
+FACE_CFLAGS  = -std=gnu11 -Wall -Wextra -Werror -Isrc/face/core \
                $(shell pkg-config --cflags vips libcjson 2>/dev/null)
 FACE_LIBS    = $(shell pkg-config --libs vips libcjson 2>/dev/null) \
                -lXNNPACK -lpthreadpool -lm
@@ -65,13 +72,7 @@ define configure_cmd
 	|| { tail -n 30 $(CURDIR)/$(1)/configure.log; exit 1; }
 endef
 
-# config lists src/face/*.c when it runs: configure again when the engine
-# gains or loses a file (the list is rewritten only when it changes)
-FACE_LIST   := $(BUILD)/face-srcs.list
-$(shell mkdir -p $(BUILD) && echo '$(FACE_SRCS)' | cmp -s - $(FACE_LIST) \
-        || echo '$(FACE_SRCS)' > $(FACE_LIST))
-
-$(BUILD)/nginx/Makefile: config deps.txt $(FACE_LIST) | deps
+$(BUILD)/nginx/Makefile: config deps.txt | deps
 	$(call configure_cmd,$(BUILD)/nginx,,)
 
 $(call SO,$(BUILD)/nginx) &: $(BUILD)/nginx/Makefile $(SOURCES)
@@ -90,7 +91,7 @@ $(BUILD)/asan/faceenc: $(FACE_DEPS) | deps
 	$(CC) -g -O1 $(ASAN_FLAGS) $(FACE_CFLAGS) -o $@ src/tools/faceenc.c \
 	    $(FACE_SRCS) $(FACE_LIBS)
 
-$(BUILD)/asan/Makefile: config deps.txt $(FACE_LIST) | deps
+$(BUILD)/asan/Makefile: config deps.txt | deps
 	$(call configure_cmd,$(BUILD)/asan,-O1 $(ASAN_FLAGS),$(ASAN_FLAGS))
 
 $(call SO,$(BUILD)/asan) &: $(BUILD)/asan/Makefile $(SOURCES)
@@ -105,7 +106,7 @@ UNIT_TESTS :=
 
 define unit_rule
 $(BUILD)/unit/test_$(1): t/unit/test_$(1).c $$($(1)_SRCS) t/unit/unit.h \
-                        $$(wildcard src/*/*.h)
+                        $$(wildcard src/*/core/*.h)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(UNIT_CFLAGS) $$($(1)_CFLAGS) $(UNIT_EXTRA) -o $$@ \
 	    t/unit/test_$(1).c $$($(1)_SRCS) $$($(1)_LIBS)

@@ -1,7 +1,7 @@
 UNIT_TESTS += face_weights face_geom
-face_weights_SRCS = src/face/face_weights.c
+face_weights_SRCS = src/face/core/face_weights.c
 face_weights_LIBS = -lcjson -lm
-face_geom_SRCS = src/face/face_nn.c src/face/face_align.c \
-                 src/face/face_nms.c src/face/face_ssd.c \
-                 src/face/face_json.c src/face/face_weights.c
+face_geom_SRCS = src/face/core/face_nn.c src/face/core/face_align.c \
+                 src/face/core/face_nms.c src/face/core/face_ssd.c \
+                 src/face/core/face_json.c src/face/core/face_weights.c
 face_geom_LIBS = -lXNNPACK -lpthreadpool -lcjson -lm

@@ -1,19 +1,19 @@
 UNIT_TESTS += image_ingest_body image_ingest_sign image_ingest_json \
               image_ingest_store image_ingest_vips
-image_ingest_body_SRCS = src/image_ingest/image_ingest_body.c
-image_ingest_body_CFLAGS = -Isrc/image_ingest -Isrc/common
+image_ingest_body_SRCS = src/image/core/image_ingest_body.c
+image_ingest_body_CFLAGS = -Isrc/image/core -Isrc/edge/core
 image_ingest_body_LIBS =
-image_ingest_sign_SRCS = src/image_ingest/image_ingest_sign.c \
-                         src/image_variant/image_variant_params.c
-image_ingest_sign_CFLAGS = -Isrc/image_ingest -Isrc/common
+image_ingest_sign_SRCS = src/image/core/image_ingest_sign.c \
+                         src/image/core/image_variant_params.c
+image_ingest_sign_CFLAGS = -Isrc/image/core -Isrc/edge/core
 image_ingest_sign_LIBS = -lcrypto
-image_ingest_json_SRCS = src/image_ingest/image_ingest_json.c
-image_ingest_json_CFLAGS = -Isrc/image_ingest
+image_ingest_json_SRCS = src/image/core/image_ingest_json.c
+image_ingest_json_CFLAGS = -Isrc/image/core
 image_ingest_json_LIBS =
-image_ingest_store_SRCS = src/image_ingest/image_ingest_store.c
-image_ingest_store_CFLAGS = -Isrc/image_ingest
+image_ingest_store_SRCS = src/image/core/image_ingest_store.c
+image_ingest_store_CFLAGS = -Isrc/image/core
 image_ingest_store_LIBS = -lcrypto
-image_ingest_vips_SRCS = src/image_ingest/image_ingest_vips.c \
-                         src/image_variant/image_variant_vips.c
-image_ingest_vips_CFLAGS = -Isrc/image_ingest $(shell pkg-config --cflags vips)
+image_ingest_vips_SRCS = src/image/core/image_ingest_vips.c \
+                         src/image/core/image_variant_vips.c
+image_ingest_vips_CFLAGS = -Isrc/image/core $(shell pkg-config --cflags vips)
 image_ingest_vips_LIBS = $(shell pkg-config --libs vips) -lpthread -lz

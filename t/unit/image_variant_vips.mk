@@ -1,4 +1,4 @@
 UNIT_TESTS += image_variant_vips
-image_variant_vips_SRCS = src/image_variant/image_variant_vips.c
+image_variant_vips_SRCS = src/image/core/image_variant_vips.c
 image_variant_vips_LIBS = $(shell pkg-config --libs vips) -lpthread -lz
 image_variant_vips_CFLAGS = $(shell pkg-config --cflags vips)
