@@ -123,10 +123,12 @@ unit: deps $(UNIT_BINS)
 # --- the two commands -----------------------------------------------------
 
 test: build models unit
+	scripts/check-layout src
 	scripts/check-ngx-formats src
 	prove -j$(PROVE_JOBS) -r t
 
 asan: deps models $(call SO,$(BUILD)/asan) $(BUILD)/asan/faceenc
+	scripts/check-layout src
 	scripts/check-ngx-formats src
 	$(MAKE) unit BUILD=$(BUILD)/unit-asan \
 	    UNIT_EXTRA="$(ASAN_FLAGS)"

@@ -386,7 +386,7 @@ ngx_http_image_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
 /*
  * A location with image_ingest: its store and presets, and image_variant's
  * limits and thread pool, merged before us (the module comes first in the
- * .so's list).
+ * .so's list; ngx_http_image_variant_limits() refuses otherwise).
  */
 
 static char *
@@ -437,7 +437,14 @@ ngx_http_image_ingest_resolve(ngx_conf_t *cf,
     ivlcf = ngx_http_conf_get_module_loc_conf(cf,
                                               ngx_http_image_variant_module);
 
-    ngx_http_image_variant_limits(ivlcf, &limits);
+    if (ngx_http_image_variant_limits(ivlcf, &limits) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "image_ingest: image_variant's configuration is "
+                           "not merged yet: ngx_http_image_variant_module "
+                           "must come before ngx_http_image_ingest_module "
+                           "in config");
+        return NGX_CONF_ERROR;
+    }
 
     conf->max_pixels = limits.max_pixels;
     conf->timeout = limits.timeout;

@@ -30,12 +30,16 @@ extern ngx_module_t  ngx_http_image_variant_module;
 /*
  * conf is the module's location configuration, merged (e.g. from
  * ngx_http_conf_get_module_loc_conf() while a later module merges).
- * NGX_OK and the preset's parameters, or NGX_DECLINED for no such preset.
+ * ngx_http_image_variant_limits() is NGX_ERROR while conf is not merged
+ * yet: the caller's module was listed before this one in config, and
+ * must say so rather than read unset values.  Then
+ * ngx_http_image_variant_preset_params() gives NGX_OK and the preset's
+ * parameters, or NGX_DECLINED for no such preset.
  */
+ngx_int_t ngx_http_image_variant_limits(void *conf,
+    ngx_http_image_variant_limits_t *limits);
 ngx_int_t ngx_http_image_variant_preset_params(void *conf, ngx_str_t *name,
     image_variant_params_t *params);
-void ngx_http_image_variant_limits(void *conf,
-    ngx_http_image_variant_limits_t *limits);
 
 /* the HTTP status for a render that failed (image_variant_job_t status) */
 ngx_uint_t ngx_http_image_variant_status(int job_status);

@@ -46,6 +46,7 @@ typedef struct {
     ngx_msec_t                   timeout;       /* image_variant_timeout */
     ngx_str_t                    thread_pool_name;
     ngx_thread_pool_t           *thread_pool;
+    ngx_uint_t                   merged;        /* for image_ingest */
 } ngx_http_image_variant_loc_conf_t;
 
 
@@ -904,6 +905,7 @@ ngx_http_image_variant_create_loc_conf(ngx_conf_t *cf)
      *     conf->sign_key = { 0, NULL };
      *     conf->thread_pool_name = { 0, NULL };
      *     conf->thread_pool = NULL;
+     *     conf->merged = 0;
      */
 
     conf->params = NGX_CONF_UNSET;
@@ -992,6 +994,8 @@ ngx_http_image_variant_merge_loc_conf(ngx_conf_t *cf, void *parent,
         }
     }
 
+    conf->merged = 1;
+
     return NGX_CONF_OK;
 }
 
@@ -1067,13 +1071,19 @@ ngx_http_image_variant_preset_params(void *conf, ngx_str_t *name,
 }
 
 
-void
+ngx_int_t
 ngx_http_image_variant_limits(void *conf,
     ngx_http_image_variant_limits_t *limits)
 {
     ngx_http_image_variant_loc_conf_t *ivlcf = conf;
 
+    if (!ivlcf->merged) {
+        return NGX_ERROR;
+    }
+
     limits->max_pixels = ivlcf->max_pixels;
     limits->timeout = ivlcf->timeout;
     limits->thread_pool = ivlcf->thread_pool_name;
+
+    return NGX_OK;
 }
