@@ -11,9 +11,9 @@
  * offset) are read through a virtual view: member data is a pattern,
  * every other byte comes from piece_write.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/album_zip \
- *       fuzz/fuzz_album_zip_format.c src/album_zip/album_zip_format.c \
- *       src/album_zip/album_zip_names.c -ldeflate -larchive
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/album_zip/core \
+ *       fuzz/fuzz_album_zip_format.c src/album_zip/core/album_zip_format.c \
+ *       src/album_zip/core/album_zip_names.c -ldeflate -larchive
  */
 
 

@@ -8,10 +8,10 @@
  * text is checked.  The raw input also goes straight through the name,
  * host and allow-list functions, which must take any bytes.
  *
- *     clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/album_zip \
- *         -Isrc/common -I/usr/include/cjson fuzz/fuzz_album_zip_job.c \
- *         src/album_zip/album_zip_job.c src/album_zip/album_zip_names.c \
- *         src/common/edge_json_check.c -lcjson -o fuzz_album_zip_job
+ *     clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/album_zip/core \
+ *         -Isrc/edge/core -I/usr/include/cjson fuzz/fuzz_album_zip_job.c \
+ *         src/album_zip/core/album_zip_job.c src/album_zip/core/album_zip_names.c \
+ *         src/edge/core/edge_json_check.c -lcjson -o fuzz_album_zip_job
  */
 
 

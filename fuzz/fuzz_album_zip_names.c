@@ -8,8 +8,8 @@
  * "\x0e" N appends what the name has so far N more times, and "\x0f" N
  * repeats its last byte N * 300 times.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/album_zip \
- *       fuzz/fuzz_album_zip_names.c src/album_zip/album_zip_names.c
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/album_zip/core \
+ *       fuzz/fuzz_album_zip_names.c src/album_zip/core/album_zip_names.c
  */
 
 

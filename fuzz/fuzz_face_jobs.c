@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the face jobs' parsers (src/face_jobs): the
+ * libFuzzer target for the face jobs' parsers (src/face/core): the
  * facedetection payload, the spool file format, and the SSRF helpers
  * (IPv4 literals, URL hosts, address literals, the host allow-list).
  *
@@ -22,7 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "face_jobs.h"
-#include "face_net.h"
+#include "edge_net.h"
 #include "face_spool.h"
 #include "fuzz_common.h"
 
@@ -141,26 +141,26 @@ fuzz_net(const char *s, size_t len)
     size_t            hl;
     uint32_t          a4;
     const char       *host;
-    face_net_class_e  cls;
+    edge_net_class_e  cls;
     static const char  *names[] = { "cdn.example", ".media.example" };
     static const size_t  lens[] = { 11, 14 };
 
-    if (face_net_parse_ipv4(s, len, &a4) == 0) {
-        fuzz_sink += face_net_classify_ipv4(a4);
+    if (edge_net_parse_ipv4(s, len, &a4) == 0) {
+        fuzz_sink += edge_net_classify_ipv4(a4);
     }
 
-    if (face_net_url_host(s, len, &host, &hl) == 0) {
+    if (edge_net_url_host(s, len, &host, &hl) == 0) {
         FUZZ_CHECK(host >= s && host + hl <= s + len && hl > 0);
 
-        if (face_net_host_literal(host, hl, &cls) == 0) {
-            FUZZ_CHECK(cls <= FACE_NET_RESERVED);
+        if (edge_net_host_literal(host, hl, &cls) == 0) {
+            FUZZ_CHECK(cls <= EDGE_NET_RESERVED);
         }
 
-        fuzz_sink += face_net_host_allowed(host, hl, names, lens, 2);
+        fuzz_sink += edge_net_host_allowed(host, hl, names, lens, 2);
     }
 
-    if (face_net_host_literal(s, len, &cls) == 0) {
-        FUZZ_CHECK(cls <= FACE_NET_RESERVED);
+    if (edge_net_host_literal(s, len, &cls) == 0) {
+        FUZZ_CHECK(cls <= EDGE_NET_RESERVED);
     }
 }
 

@@ -9,10 +9,10 @@
  * the presigned-URL check as a query string.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
- *       -Isrc/image_ingest -Isrc/image_variant \
- *       fuzz/fuzz_image_ingest_body.c src/image_ingest/image_ingest_body.c \
- *       src/image_ingest/image_ingest_sign.c \
- *       src/image_variant/image_variant_params.c -lcrypto
+ *       -Isrc/image/core -Isrc/image/core \
+ *       fuzz/fuzz_image_ingest_body.c src/image/core/image_ingest_body.c \
+ *       src/image/core/image_ingest_sign.c \
+ *       src/image/core/image_variant_params.c -lcrypto
  */
 
 

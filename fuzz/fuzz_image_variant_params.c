@@ -7,9 +7,9 @@
  * Input: "path \n args \n accept", each part may be missing.  Every
  * "&"-separated piece of args is also tried as a preset argument.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/image_variant \
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/image/core \
  *       fuzz/fuzz_image_variant_params.c \
- *       src/image_variant/image_variant_params.c -lcrypto
+ *       src/image/core/image_variant_params.c -lcrypto
  */
 
 

@@ -10,7 +10,7 @@
 // 4:2:0 chroma, no mozjpeg trellis (libvips then sets mozjpeg's
 // libjpeg-turbo-like profile), metadata stripped (sharp's default without
 // withMetadata()).  The encoders' settings are the
-// module's (src/image_variant/image_variant_vips.c): WebP effort 2, AVIF
+// module's (src/image/core/image_variant_vips.c): WebP effort 2, AVIF
 // effort 0 with 4:2:0 chroma (sharp's own defaults, effort 4 and 4:4:4,
 // would be several times slower and measure something else).  The photo
 // is read once, at start: the benchmark measures image work, not the

@@ -27,7 +27,7 @@
  *
  * The SSRF guard, on every outbound request (sources, every redirect a
  * source download follows, and the upload) applies the face jobs' address
- * policy (src/face_jobs/face_net.c): unless album_zip_job_allow_private is
+ * policy (src/edge/core/edge_net.c): unless album_zip_job_allow_private is
  * on, a loopback, private, link-local, unspecified, multicast or reserved
  * address is refused, in any spelling ("127.1", "0x7f000001",
  * "[::ffff:127.0.0.1]", NAT64...).  Address literals in the payload are
@@ -54,7 +54,7 @@
 #include "album_zip_format.h"
 #include "album_zip_names.h"
 #include "album_zip_job.h"
-#include "face_net.h"
+#include "edge_net.h"
 
 
 #define NGX_HTTP_ALBUM_ZIP_JOB_SYNC      0
@@ -87,7 +87,7 @@ typedef struct {
 
     /* set by the thread */
     ngx_uint_t                     status;       /* 200, 500 or 502 */
-    face_net_class_e               refused;      /* by the open-socket
+    edge_net_class_e               refused;      /* by the open-socket
                                                     callback; PUBLIC: no */
     uint64_t                       bytes;        /* the archive's size */
     char                           err[NGX_HTTP_ALBUM_ZIP_JOB_ERR_LEN];
@@ -112,7 +112,7 @@ typedef struct {
     uint32_t                       crc;
     long                           status;       /* current response's */
     ngx_err_t                      err;
-    face_net_class_e               redirect_to;  /* a refused Location's
+    edge_net_class_e               redirect_to;  /* a refused Location's
                                                     address; PUBLIC: no */
     unsigned                       too_big:1;
     unsigned                       refused:1;
@@ -145,7 +145,7 @@ static ngx_int_t ngx_http_album_zip_job_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
 static album_zip_job_str_t *ngx_http_album_zip_job_allow(ngx_pool_t *pool,
     ngx_array_t *allow);
-static face_net_class_e ngx_http_album_zip_job_literal(const char *url,
+static edge_net_class_e ngx_http_album_zip_job_literal(const char *url,
     size_t len);
 static void *ngx_http_album_zip_job_alloc(void *ctx, size_t size);
 static void ngx_http_album_zip_job_done(ngx_event_t *ev);
@@ -242,7 +242,7 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
     size_t                          i;
     ngx_str_t                       body;
     ngx_uint_t                      mode, status, level, internal;
-    face_net_class_e                cls;
+    edge_net_class_e                cls;
     ngx_pool_t                     *pool;
     album_zip_alloc_t               hooks;
     ngx_thread_task_t              *task;
@@ -342,12 +342,12 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
             cls = ngx_http_album_zip_job_literal(payload.sources[i].data,
                                                  payload.sources[i].len);
 
-            if (cls != FACE_NET_PUBLIC) {
+            if (cls != EDGE_NET_PUBLIC) {
                 status = NGX_HTTP_BAD_REQUEST;
                 ngx_snprintf((u_char *) err, sizeof(err),
                              "sources[%uz]: refused: %s address "
                              "(album_zip_job_allow_private is off)%Z",
-                             i, face_net_class_name(cls));
+                             i, edge_net_class_name(cls));
                 internal = 1;
                 goto failed;
             }
@@ -356,12 +356,12 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
         cls = ngx_http_album_zip_job_literal(payload.upload_url.data,
                                              payload.upload_url.len);
 
-        if (cls != FACE_NET_PUBLIC) {
+        if (cls != EDGE_NET_PUBLIC) {
             status = NGX_HTTP_BAD_REQUEST;
             ngx_snprintf((u_char *) err, sizeof(err),
                          "upload_url: refused: %s address "
                          "(album_zip_job_allow_private is off)%Z",
-                         face_net_class_name(cls));
+                         edge_net_class_name(cls));
             internal = 1;
             goto failed;
         }
@@ -719,24 +719,24 @@ ngx_http_album_zip_job_allow(ngx_pool_t *pool, ngx_array_t *allow)
 
 /*
  * The class of a URL's host when it is an address literal, in any
- * spelling face_net reads ("127.1", "2130706433", "[::ffff:7f00:1]");
- * FACE_NET_PUBLIC for a public address or a name (names are checked by
+ * spelling edge_net reads ("127.1", "2130706433", "[::ffff:7f00:1]");
+ * EDGE_NET_PUBLIC for a public address or a name (names are checked by
  * the open-socket callback, when libcurl connects).
  */
 
-static face_net_class_e
+static edge_net_class_e
 ngx_http_album_zip_job_literal(const char *url, size_t len)
 {
     size_t            n;
     const char       *host;
-    face_net_class_e  cls;
+    edge_net_class_e  cls;
 
-    if (face_net_url_host(url, len, &host, &n) != 0) {
-        return FACE_NET_RESERVED;
+    if (edge_net_url_host(url, len, &host, &n) != 0) {
+        return EDGE_NET_RESERVED;
     }
 
-    if (face_net_host_literal(host, n, &cls) != 0) {
-        return FACE_NET_PUBLIC;
+    if (edge_net_host_literal(host, n, &cls) != 0) {
+        return EDGE_NET_PUBLIC;
     }
 
     return cls;
@@ -939,29 +939,29 @@ ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
     f->size = 0;
     f->crc = 0;
     f->status = 0;
-    f->redirect_to = FACE_NET_PUBLIC;
-    ctx->refused = FACE_NET_PUBLIC;
+    f->redirect_to = EDGE_NET_PUBLIC;
+    ctx->refused = EDGE_NET_PUBLIC;
 
     code = curl_easy_perform(curl);
 
     status = 0;
     (void) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 
-    if (f->redirect_to != FACE_NET_PUBLIC) {
+    if (f->redirect_to != EDGE_NET_PUBLIC) {
         ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
                                     "sources[%zu]: refused: redirected to "
                                     "%s address (album_zip_job_allow_"
                                     "private is off)", i,
-                                    face_net_class_name(f->redirect_to));
+                                    edge_net_class_name(f->redirect_to));
         return NGX_ERROR;
     }
 
-    if (ctx->refused != FACE_NET_PUBLIC) {
+    if (ctx->refused != EDGE_NET_PUBLIC) {
         ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
                                     "sources[%zu]: refused: the host's "
                                     "address is %s "
                                     "(album_zip_job_allow_private is off)",
-                                    i, face_net_class_name(ctx->refused));
+                                    i, edge_net_class_name(ctx->refused));
         return NGX_ERROR;
     }
 
@@ -1111,16 +1111,16 @@ ngx_http_album_zip_job_upload(ngx_http_album_zip_job_ctx_t *ctx, CURL *curl,
         goto failed;
     }
 
-    ctx->refused = FACE_NET_PUBLIC;
+    ctx->refused = EDGE_NET_PUBLIC;
 
     code = curl_easy_perform(curl);
 
-    if (ctx->refused != FACE_NET_PUBLIC) {
+    if (ctx->refused != EDGE_NET_PUBLIC) {
         ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
                                     "upload: refused: the host's address "
                                     "is %s (album_zip_job_allow_private "
                                     "is off)",
-                                    face_net_class_name(ctx->refused));
+                                    edge_net_class_name(ctx->refused));
         goto failed;
     }
 
@@ -1357,7 +1357,7 @@ ngx_http_album_zip_job_redirect_check(ngx_http_album_zip_job_fetch_t *f,
     const char *url)
 {
     size_t                         len;
-    face_net_class_e               cls;
+    edge_net_class_e               cls;
     ngx_http_album_zip_job_ctx_t  *ctx;
 
     ctx = f->job;
@@ -1373,7 +1373,7 @@ ngx_http_album_zip_job_redirect_check(ngx_http_album_zip_job_fetch_t *f,
     if (!ctx->allow_private) {
         cls = ngx_http_album_zip_job_literal(url, len);
 
-        if (cls != FACE_NET_PUBLIC) {
+        if (cls != EDGE_NET_PUBLIC) {
             f->redirect_to = cls;
             return 0;
         }
@@ -1433,15 +1433,15 @@ ngx_http_album_zip_job_open_socket(void *data, curlsocktype purpose,
 {
     ngx_http_album_zip_job_ctx_t *ctx = data;
 
-    face_net_class_e  cls;
+    edge_net_class_e  cls;
 
     if (purpose != CURLSOCKTYPE_IPCXN) {
         return CURL_SOCKET_BAD;
     }
 
-    cls = face_net_classify(&address->addr, address->addrlen);
+    cls = edge_net_classify(&address->addr, address->addrlen);
 
-    if (cls != FACE_NET_PUBLIC && !ctx->allow_private) {
+    if (cls != EDGE_NET_PUBLIC && !ctx->allow_private) {
         ctx->refused = cls;
         return CURL_SOCKET_BAD;
     }

@@ -28,7 +28,7 @@
 #include <curl/curl.h>
 
 #include "ngx_http_face.h"
-#include "face_net.h"
+#include "edge_net.h"
 
 
 #define NGX_HTTP_FACE_MAX_REDIRECTS   5
@@ -40,7 +40,7 @@ typedef struct {
     u_char                          *data;      /* malloc()ed */
     size_t                           len;
     size_t                           size;
-    face_net_class_e                 refused;   /* PUBLIC: none */
+    edge_net_class_e                 refused;   /* PUBLIC: none */
     unsigned                         too_big:1;
     unsigned                         nomem:1;
     unsigned                         left:1;    /* the worker is leaving */
@@ -100,7 +100,7 @@ ngx_http_face_download(ngx_http_face_thread_t *t,
         }
 
         tr.len = 0;
-        tr.refused = FACE_NET_PUBLIC;
+        tr.refused = EDGE_NET_PUBLIC;
 
         code = ngx_http_face_setup(curl, &tr, cur ? cur : url, errbuf);
 
@@ -252,7 +252,7 @@ ngx_http_face_post(ngx_http_face_thread_t *t,
 
     ngx_memzero(&tr, sizeof(ngx_http_face_transfer_t));
     tr.conf = nc;
-    tr.refused = FACE_NET_PUBLIC;
+    tr.refused = EDGE_NET_PUBLIC;
 
     /* without "Expect:" libcurl may wait for "100 Continue" */
 
@@ -361,7 +361,7 @@ ngx_http_face_url_ok(const ngx_http_face_net_conf_t *nc, const char *what,
 {
     size_t            n, len;
     const char       *host;
-    face_net_class_e  cls;
+    edge_net_class_e  cls;
 
     len = ngx_strlen(url);
 
@@ -375,14 +375,14 @@ ngx_http_face_url_ok(const ngx_http_face_net_conf_t *nc, const char *what,
         return NGX_DECLINED;
     }
 
-    if (face_net_url_host(url, len, &host, &n) != 0) {
+    if (edge_net_url_host(url, len, &host, &n) != 0) {
         ngx_snprintf((u_char *) err, err_len, "%s: refused: no host in URL%Z",
                      what);
         return NGX_DECLINED;
     }
 
     if (nc->nhosts
-        && !face_net_host_allowed(host, n, nc->host_names, nc->host_lens,
+        && !edge_net_host_allowed(host, n, nc->host_names, nc->host_lens,
                                   nc->nhosts))
     {
         ngx_snprintf((u_char *) err, err_len,
@@ -391,12 +391,12 @@ ngx_http_face_url_ok(const ngx_http_face_net_conf_t *nc, const char *what,
         return NGX_DECLINED;
     }
 
-    if (!nc->allow_private && face_net_host_literal(host, n, &cls) == 0
-        && cls != FACE_NET_PUBLIC)
+    if (!nc->allow_private && edge_net_host_literal(host, n, &cls) == 0
+        && cls != EDGE_NET_PUBLIC)
     {
         ngx_snprintf((u_char *) err, err_len,
                      "%s: refused: %s address \"%*s\"%Z", what,
-                     face_net_class_name(cls), ngx_min(n, 64), host);
+                     edge_net_class_name(cls), ngx_min(n, 64), host);
         return NGX_DECLINED;
     }
 
@@ -412,15 +412,15 @@ ngx_http_face_open_socket(void *data, curlsocktype purpose,
 {
     ngx_http_face_transfer_t *tr = data;
 
-    face_net_class_e  cls;
+    edge_net_class_e  cls;
 
     if (purpose != CURLSOCKTYPE_IPCXN) {
         return CURL_SOCKET_BAD;
     }
 
-    cls = face_net_classify(&address->addr, address->addrlen);
+    cls = edge_net_classify(&address->addr, address->addrlen);
 
-    if (cls != FACE_NET_PUBLIC && !tr->conf->allow_private) {
+    if (cls != EDGE_NET_PUBLIC && !tr->conf->allow_private) {
         tr->refused = cls;
         return CURL_SOCKET_BAD;
     }
@@ -496,10 +496,10 @@ ngx_http_face_curl_error(ngx_http_face_transfer_t *tr, const char *what,
 {
     size_t  n;
 
-    if (tr->refused != FACE_NET_PUBLIC) {
+    if (tr->refused != EDGE_NET_PUBLIC) {
         ngx_snprintf((u_char *) err, err_len,
                      "%s: refused: the host resolves to a %s address%Z",
-                     what, face_net_class_name(tr->refused));
+                     what, edge_net_class_name(tr->refused));
         return;
     }
 

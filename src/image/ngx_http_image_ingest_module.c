@@ -15,7 +15,7 @@
  * reads the body, decodes it, checks the image's header (format, pixel
  * limit), computes its key (MD5), renders the variants with the image
  * variant pipeline and stores everything as one transaction of
- * src/image_ingest/image_ingest_store.c.  The completion handler answers
+ * src/image/core/image_ingest_store.c.  The completion handler answers
  * 201 (200 for bytes already stored) with JSON and starts the
  * notification.
  *

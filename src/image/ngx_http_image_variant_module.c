@@ -9,7 +9,7 @@
  * variant's ETag (so If-None-Match is answered with 304 before any
  * decoding), the size limit.  The body is collected, the variant is made
  * by a thread-pool task, and the completion handler, back on the event
- * loop, sends it.  The pixel work lives in src/image_variant (no nginx
+ * loop, sends it.  The pixel work lives in src/image/core (no nginx
  * types there).
  */
 

@@ -1,7 +1,7 @@
 
 /*
  * Checks shared by the parsers of serverless-function payloads
- * (src/album_zip/album_zip_job.c, src/face_jobs/face_jobs.c): a strict
+ * (src/album_zip/core/album_zip_job.c, src/face/core/face_jobs.c): a strict
  * parse of one JSON object, known keys given twice, error messages.
  * Pure C with cJSON, no nginx types.
  *

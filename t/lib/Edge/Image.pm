@@ -322,7 +322,7 @@ the signature bytes, C<colour_is(\@got, \@want, [$tol])> a tolerant colour
 comparison.
 
 C<sign($key, $path, $query)> and C<signed_url(...)> compute the signature
-of free-form parameters the way F<src/image_variant/image_variant_params.h>
+of free-form parameters the way F<src/image/core/image_variant_params.h>
 defines it.
 
 =cut

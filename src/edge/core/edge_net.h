@@ -1,10 +1,12 @@
 
 /*
- * The SSRF guard of face jobs: which destination addresses a download or
- * a callback may connect to, and which hosts a URL may name.
+ * The SSRF guard of every outbound request (face jobs' downloads and
+ * callbacks, the zipper job's downloads, redirects and upload): which
+ * destination addresses a connection may go to, and which hosts a URL
+ * may name.
  *
  * Every address a connection is about to be opened to is classified
- * (libcurl's open-socket callback calls face_net_classify() on every hop,
+ * (libcurl's open-socket callback calls edge_net_classify() on every hop,
  * redirects included, so a name that resolves to a private address, or
  * changes its answer between checks, is still caught).  IPv4 embedded in
  * IPv6 (mapped ::ffff:a.b.c.d, compatible ::a.b.c.d, NAT64 64:ff9b::/96,
@@ -17,8 +19,8 @@
  */
 
 
-#ifndef _FACE_NET_H_INCLUDED_
-#define _FACE_NET_H_INCLUDED_
+#ifndef _EDGE_NET_H_INCLUDED_
+#define _EDGE_NET_H_INCLUDED_
 
 
 #include <stddef.h>
@@ -28,37 +30,37 @@
 
 
 #if (__GNUC__ >= 4)
-#define FACE_NET_HIDDEN  __attribute__((visibility("hidden")))
+#define EDGE_NET_HIDDEN  __attribute__((visibility("hidden")))
 #else
-#define FACE_NET_HIDDEN
+#define EDGE_NET_HIDDEN
 #endif
 
 
 typedef enum {
-    FACE_NET_PUBLIC = 0,
-    FACE_NET_LOOPBACK,        /* 127/8, ::1 */
-    FACE_NET_PRIVATE,         /* 10/8, 172.16/12, 192.168/16, 100.64/10,
+    EDGE_NET_PUBLIC = 0,
+    EDGE_NET_LOOPBACK,        /* 127/8, ::1 */
+    EDGE_NET_PRIVATE,         /* 10/8, 172.16/12, 192.168/16, 100.64/10,
                                  fc00::/7, fec0::/10 */
-    FACE_NET_LINK_LOCAL,      /* 169.254/16, fe80::/10 */
-    FACE_NET_UNSPECIFIED,     /* 0/8, :: */
-    FACE_NET_MULTICAST,       /* 224/4, ff00::/8 */
-    FACE_NET_RESERVED         /* 240/4, broadcast, documentation, Teredo,
+    EDGE_NET_LINK_LOCAL,      /* 169.254/16, fe80::/10 */
+    EDGE_NET_UNSPECIFIED,     /* 0/8, :: */
+    EDGE_NET_MULTICAST,       /* 224/4, ff00::/8 */
+    EDGE_NET_RESERVED         /* 240/4, broadcast, documentation, Teredo,
                                  anything not IPv4 or IPv6 */
-} face_net_class_e;
+} edge_net_class_e;
 
 
 /* addr in host byte order */
-FACE_NET_HIDDEN face_net_class_e face_net_classify_ipv4(uint32_t addr);
+EDGE_NET_HIDDEN edge_net_class_e edge_net_classify_ipv4(uint32_t addr);
 
-FACE_NET_HIDDEN face_net_class_e face_net_classify_ipv6(
+EDGE_NET_HIDDEN edge_net_class_e edge_net_classify_ipv6(
     const uint8_t addr[16]);
 
 /* an AF_INET or AF_INET6 socket address; others are RESERVED */
-FACE_NET_HIDDEN face_net_class_e face_net_classify(
+EDGE_NET_HIDDEN edge_net_class_e edge_net_classify(
     const struct sockaddr *sa, socklen_t len);
 
 /* "loopback", "private", ...: for logs and errors */
-FACE_NET_HIDDEN const char *face_net_class_name(face_net_class_e cls);
+EDGE_NET_HIDDEN const char *edge_net_class_name(edge_net_class_e cls);
 
 /*
  * An IPv4 literal as inet_aton() reads it: one to four parts, each
@@ -66,30 +68,30 @@ FACE_NET_HIDDEN const char *face_net_class_name(face_net_class_e cls);
  * "0x7f000001", "0177.0.0.1", "127.1".  Returns 0 and sets *addr (host
  * byte order), or -1 when s is not such a literal.
  */
-FACE_NET_HIDDEN int face_net_parse_ipv4(const char *s, size_t len,
+EDGE_NET_HIDDEN int edge_net_parse_ipv4(const char *s, size_t len,
     uint32_t *addr);
 
 /*
  * The host of an http(s) URL, without user info, port or IPv6 brackets,
  * pointing into url.  Returns 0, or -1 when there is none.
  */
-FACE_NET_HIDDEN int face_net_url_host(const char *url, size_t len,
+EDGE_NET_HIDDEN int edge_net_url_host(const char *url, size_t len,
     const char **host, size_t *host_len);
 
 /*
  * When host is an address literal (any IPv4 form above, or an IPv6
  * address), its class in *cls and 0; -1 for a name.
  */
-FACE_NET_HIDDEN int face_net_host_literal(const char *host, size_t len,
-    face_net_class_e *cls);
+EDGE_NET_HIDDEN int edge_net_host_literal(const char *host, size_t len,
+    edge_net_class_e *cls);
 
 /*
  * 1 if host (case-insensitive) equals one of the n names, or ends in
  * ".<suffix>" for a name given as ".<suffix>" or "*.<suffix>"; else 0.
  * A trailing dot of the host is ignored.
  */
-FACE_NET_HIDDEN int face_net_host_allowed(const char *host, size_t len,
+EDGE_NET_HIDDEN int edge_net_host_allowed(const char *host, size_t len,
     const char *const *names, const size_t *lens, size_t n);
 
 
-#endif /* _FACE_NET_H_INCLUDED_ */
+#endif /* _EDGE_NET_H_INCLUDED_ */

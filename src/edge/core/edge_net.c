@@ -1,7 +1,7 @@
 
 /*
  * The SSRF guard of face jobs: address classes and host checks.  See
- * face_net.h.  Everything that is not plainly a public unicast address
+ * edge_net.h.  Everything that is not plainly a public unicast address
  * is refused by the caller unless face_allow_private is on: the list of
  * special ranges follows the IANA special-purpose registries, and the
  * embedded-IPv4 forms are unwrapped because a filter that only knows
@@ -15,14 +15,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "face_net.h"
+#include "edge_net.h"
 
 
-static int face_net_lower(int c);
+static int edge_net_lower(int c);
 
 
-face_net_class_e
-face_net_classify_ipv4(uint32_t a)
+edge_net_class_e
+edge_net_classify_ipv4(uint32_t a)
 {
     uint32_t  b1, b2;
 
@@ -30,11 +30,11 @@ face_net_classify_ipv4(uint32_t a)
     b2 = (a >> 16) & 0xff;
 
     if (b1 == 0) {
-        return FACE_NET_UNSPECIFIED;
+        return EDGE_NET_UNSPECIFIED;
     }
 
     if (b1 == 127) {
-        return FACE_NET_LOOPBACK;
+        return EDGE_NET_LOOPBACK;
     }
 
     if (b1 == 10
@@ -42,15 +42,15 @@ face_net_classify_ipv4(uint32_t a)
         || (b1 == 192 && b2 == 168)
         || (b1 == 100 && (b2 & 0xc0) == 64))
     {
-        return FACE_NET_PRIVATE;
+        return EDGE_NET_PRIVATE;
     }
 
     if (b1 == 169 && b2 == 254) {
-        return FACE_NET_LINK_LOCAL;
+        return EDGE_NET_LINK_LOCAL;
     }
 
     if ((b1 & 0xf0) == 224) {
-        return FACE_NET_MULTICAST;
+        return EDGE_NET_MULTICAST;
     }
 
     /*
@@ -65,15 +65,15 @@ face_net_classify_ipv4(uint32_t a)
         || (a & 0xffffff00) == 0xcb007100
         || (a & 0xfffe0000) == 0xc6120000)
     {
-        return FACE_NET_RESERVED;
+        return EDGE_NET_RESERVED;
     }
 
-    return FACE_NET_PUBLIC;
+    return EDGE_NET_PUBLIC;
 }
 
 
-face_net_class_e
-face_net_classify_ipv6(const uint8_t a[16])
+edge_net_class_e
+edge_net_classify_ipv6(const uint8_t a[16])
 {
     size_t    i;
     uint32_t  v4;
@@ -85,13 +85,13 @@ face_net_classify_ipv6(const uint8_t a[16])
                                         0, 0, 0, 0 };
 
     if (memcmp(a, zero, 16) == 0) {
-        return FACE_NET_UNSPECIFIED;
+        return EDGE_NET_UNSPECIFIED;
     }
 
     for (i = 0; i < 15 && a[i] == 0; i++) { /* void */ }
 
     if (i == 15 && a[15] == 1) {
-        return FACE_NET_LOOPBACK;
+        return EDGE_NET_LOOPBACK;
     }
 
     /* IPv4-mapped, IPv4-compatible (::a.b.c.d), NAT64: the IPv4 inside */
@@ -101,7 +101,7 @@ face_net_classify_ipv6(const uint8_t a[16])
     {
         v4 = ((uint32_t) a[12] << 24) | ((uint32_t) a[13] << 16)
              | ((uint32_t) a[14] << 8) | a[15];
-        return face_net_classify_ipv4(v4);
+        return edge_net_classify_ipv4(v4);
     }
 
     /* 6to4: 2002:AABB:CCDD::/48 carries AA.BB.CC.DD */
@@ -109,19 +109,19 @@ face_net_classify_ipv6(const uint8_t a[16])
     if (a[0] == 0x20 && a[1] == 0x02) {
         v4 = ((uint32_t) a[2] << 24) | ((uint32_t) a[3] << 16)
              | ((uint32_t) a[4] << 8) | a[5];
-        return face_net_classify_ipv4(v4);
+        return edge_net_classify_ipv4(v4);
     }
 
     if (a[0] == 0xff) {
-        return FACE_NET_MULTICAST;
+        return EDGE_NET_MULTICAST;
     }
 
     if ((a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0)) {
-        return FACE_NET_PRIVATE;
+        return EDGE_NET_PRIVATE;
     }
 
     if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) {
-        return FACE_NET_LINK_LOCAL;
+        return EDGE_NET_LINK_LOCAL;
     }
 
     /*
@@ -134,58 +134,58 @@ face_net_classify_ipv6(const uint8_t a[16])
         || (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8)
         || (a[0] & 0xe0) != 0x20)
     {
-        return FACE_NET_RESERVED;
+        return EDGE_NET_RESERVED;
     }
 
-    return FACE_NET_PUBLIC;
+    return EDGE_NET_PUBLIC;
 }
 
 
-face_net_class_e
-face_net_classify(const struct sockaddr *sa, socklen_t len)
+edge_net_class_e
+edge_net_classify(const struct sockaddr *sa, socklen_t len)
 {
     const struct sockaddr_in   *sin;
     const struct sockaddr_in6  *sin6;
 
     if (sa == NULL) {
-        return FACE_NET_RESERVED;
+        return EDGE_NET_RESERVED;
     }
 
     if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
         sin = (const struct sockaddr_in *) sa;
-        return face_net_classify_ipv4(ntohl(sin->sin_addr.s_addr));
+        return edge_net_classify_ipv4(ntohl(sin->sin_addr.s_addr));
     }
 
     if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
         sin6 = (const struct sockaddr_in6 *) sa;
-        return face_net_classify_ipv6(sin6->sin6_addr.s6_addr);
+        return edge_net_classify_ipv6(sin6->sin6_addr.s6_addr);
     }
 
-    return FACE_NET_RESERVED;
+    return EDGE_NET_RESERVED;
 }
 
 
 const char *
-face_net_class_name(face_net_class_e cls)
+edge_net_class_name(edge_net_class_e cls)
 {
     switch (cls) {
 
-    case FACE_NET_PUBLIC:
+    case EDGE_NET_PUBLIC:
         return "public";
 
-    case FACE_NET_LOOPBACK:
+    case EDGE_NET_LOOPBACK:
         return "loopback";
 
-    case FACE_NET_PRIVATE:
+    case EDGE_NET_PRIVATE:
         return "private";
 
-    case FACE_NET_LINK_LOCAL:
+    case EDGE_NET_LINK_LOCAL:
         return "link-local";
 
-    case FACE_NET_UNSPECIFIED:
+    case EDGE_NET_UNSPECIFIED:
         return "unspecified";
 
-    case FACE_NET_MULTICAST:
+    case EDGE_NET_MULTICAST:
         return "multicast";
 
     default:
@@ -195,7 +195,7 @@ face_net_class_name(face_net_class_e cls)
 
 
 int
-face_net_parse_ipv4(const char *s, size_t len, uint32_t *addr)
+edge_net_parse_ipv4(const char *s, size_t len, uint32_t *addr)
 {
     int       base, digits;
     size_t    i, nparts;
@@ -232,7 +232,7 @@ face_net_parse_ipv4(const char *s, size_t len, uint32_t *addr)
         for ( /* void */ ; i < len && s[i] != '.'; i++) {
             int  c, d;
 
-            c = face_net_lower((unsigned char) s[i]);
+            c = edge_net_lower((unsigned char) s[i]);
 
             if (c >= '0' && c <= '9') {
                 d = c - '0';
@@ -298,7 +298,7 @@ face_net_parse_ipv4(const char *s, size_t len, uint32_t *addr)
 
 
 int
-face_net_url_host(const char *url, size_t len, const char **host,
+edge_net_url_host(const char *url, size_t len, const char **host,
     size_t *host_len)
 {
     size_t       i, start, end, at;
@@ -362,14 +362,14 @@ face_net_url_host(const char *url, size_t len, const char **host,
 
 
 int
-face_net_host_literal(const char *host, size_t len, face_net_class_e *cls)
+edge_net_host_literal(const char *host, size_t len, edge_net_class_e *cls)
 {
     char            buf[64];
     uint8_t         a6[16];
     uint32_t        a4;
 
-    if (face_net_parse_ipv4(host, len, &a4) == 0) {
-        *cls = face_net_classify_ipv4(a4);
+    if (edge_net_parse_ipv4(host, len, &a4) == 0) {
+        *cls = edge_net_classify_ipv4(a4);
         return 0;
     }
 
@@ -390,14 +390,14 @@ face_net_host_literal(const char *host, size_t len, face_net_class_e *cls)
         return -1;
     }
 
-    *cls = face_net_classify_ipv6(a6);
+    *cls = edge_net_classify_ipv6(a6);
 
     return 0;
 }
 
 
 int
-face_net_host_allowed(const char *host, size_t len,
+edge_net_host_allowed(const char *host, size_t len,
     const char *const *names, const size_t *lens, size_t n)
 {
     size_t       i, nl;
@@ -436,7 +436,7 @@ face_net_host_allowed(const char *host, size_t len,
 
 
 static int
-face_net_lower(int c)
+edge_net_lower(int c)
 {
     return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 }
