@@ -55,6 +55,7 @@
 #include "album_zip_names.h"
 #include "album_zip_job.h"
 #include "edge_net.h"
+#include "ngx_http_edge_curl.h"
 
 
 #define NGX_HTTP_ALBUM_ZIP_JOB_SYNC      0
@@ -67,7 +68,6 @@
 /* a background job keeps the worker from exiting; the timer re-arms */
 #define NGX_HTTP_ALBUM_ZIP_JOB_HOLD      3600000
 
-#define NGX_HTTP_ALBUM_ZIP_JOB_CONNECT   10000
 
 
 typedef struct {
@@ -81,14 +81,12 @@ typedef struct {
     size_t                         nsources;
     album_zip_job_str_t           *allow;
     size_t                         nallow;
-    ngx_flag_t                     allow_private;
     uint64_t                       max_size;
     long                           timeout;      /* ms, per transfer */
 
     /* set by the thread */
     ngx_uint_t                     status;       /* 200, 500 or 502 */
-    edge_net_class_e               refused;      /* by the open-socket
-                                                    callback; PUBLIC: no */
+    ngx_http_edge_curl_guard_t     guard;        /* the address policy */
     uint64_t                       bytes;        /* the archive's size */
     char                           err[NGX_HTTP_ALBUM_ZIP_JOB_ERR_LEN];
 
@@ -166,10 +164,6 @@ static int ngx_http_album_zip_job_redirect_ok(
     ngx_http_album_zip_job_fetch_t *f, const char *value, size_t len);
 static int ngx_http_album_zip_job_redirect_check(
     ngx_http_album_zip_job_fetch_t *f, const char *url);
-static CURLcode ngx_http_album_zip_job_net(ngx_http_album_zip_job_ctx_t *ctx,
-    CURL *curl);
-static curl_socket_t ngx_http_album_zip_job_open_socket(void *data,
-    curlsocktype purpose, struct curl_sockaddr *address);
 static size_t ngx_http_album_zip_job_read(char *buf, size_t size,
     size_t nitems, void *data);
 static int ngx_http_album_zip_job_seek(void *data, curl_off_t offset,
@@ -383,7 +377,7 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
 
     ctx->allow = allow;
     ctx->nallow = allow ? azlcf->allow->nelts : 0;
-    ctx->allow_private = azlcf->allow_private;
+    ctx->guard.allow_private = azlcf->allow_private;
     ctx->max_size = (uint64_t) azlcf->max_size;
     ctx->timeout = (long) azlcf->job_timeout;
 
@@ -904,13 +898,9 @@ ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
     left = ctx->max_size - f->end;
 
     if (curl_easy_setopt(curl, CURLOPT_URL, ctx->sources[i].data) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ctx->timeout)
-           != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                            (long) NGX_HTTP_ALBUM_ZIP_JOB_CONNECT)
            != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_FILETIME, 1L) != CURLE_OK
@@ -924,7 +914,7 @@ ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
                             ngx_http_album_zip_job_header)
            != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_HEADERDATA, f) != CURLE_OK
-        || ngx_http_album_zip_job_net(ctx, curl) != CURLE_OK
+        || ngx_http_edge_curl_common(curl, &ctx->guard) != CURLE_OK
         || (left > 0
             && curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
                                 (curl_off_t) left)
@@ -940,7 +930,7 @@ ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
     f->crc = 0;
     f->status = 0;
     f->redirect_to = EDGE_NET_PUBLIC;
-    ctx->refused = EDGE_NET_PUBLIC;
+    ctx->guard.refused = EDGE_NET_PUBLIC;
 
     code = curl_easy_perform(curl);
 
@@ -956,12 +946,13 @@ ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
         return NGX_ERROR;
     }
 
-    if (ctx->refused != EDGE_NET_PUBLIC) {
+    if (ctx->guard.refused != EDGE_NET_PUBLIC) {
         ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
                                     "sources[%zu]: refused: the host's "
                                     "address is %s "
                                     "(album_zip_job_allow_private is off)",
-                                    i, edge_net_class_name(ctx->refused));
+                                    i,
+                                    edge_net_class_name(ctx->guard.refused));
         return NGX_ERROR;
     }
 
@@ -1091,11 +1082,7 @@ ngx_http_album_zip_job_upload(ngx_http_album_zip_job_ctx_t *ctx, CURL *curl,
                              ngx_http_album_zip_job_seek, NULL, &up)
            != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_URL, ctx->upload_url) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ctx->timeout)
-           != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                            (long) NGX_HTTP_ALBUM_ZIP_JOB_CONNECT)
            != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION,
@@ -1104,23 +1091,23 @@ ngx_http_album_zip_job_upload(ngx_http_album_zip_job_ctx_t *ctx, CURL *curl,
         || curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK
-        || ngx_http_album_zip_job_net(ctx, curl) != CURLE_OK)
+        || ngx_http_edge_curl_common(curl, &ctx->guard) != CURLE_OK)
     {
         ngx_http_album_zip_job_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                     "upload: libcurl refused an option");
         goto failed;
     }
 
-    ctx->refused = EDGE_NET_PUBLIC;
+    ctx->guard.refused = EDGE_NET_PUBLIC;
 
     code = curl_easy_perform(curl);
 
-    if (ctx->refused != EDGE_NET_PUBLIC) {
+    if (ctx->guard.refused != EDGE_NET_PUBLIC) {
         ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
                                     "upload: refused: the host's address "
                                     "is %s (album_zip_job_allow_private "
                                     "is off)",
-                                    edge_net_class_name(ctx->refused));
+                                    edge_net_class_name(ctx->guard.refused));
         goto failed;
     }
 
@@ -1243,7 +1230,7 @@ ngx_http_album_zip_job_header(char *buf, size_t size, size_t nitems,
         return n;
     }
 
-    if ((f->job->nallow == 0 && f->job->allow_private)
+    if ((f->job->nallow == 0 && f->job->guard.allow_private)
         || f->status < 300 || f->status > 399
         || n < sizeof("Location:") - 1
         || ngx_strncasecmp((u_char *) buf, (u_char *) "Location:",
@@ -1370,7 +1357,7 @@ ngx_http_album_zip_job_redirect_check(ngx_http_album_zip_job_fetch_t *f,
         return 0;
     }
 
-    if (!ctx->allow_private) {
+    if (!ctx->guard.allow_private) {
         cls = ngx_http_album_zip_job_literal(url, len);
 
         if (cls != EDGE_NET_PUBLIC) {
@@ -1380,73 +1367,6 @@ ngx_http_album_zip_job_redirect_check(ngx_http_album_zip_job_fetch_t *f,
     }
 
     return 1;
-}
-
-
-/*
- * The options every transfer of a job gets: http and https only, also on
- * redirects; no proxy, from the environment or elsewhere; the open-socket
- * callback
- */
-
-static CURLcode
-ngx_http_album_zip_job_net(ngx_http_album_zip_job_ctx_t *ctx, CURL *curl)
-{
-    CURLcode  code;
-
-    code = curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-
-    if (code == CURLE_OK) {
-        code = curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR,
-                                "http,https");
-    }
-
-    if (code == CURLE_OK) {
-        code = curl_easy_setopt(curl, CURLOPT_PROXY, "");
-    }
-
-    if (code == CURLE_OK) {
-        code = curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-    }
-
-    if (code == CURLE_OK) {
-        code = curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION,
-                                ngx_http_album_zip_job_open_socket);
-    }
-
-    if (code == CURLE_OK) {
-        code = curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, ctx);
-    }
-
-    return code;
-}
-
-
-/*
- * The address libcurl is about to connect to, on every connection of
- * every transfer (sources, redirects, the upload): the face jobs' policy
- */
-
-static curl_socket_t
-ngx_http_album_zip_job_open_socket(void *data, curlsocktype purpose,
-    struct curl_sockaddr *address)
-{
-    ngx_http_album_zip_job_ctx_t *ctx = data;
-
-    edge_net_class_e  cls;
-
-    if (purpose != CURLSOCKTYPE_IPCXN) {
-        return CURL_SOCKET_BAD;
-    }
-
-    cls = edge_net_classify(&address->addr, address->addrlen);
-
-    if (cls != EDGE_NET_PUBLIC && !ctx->allow_private) {
-        ctx->refused = cls;
-        return CURL_SOCKET_BAD;
-    }
-
-    return socket(address->family, address->socktype, address->protocol);
 }
 
 

@@ -4,11 +4,12 @@
  *
  * Downloads follow redirects by hand (at most 5), so that every hop's
  * URL is checked (http or https, face_allow_hosts) before it is
- * requested; the open-socket callback checks the address of every
- * connection libcurl opens, whatever name led there, and refuses
- * loopback, private, link-local, unspecified, multicast and reserved
- * addresses unless face_allow_private is on.  No proxy from the
- * environment is used: it would be an address nobody checked.
+ * requested; the open-socket callback of the shared client
+ * (ngx_http_edge_curl.c) checks the address of every connection libcurl
+ * opens, whatever name led there, and refuses loopback, private,
+ * link-local, unspecified, multicast and reserved addresses unless
+ * face_allow_private is on.  No proxy from the environment is used: it
+ * would be an address nobody checked.
  *
  * A download for a spooled job (face_jobs) stops, as NGX_ABORT, when the
  * worker is leaving: before each hop, and in the middle of a transfer
@@ -29,10 +30,10 @@
 
 #include "ngx_http_face.h"
 #include "edge_net.h"
+#include "ngx_http_edge_curl.h"
 
 
 #define NGX_HTTP_FACE_MAX_REDIRECTS   5
-#define NGX_HTTP_FACE_CONNECT_MS      10000
 
 
 typedef struct {
@@ -40,7 +41,7 @@ typedef struct {
     u_char                          *data;      /* malloc()ed */
     size_t                           len;
     size_t                           size;
-    edge_net_class_e                 refused;   /* PUBLIC: none */
+    ngx_http_edge_curl_guard_t       guard;     /* the address policy */
     unsigned                         too_big:1;
     unsigned                         nomem:1;
     unsigned                         left:1;    /* the worker is leaving */
@@ -51,8 +52,6 @@ static CURLcode ngx_http_face_setup(CURL *curl,
     ngx_http_face_transfer_t *tr, const char *url, char *errbuf);
 static ngx_int_t ngx_http_face_url_ok(const ngx_http_face_net_conf_t *nc,
     const char *what, const char *url, char *err, size_t err_len);
-static curl_socket_t ngx_http_face_open_socket(void *data,
-    curlsocktype purpose, struct curl_sockaddr *address);
 static size_t ngx_http_face_write(char *ptr, size_t size, size_t nmemb,
     void *data);
 static size_t ngx_http_face_discard(char *ptr, size_t size, size_t nmemb,
@@ -82,6 +81,7 @@ ngx_http_face_download(ngx_http_face_thread_t *t,
 
     ngx_memzero(&tr, sizeof(ngx_http_face_transfer_t));
     tr.conf = nc;
+    tr.guard.allow_private = nc->allow_private;
 
     *data = NULL;
     *len = 0;
@@ -100,7 +100,6 @@ ngx_http_face_download(ngx_http_face_thread_t *t,
         }
 
         tr.len = 0;
-        tr.refused = EDGE_NET_PUBLIC;
 
         code = ngx_http_face_setup(curl, &tr, cur ? cur : url, errbuf);
 
@@ -252,7 +251,7 @@ ngx_http_face_post(ngx_http_face_thread_t *t,
 
     ngx_memzero(&tr, sizeof(ngx_http_face_transfer_t));
     tr.conf = nc;
-    tr.refused = EDGE_NET_PUBLIC;
+    tr.guard.allow_private = nc->allow_private;
 
     /* without "Expect:" libcurl may wait for "100 Continue" */
 
@@ -334,17 +333,11 @@ ngx_http_face_setup(CURL *curl, ngx_http_face_transfer_t *tr,
         code = curl_easy_setopt(curl, opt, v);                                \
     }
 
-    code = curl_easy_setopt(curl, CURLOPT_URL, url);
+    code = ngx_http_edge_curl_common(curl, &tr->guard);
 
-    ngx_http_face_opt(CURLOPT_NOSIGNAL, 1L);
-    ngx_http_face_opt(CURLOPT_PROTOCOLS_STR, "http,https");
+    ngx_http_face_opt(CURLOPT_URL, url);
     ngx_http_face_opt(CURLOPT_FOLLOWLOCATION, 0L);
-    ngx_http_face_opt(CURLOPT_PROXY, "");
-    ngx_http_face_opt(CURLOPT_CONNECTTIMEOUT_MS,
-                      (long) NGX_HTTP_FACE_CONNECT_MS);
     ngx_http_face_opt(CURLOPT_ERRORBUFFER, errbuf);
-    ngx_http_face_opt(CURLOPT_OPENSOCKETFUNCTION, ngx_http_face_open_socket);
-    ngx_http_face_opt(CURLOPT_OPENSOCKETDATA, tr);
     ngx_http_face_opt(CURLOPT_USERAGENT, "photo-edge face_jobs");
 
 #undef ngx_http_face_opt
@@ -405,29 +398,6 @@ ngx_http_face_url_ok(const ngx_http_face_net_conf_t *nc, const char *what,
 
 
 /* the address libcurl is about to connect to, on every connection */
-
-static curl_socket_t
-ngx_http_face_open_socket(void *data, curlsocktype purpose,
-    struct curl_sockaddr *address)
-{
-    ngx_http_face_transfer_t *tr = data;
-
-    edge_net_class_e  cls;
-
-    if (purpose != CURLSOCKTYPE_IPCXN) {
-        return CURL_SOCKET_BAD;
-    }
-
-    cls = edge_net_classify(&address->addr, address->addrlen);
-
-    if (cls != EDGE_NET_PUBLIC && !tr->conf->allow_private) {
-        tr->refused = cls;
-        return CURL_SOCKET_BAD;
-    }
-
-    return socket(address->family, address->socktype, address->protocol);
-}
-
 
 static size_t
 ngx_http_face_write(char *ptr, size_t size, size_t nmemb, void *data)
@@ -496,10 +466,10 @@ ngx_http_face_curl_error(ngx_http_face_transfer_t *tr, const char *what,
 {
     size_t  n;
 
-    if (tr->refused != EDGE_NET_PUBLIC) {
+    if (tr->guard.refused != EDGE_NET_PUBLIC) {
         ngx_snprintf((u_char *) err, err_len,
                      "%s: refused: the host resolves to a %s address%Z",
-                     what, edge_net_class_name(tr->refused));
+                     what, edge_net_class_name(tr->guard.refused));
         return;
     }
 

@@ -25,6 +25,7 @@
 
 #include "image_ingest_json.h"
 #include "ngx_http_image_ingest.h"
+#include "ngx_http_edge_curl.h"
 
 
 /* while a task runs, a timer keeps an exiting worker alive; it re-arms */
@@ -262,10 +263,10 @@ ngx_http_image_ingest_notify_thread(void *data, ngx_log_t *log)
 
     headers = h;
 
-    if (curl_easy_setopt(curl, CURLOPT_URL, n->url) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https")
-           != CURLE_OK
+    /* the configuration names the receiver: no address policy */
+
+    if (ngx_http_edge_curl_common(curl, NULL) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_URL, n->url) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, n->timeout)
            != CURLE_OK
