@@ -29,7 +29,8 @@ then hits every server alike).  Each server has
 Printed: requests/s, p50/p99 latency, the ratios to sharp and to
 image_filter, and the workers' RSS (summed) before and after; for
 image_variant also after --rss-requests requests in all (default 10,000),
-which must be flat.  The table is Markdown, for README.md.
+which must be flat; first, the CPU model and SIMD level.  The table is
+Markdown, for README.md.
 """
 
 import argparse
@@ -52,6 +53,28 @@ MODULE = os.environ.get("MODULE", os.path.join(
 IMAGE_FILTER = "/usr/lib/nginx/modules/ngx_http_image_filter_module.so"
 SHARP_DIR = os.path.join(REPO, "bench", "sharp")
 PHOTO = os.path.join(REPO, "demo", "fixtures", "sample1.jpg")
+
+
+def machine():
+    """The CPU model (lscpu) and the widest SIMD level of its flags."""
+    model, flags = "unknown CPU", set()
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True,
+                             text=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    simd = ("avx512" if "avx512f" in flags else
+            "avx2" if "avx2" in flags else
+            "sse4.2" if "sse4_2" in flags else "baseline")
+    return model, simd
 
 
 def free_port():
@@ -394,6 +417,8 @@ def run(args, work, servers):
         cases["image_filter"] = f"http://127.0.0.1:{iport}"
         procs["image_filter"] = flt
 
+    model, simd = machine()
+    print(f"CPU: {model}; SIMD: {simd}")
     print(f"photo {photo_desc(photo, work)}; wrk -t{args.threads} "
           f"-c{args.connections} -d{args.duration}s; 2 workers each; "
           f"image_variant thread pool {args.pool_threads} per worker; "

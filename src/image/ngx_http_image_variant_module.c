@@ -21,6 +21,11 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
+#if (__GLIBC__)
+#include <malloc.h>
+#define NGX_HTTP_IMAGE_VARIANT_MALLOC  1
+#endif
+
 #include "image_variant_params.h"
 #include "image_variant_vips.h"
 #include "ngx_http_image_variant.h"
@@ -34,6 +39,13 @@ typedef struct {
     ngx_str_t                    name;
     image_variant_params_t       params;
 } ngx_http_image_variant_preset_t;
+
+
+/* http main level: the worker's C heap */
+typedef struct {
+    ngx_int_t                    malloc_arenas; /* 0: off */
+    ngx_int_t                    malloc_trim;   /* ms, 0: off */
+} ngx_http_image_variant_main_conf_t;
 
 
 typedef struct {
@@ -89,8 +101,17 @@ static ngx_int_t ngx_http_image_variant_send(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx);
 static void ngx_http_image_variant_cleanup(void *data);
 
+static void ngx_http_image_variant_trim_timer(ngx_event_t *ev);
+static void ngx_http_image_variant_trim_thread(void *data, ngx_log_t *log);
+static void ngx_http_image_variant_trim_done(ngx_event_t *ev);
+
 static char *ngx_http_image_variant_preset(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_image_variant_malloc(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static void *ngx_http_image_variant_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_image_variant_init_main_conf(ngx_conf_t *cf,
+    void *conf);
 static void *ngx_http_image_variant_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_image_variant_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -157,6 +178,20 @@ static ngx_command_t  ngx_http_image_variant_commands[] = {
       offsetof(ngx_http_image_variant_loc_conf_t, thread_pool_name),
       NULL },
 
+    { ngx_string("image_variant_malloc_arenas"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_image_variant_malloc,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_image_variant_main_conf_t, malloc_arenas),
+      NULL },
+
+    { ngx_string("image_variant_malloc_trim"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_image_variant_malloc,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_image_variant_main_conf_t, malloc_trim),
+      NULL },
+
       ngx_null_command
 };
 
@@ -165,8 +200,8 @@ static ngx_http_module_t  ngx_http_image_variant_module_ctx = {
     NULL,                                  /* preconfiguration */
     ngx_http_image_variant_init,           /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_image_variant_create_main_conf, /* create main configuration */
+    ngx_http_image_variant_init_main_conf, /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -196,6 +231,20 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 static ngx_str_t  ngx_http_image_variant_vary = ngx_string("Accept");
+
+
+/*
+ * The worker's renders in flight (event loop only), and what returns the
+ * C heap's free memory to the system once they have all been idle for
+ * image_variant_malloc_trim: a timer, then a task on the thread pool of
+ * the last render (malloc_trim() takes the arenas' locks: never on the
+ * event loop).
+ */
+static ngx_uint_t          ngx_http_image_variant_renders;
+static ngx_msec_t          ngx_http_image_variant_trim_delay;
+static ngx_event_t         ngx_http_image_variant_trim_event;
+static ngx_thread_task_t  *ngx_http_image_variant_trim_task;
+static ngx_thread_pool_t  *ngx_http_image_variant_trim_pool;
 
 
 static ngx_int_t
@@ -662,6 +711,13 @@ ngx_http_image_variant_post(ngx_http_request_t *r,
     r->main->blocked++;
     r->aio = 1;
 
+    ngx_http_image_variant_renders++;
+    ngx_http_image_variant_trim_pool = conf->thread_pool;
+
+    if (ngx_http_image_variant_trim_event.timer_set) {
+        ngx_del_timer(&ngx_http_image_variant_trim_event);
+    }
+
     return NGX_OK;
 }
 
@@ -713,6 +769,14 @@ ngx_http_image_variant_thread_done(ngx_event_t *ev)
     r->aio = 0;
 
     ctx->state = NGX_HTTP_IMAGE_VARIANT_SEND;
+
+    if (--ngx_http_image_variant_renders == 0
+        && ngx_http_image_variant_trim_delay
+        && !ngx_exiting)
+    {
+        ngx_add_timer(&ngx_http_image_variant_trim_event,
+                      ngx_http_image_variant_trim_delay);
+    }
 
     if (r->done) {
         /* the request went away meanwhile; let nginx finish it */
@@ -828,6 +892,48 @@ ngx_http_image_variant_cleanup(void *data)
 }
 
 
+static void
+ngx_http_image_variant_trim_timer(ngx_event_t *ev)
+{
+    ngx_thread_task_t  *task;
+
+    task = ngx_http_image_variant_trim_task;
+
+    if (ngx_http_image_variant_renders || task == NULL || task->event.active
+        || ngx_http_image_variant_trim_pool == NULL)
+    {
+        return;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                   "image_variant: renders idle, trimming the heap");
+
+    if (ngx_thread_task_post(ngx_http_image_variant_trim_pool, task)
+        != NGX_OK)
+    {
+        /* the pool is busy: a later idle period trims */
+        return;
+    }
+}
+
+
+static void
+ngx_http_image_variant_trim_thread(void *data, ngx_log_t *log)
+{
+#if (NGX_HTTP_IMAGE_VARIANT_MALLOC)
+    (void) malloc_trim(0);
+#endif
+}
+
+
+static void
+ngx_http_image_variant_trim_done(ngx_event_t *ev)
+{
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                   "image_variant: heap trimmed");
+}
+
+
 /* image_variant_preset name key=value ... */
 
 static char *
@@ -882,6 +988,86 @@ ngx_http_image_variant_preset(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * image_variant_malloc_arenas number | off;
+ * image_variant_malloc_trim time | off;
+ */
+
+static char *
+ngx_http_image_variant_malloc(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    ngx_int_t   n, *np;
+    ngx_str_t  *value;
+
+    np = (ngx_int_t *) (p + cmd->offset);
+
+    if (*np != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        *np = 0;
+        return NGX_CONF_OK;
+    }
+
+    if (cmd->offset
+        == offsetof(ngx_http_image_variant_main_conf_t, malloc_arenas))
+    {
+        n = ngx_atoi(value[1].data, value[1].len);
+
+        if (n < 1 || n > 64) {
+            return "must be \"off\" or a number from 1 to 64";
+        }
+
+    } else {
+        n = ngx_parse_time(&value[1], 0);
+
+        if (n == NGX_ERROR || n == 0) {
+            return "must be \"off\" or a positive time";
+        }
+    }
+
+    *np = n;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_image_variant_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_image_variant_main_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool,
+                       sizeof(ngx_http_image_variant_main_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->malloc_arenas = NGX_CONF_UNSET;
+    conf->malloc_trim = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_image_variant_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_image_variant_main_conf_t *ivmcf = conf;
+
+    ngx_conf_init_value(ivmcf->malloc_arenas, 2);
+    ngx_conf_init_value(ivmcf->malloc_trim, 10000);
 
     return NGX_CONF_OK;
 }
@@ -1021,7 +1207,49 @@ ngx_http_image_variant_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_image_variant_init_process(ngx_cycle_t *cycle)
 {
-    char  err[256];
+    char                                 err[256];
+    ngx_event_t                         *ev;
+    ngx_thread_task_t                   *task;
+    ngx_http_image_variant_main_conf_t  *ivmcf;
+
+    ivmcf = ngx_http_cycle_get_module_main_conf(
+                                   cycle, ngx_http_image_variant_module);
+
+    /*
+     * Before libvips starts its threads: glibc gives every thread that
+     * allocates an arena of its own (64 MB reserved, up to 8 per core),
+     * and the memory freed in an arena stays in it.
+     */
+
+    if (ivmcf && ivmcf->malloc_arenas) {
+#if (NGX_HTTP_IMAGE_VARIANT_MALLOC)
+        if (mallopt(M_ARENA_MAX, (int) ivmcf->malloc_arenas) != 1) {
+            ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                          "image_variant: mallopt(M_ARENA_MAX, %i) failed",
+                          ivmcf->malloc_arenas);
+        }
+#endif
+    }
+
+    if (ivmcf && ivmcf->malloc_trim) {
+        /* the worker's whole life */
+        task = ngx_calloc(sizeof(ngx_thread_task_t), cycle->log);
+        if (task == NULL) {
+            return NGX_ERROR;
+        }
+
+        task->handler = ngx_http_image_variant_trim_thread;
+        task->event.handler = ngx_http_image_variant_trim_done;
+        task->event.log = cycle->log;
+
+        ngx_http_image_variant_trim_task = task;
+        ngx_http_image_variant_trim_delay = (ngx_msec_t) ivmcf->malloc_trim;
+
+        ev = &ngx_http_image_variant_trim_event;
+        ev->handler = ngx_http_image_variant_trim_timer;
+        ev->log = cycle->log;
+        ev->cancelable = 1;
+    }
 
     if (image_variant_init("nginx", err, sizeof(err)) != 0) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
