@@ -30,8 +30,17 @@ static int album_zip_manifest_json_scan(album_zip_manifest_parser_t *p,
     const u_char *buf, size_t len);
 static int album_zip_manifest_json_root(album_zip_manifest_parser_t *p,
     const cJSON *root);
+static int album_zip_manifest_json_name(album_zip_manifest_parser_t *p,
+    const cJSON *name);
+static int album_zip_manifest_json_files(album_zip_manifest_parser_t *p,
+    const cJSON *files);
 static int album_zip_manifest_json_member(album_zip_manifest_parser_t *p,
     album_zip_manifest_member_t *m, const cJSON *item);
+static int album_zip_manifest_json_url(album_zip_manifest_parser_t *p,
+    album_zip_manifest_member_t *m, const cJSON *url, const char *name,
+    size_t n);
+static int album_zip_manifest_json_size(album_zip_manifest_parser_t *p,
+    album_zip_manifest_member_t *m, const cJSON *size, int dir);
 static int album_zip_manifest_json_crc(album_zip_manifest_parser_t *p,
     album_zip_manifest_member_t *m, const cJSON *crc);
 static int album_zip_manifest_json_mtime(album_zip_manifest_parser_t *p,
@@ -151,10 +160,8 @@ static int
 album_zip_manifest_json_root(album_zip_manifest_parser_t *p,
     const cJSON *root)
 {
-    int                           rc;
-    size_t                        n;
-    const cJSON                  *item, *files, *name;
-    album_zip_manifest_member_t  *m;
+    int           rc;
+    const cJSON  *item, *files, *name;
 
     if (!cJSON_IsObject(root)) {
         return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, NULL,
@@ -185,27 +192,9 @@ album_zip_manifest_json_root(album_zip_manifest_parser_t *p,
     }
 
     if (name != NULL && !cJSON_IsNull(name)) {
-        if (!cJSON_IsString(name)) {
-            return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
-                                            "name", "not a string");
-        }
-
-        n = strlen(name->valuestring);
-
-        if (n > 0) {
-            rc = album_zip_manifest_text(p, "name",
-                                         (const u_char *) name->valuestring,
-                                         n);
-            if (rc != ALBUM_ZIP_MANIFEST_OK) {
-                return rc;
-            }
-
-            rc = album_zip_manifest_str(p, &p->out->name,
-                                        (const u_char *) name->valuestring,
-                                        n);
-            if (rc != ALBUM_ZIP_MANIFEST_OK) {
-                return rc;
-            }
+        rc = album_zip_manifest_json_name(p, name);
+        if (rc != ALBUM_ZIP_MANIFEST_OK) {
+            return rc;
         }
     }
 
@@ -218,6 +207,52 @@ album_zip_manifest_json_root(album_zip_manifest_parser_t *p,
         return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
                                         "files", "not an array");
     }
+
+    return album_zip_manifest_json_files(p, files);
+}
+
+
+/* the top-level "name", the download name; "" is as good as none */
+
+static int
+album_zip_manifest_json_name(album_zip_manifest_parser_t *p,
+    const cJSON *name)
+{
+    int     rc;
+    size_t  n;
+
+    if (!cJSON_IsString(name)) {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
+                                        "name", "not a string");
+    }
+
+    n = strlen(name->valuestring);
+
+    if (n == 0) {
+        return ALBUM_ZIP_MANIFEST_OK;
+    }
+
+    rc = album_zip_manifest_text(p, "name",
+                                 (const u_char *) name->valuestring, n);
+    if (rc != ALBUM_ZIP_MANIFEST_OK) {
+        return rc;
+    }
+
+    return album_zip_manifest_str(p, &p->out->name,
+                                  (const u_char *) name->valuestring, n);
+}
+
+
+/* the "files" array: counted against the limit, then each member parsed */
+
+static int
+album_zip_manifest_json_files(album_zip_manifest_parser_t *p,
+    const cJSON *files)
+{
+    int                           rc;
+    size_t                        n;
+    const cJSON                  *item;
+    album_zip_manifest_member_t  *m;
 
     n = 0;
 
@@ -275,7 +310,6 @@ album_zip_manifest_json_member(album_zip_manifest_parser_t *p,
 {
     int           rc, dir;
     size_t        n;
-    uint64_t      v;
     const char   *s;
     const cJSON  *c, *url, *name, *size, *crc, *mtime, **slot;
 
@@ -332,32 +366,12 @@ album_zip_manifest_json_member(album_zip_manifest_parser_t *p,
 
     n = strlen(name->valuestring);
 
-    /* no url makes a directory, which its name must say */
-
     dir = (url == NULL || cJSON_IsNull(url));
 
-    if (dir) {
-        if (n == 0 || name->valuestring[n - 1] != '/') {
-            return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
-                                            "url", "missing");
-        }
-
-        m->kind = ALBUM_ZIP_MANIFEST_DIRECTORY;
-        m->url.data = album_zip_manifest_empty;
-        m->args.data = album_zip_manifest_empty;
-
-    } else {
-        if (!cJSON_IsString(url)) {
-            return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
-                                            "url", "not a string");
-        }
-
-        rc = album_zip_manifest_set_url(p, m,
-                                        (const u_char *) url->valuestring,
-                                        strlen(url->valuestring));
-        if (rc != ALBUM_ZIP_MANIFEST_OK) {
-            return rc;
-        }
+    rc = album_zip_manifest_json_url(p, m, dir ? NULL : url,
+                                     name->valuestring, n);
+    if (rc != ALBUM_ZIP_MANIFEST_OK) {
+        return rc;
     }
 
     rc = album_zip_manifest_set_name(p, m, (const u_char *) name->valuestring,
@@ -367,24 +381,10 @@ album_zip_manifest_json_member(album_zip_manifest_parser_t *p,
     }
 
     if (size != NULL && !cJSON_IsNull(size)) {
-        if (album_zip_manifest_json_uint(size, ALBUM_ZIP_MANIFEST_MAX_SAFE,
-                                         &v)
-            != 0)
-        {
-            return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
-                                            "size",
-                                            "not an integer from 0 to "
-                                            "2^53-1");
+        rc = album_zip_manifest_json_size(p, m, size, dir);
+        if (rc != ALBUM_ZIP_MANIFEST_OK) {
+            return rc;
         }
-
-        if (dir && v != 0) {
-            return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
-                                            "size",
-                                            "not 0 for a directory");
-        }
-
-        m->size = v;
-        m->has_size = 1;
     }
 
     if (crc != NULL && !cJSON_IsNull(crc)) {
@@ -403,6 +403,70 @@ album_zip_manifest_json_member(album_zip_manifest_parser_t *p,
     if (mtime != NULL && !cJSON_IsNull(mtime)) {
         return album_zip_manifest_json_mtime(p, m, mtime);
     }
+
+    return ALBUM_ZIP_MANIFEST_OK;
+}
+
+
+/*
+ * a member's "url"; NULL (absent or null) makes a directory, which its
+ * name must say
+ */
+
+static int
+album_zip_manifest_json_url(album_zip_manifest_parser_t *p,
+    album_zip_manifest_member_t *m, const cJSON *url, const char *name,
+    size_t n)
+{
+    if (url == NULL) {
+        if (n == 0 || name[n - 1] != '/') {
+            return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
+                                            "url", "missing");
+        }
+
+        m->kind = ALBUM_ZIP_MANIFEST_DIRECTORY;
+        m->url.data = album_zip_manifest_empty;
+        m->args.data = album_zip_manifest_empty;
+
+        return ALBUM_ZIP_MANIFEST_OK;
+    }
+
+    if (!cJSON_IsString(url)) {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
+                                        "url", "not a string");
+    }
+
+    return album_zip_manifest_set_url(p, m,
+                                      (const u_char *) url->valuestring,
+                                      strlen(url->valuestring));
+}
+
+
+/* 123; 0 for a directory */
+
+static int
+album_zip_manifest_json_size(album_zip_manifest_parser_t *p,
+    album_zip_manifest_member_t *m, const cJSON *size, int dir)
+{
+    uint64_t  v;
+
+    if (album_zip_manifest_json_uint(size, ALBUM_ZIP_MANIFEST_MAX_SAFE, &v)
+        != 0)
+    {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
+                                        "size",
+                                        "not an integer from 0 to "
+                                        "2^53-1");
+    }
+
+    if (dir && v != 0) {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
+                                        "size",
+                                        "not 0 for a directory");
+    }
+
+    m->size = v;
+    m->has_size = 1;
 
     return ALBUM_ZIP_MANIFEST_OK;
 }

@@ -20,6 +20,14 @@ static const u_char *album_zip_manifest_line(const u_char *pos,
 static int album_zip_manifest_blank(const u_char *pos, const u_char *last);
 static int album_zip_manifest_parse_line(album_zip_manifest_parser_t *p,
     album_zip_manifest_member_t *m, const u_char *pos, const u_char *last);
+static const u_char *album_zip_manifest_field(const u_char **pos,
+    const u_char *last, size_t *n);
+static int album_zip_manifest_line_crc(album_zip_manifest_parser_t *p,
+    album_zip_manifest_member_t *m, const u_char *crc, size_t n);
+static int album_zip_manifest_line_size(album_zip_manifest_parser_t *p,
+    album_zip_manifest_member_t *m, const u_char *sz, size_t n);
+static int album_zip_manifest_line_directory(album_zip_manifest_parser_t *p,
+    album_zip_manifest_member_t *m);
 
 
 /* mod_zip's format: "<crc32-hex|-> <size|-> <uri> <name>" per line */
@@ -142,10 +150,8 @@ album_zip_manifest_parse_line(album_zip_manifest_parser_t *p,
     album_zip_manifest_member_t *m, const u_char *pos, const u_char *last)
 {
     int            rc, dir;
-    char           q[ALBUM_ZIP_MANIFEST_QUOTE * 4 + 4];
     size_t         n;
-    uint64_t       size;
-    const u_char  *crc, *sz, *uri, *name, *c;
+    const u_char  *crc, *sz, *uri, *name;
 
     if (memchr(pos, '\0', last - pos) != NULL) {
         return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, NULL,
@@ -163,22 +169,89 @@ album_zip_manifest_parse_line(album_zip_manifest_parser_t *p,
         pos++;
     }
 
-    crc = pos;
-
-    while (pos < last && *pos != ' ') {
-        pos++;
-    }
-
-    n = pos - crc;
-
-    while (pos < last && *pos == ' ') {
-        pos++;
-    }
+    crc = album_zip_manifest_field(&pos, last, &n);
 
     if (pos == last) {
         return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, "size",
                                         "missing");
     }
+
+    rc = album_zip_manifest_line_crc(p, m, crc, n);
+    if (rc != ALBUM_ZIP_MANIFEST_OK) {
+        return rc;
+    }
+
+    sz = album_zip_manifest_field(&pos, last, &n);
+
+    if (pos == last) {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, "url",
+                                        "missing");
+    }
+
+    rc = album_zip_manifest_line_size(p, m, sz, n);
+    if (rc != ALBUM_ZIP_MANIFEST_OK) {
+        return rc;
+    }
+
+    uri = album_zip_manifest_field(&pos, last, &n);
+    name = pos;
+
+    if (name == last) {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, "name",
+                                        "missing");
+    }
+
+    dir = (n == sizeof("@directory") - 1
+           && memcmp(uri, "@directory", n) == 0);
+
+    if (dir) {
+        rc = album_zip_manifest_line_directory(p, m);
+
+    } else {
+        rc = album_zip_manifest_set_url(p, m, uri, n);
+    }
+
+    if (rc != ALBUM_ZIP_MANIFEST_OK) {
+        return rc;
+    }
+
+    return album_zip_manifest_set_name(p, m, name, last - name, dir);
+}
+
+
+/*
+ * a field of a line: the bytes up to the next space; *pos moves past them
+ * and the spaces after them
+ */
+
+static const u_char *
+album_zip_manifest_field(const u_char **pos, const u_char *last, size_t *n)
+{
+    const u_char  *start;
+
+    start = *pos;
+
+    while (*pos < last && **pos != ' ') {
+        (*pos)++;
+    }
+
+    *n = *pos - start;
+
+    while (*pos < last && **pos == ' ') {
+        (*pos)++;
+    }
+
+    return start;
+}
+
+
+/* the crc32 field: "-" or 1 to 8 hex digits */
+
+static int
+album_zip_manifest_line_crc(album_zip_manifest_parser_t *p,
+    album_zip_manifest_member_t *m, const u_char *crc, size_t n)
+{
+    char  q[ALBUM_ZIP_MANIFEST_QUOTE * 4 + 4];
 
     if (n == 1 && crc[0] == '-') {
         m->has_crc = 0;
@@ -193,96 +266,73 @@ album_zip_manifest_parse_line(album_zip_manifest_parser_t *p,
                                         album_zip_manifest_quote(q, crc, n));
     }
 
-    sz = pos;
+    return ALBUM_ZIP_MANIFEST_OK;
+}
 
-    while (pos < last && *pos != ' ') {
-        pos++;
-    }
 
-    n = pos - sz;
+/* the size field: "-" or decimal digits, at most INT64_MAX */
 
-    while (pos < last && *pos == ' ') {
-        pos++;
-    }
-
-    if (pos == last) {
-        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, "url",
-                                        "missing");
-    }
+static int
+album_zip_manifest_line_size(album_zip_manifest_parser_t *p,
+    album_zip_manifest_member_t *m, const u_char *sz, size_t n)
+{
+    char           q[ALBUM_ZIP_MANIFEST_QUOTE * 4 + 4];
+    uint64_t       size;
+    const u_char  *c;
 
     if (n == 1 && sz[0] == '-') {
         m->has_size = 0;
-
-    } else {
-        size = 0;
-
-        for (c = sz; c < sz + n; c++) {
-            if (*c < '0' || *c > '9') {
-                return album_zip_manifest_error(p,
-                                        ALBUM_ZIP_MANIFEST_EINVAL, "size",
-                                        "not a number: \"%s\"",
-                                        album_zip_manifest_quote(q, sz, n));
-            }
-
-            if (size > (INT64_MAX - (uint64_t) (*c - '0')) / 10) {
-                return album_zip_manifest_error(p,
-                                        ALBUM_ZIP_MANIFEST_EINVAL, "size",
-                                        "too large: \"%s\"",
-                                        album_zip_manifest_quote(q, sz, n));
-            }
-
-            size = size * 10 + (*c - '0');
-        }
-
-        m->size = size;
-        m->has_size = 1;
+        return ALBUM_ZIP_MANIFEST_OK;
     }
 
-    uri = pos;
+    size = 0;
 
-    while (pos < last && *pos != ' ') {
-        pos++;
-    }
-
-    n = pos - uri;
-
-    while (pos < last && *pos == ' ') {
-        pos++;
-    }
-
-    name = pos;
-
-    if (name == last) {
-        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, "name",
-                                        "missing");
-    }
-
-    dir = (n == sizeof("@directory") - 1
-           && memcmp(uri, "@directory", n) == 0);
-
-    if (dir) {
-        if (m->has_size && m->size != 0) {
+    for (c = sz; c < sz + n; c++) {
+        if (*c < '0' || *c > '9') {
             return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
-                                            "size",
-                                            "not 0 for a directory");
+                                            "size", "not a number: \"%s\"",
+                                            album_zip_manifest_quote(q, sz,
+                                                                     n));
         }
 
-        if (m->has_crc && m->crc32 != 0) {
+        if (size > (INT64_MAX - (uint64_t) (*c - '0')) / 10) {
             return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
-                                            "crc32",
-                                            "not 0 for a directory");
+                                            "size", "too large: \"%s\"",
+                                            album_zip_manifest_quote(q, sz,
+                                                                     n));
         }
 
-        m->kind = ALBUM_ZIP_MANIFEST_DIRECTORY;
-        m->url.data = album_zip_manifest_empty;
-        m->args.data = album_zip_manifest_empty;
-
-    } else {
-        rc = album_zip_manifest_set_url(p, m, uri, n);
-        if (rc != ALBUM_ZIP_MANIFEST_OK) {
-            return rc;
-        }
+        size = size * 10 + (*c - '0');
     }
 
-    return album_zip_manifest_set_name(p, m, name, last - name, dir);
+    m->size = size;
+    m->has_size = 1;
+
+    return ALBUM_ZIP_MANIFEST_OK;
+}
+
+
+/* "@directory": an empty directory entry, its size and crc32 0 or "-" */
+
+static int
+album_zip_manifest_line_directory(album_zip_manifest_parser_t *p,
+    album_zip_manifest_member_t *m)
+{
+    if (m->has_size && m->size != 0) {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
+                                        "size",
+                                        "not 0 for a directory");
+    }
+
+    if (m->has_crc && m->crc32 != 0) {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
+                                        "crc32",
+                                        "not 0 for a directory");
+    }
+
+    m->kind = ALBUM_ZIP_MANIFEST_DIRECTORY;
+    m->url.data = album_zip_manifest_empty;
+    m->args.data = album_zip_manifest_empty;
+
+    return ALBUM_ZIP_MANIFEST_OK;
 }

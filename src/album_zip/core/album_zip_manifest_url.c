@@ -27,6 +27,8 @@ static int album_zip_manifest_local(album_zip_manifest_parser_t *p,
 static int album_zip_manifest_remote(album_zip_manifest_parser_t *p,
     album_zip_manifest_member_t *m, const u_char *url, size_t len,
     size_t scheme);
+static int album_zip_manifest_authority(album_zip_manifest_parser_t *p,
+    const u_char *url, const u_char *host, const u_char *path);
 static int album_zip_manifest_segments(const u_char *s, size_t len,
     int empty_ok);
 static size_t album_zip_manifest_origin(const album_zip_manifest_str_t *url);
@@ -258,7 +260,7 @@ album_zip_manifest_remote(album_zip_manifest_parser_t *p,
     size_t scheme)
 {
     int            rc;
-    size_t         i, port;
+    size_t         i;
     const u_char  *host, *end, *path, *c;
 
     rc = album_zip_manifest_url_chars(p, url, len);
@@ -287,6 +289,39 @@ album_zip_manifest_remote(album_zip_manifest_parser_t *p,
             break;
         }
     }
+
+    rc = album_zip_manifest_authority(p, url, host, path);
+    if (rc != ALBUM_ZIP_MANIFEST_OK) {
+        return rc;
+    }
+
+    for (c = path; c < end && *c != '?'; c++) {
+        /* void */
+    }
+
+    if (album_zip_manifest_segments(path, c - path, 1) != 0) {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, "url",
+                                        "\".\" or \"..\" in the path");
+    }
+
+    m->kind = ALBUM_ZIP_MANIFEST_REMOTE;
+    m->args.data = album_zip_manifest_empty;
+
+    return album_zip_manifest_str(p, &m->url, url, len);
+}
+
+
+/*
+ * the host[:port] of a remote URL, from host up to path: a name, or an
+ * IPv6 literal in brackets; no user info
+ */
+
+static int
+album_zip_manifest_authority(album_zip_manifest_parser_t *p,
+    const u_char *url, const u_char *host, const u_char *path)
+{
+    size_t         i, port;
+    const u_char  *c;
 
     if (memchr(host, '@', path - host) != NULL) {
         return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, "url",
@@ -357,19 +392,7 @@ album_zip_manifest_remote(album_zip_manifest_parser_t *p,
         }
     }
 
-    for (c = path; c < end && *c != '?'; c++) {
-        /* void */
-    }
-
-    if (album_zip_manifest_segments(path, c - path, 1) != 0) {
-        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, "url",
-                                        "\".\" or \"..\" in the path");
-    }
-
-    m->kind = ALBUM_ZIP_MANIFEST_REMOTE;
-    m->args.data = album_zip_manifest_empty;
-
-    return album_zip_manifest_str(p, &m->url, url, len);
+    return ALBUM_ZIP_MANIFEST_OK;
 }
 
 

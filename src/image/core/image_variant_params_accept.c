@@ -18,6 +18,7 @@
 static size_t image_variant_put32(uint8_t *p, uint32_t v);
 static int image_variant_accept_range(const char **pos, const char *end,
     image_variant_accept_e *type);
+static int image_variant_accept_param(const char **pos, const char *end);
 static int image_variant_qvalue(const char *v, size_t len);
 static int image_variant_caseeq(const char *s, size_t len, const char *lc,
     size_t lc_len);
@@ -185,8 +186,8 @@ image_variant_accept_range(const char **pos, const char *end,
     image_variant_accept_e *type)
 {
     int          ok, quoted;
-    size_t       tlen, nlen;
-    const char  *p, *t, *name, *v;
+    size_t       tlen;
+    const char  *p, *t;
 
     p = *pos;
     ok = 1;
@@ -221,60 +222,9 @@ image_variant_accept_range(const char **pos, const char *end,
     /* parameters: OWS ";" OWS name "=" value */
 
     while (p < end && *p == ';') {
-        p++;
-        p += image_variant_ows(p, end);
-
-        name = p;
-
-        while (p < end && image_variant_tchar(*p)) {
-            p++;
-        }
-
-        nlen = p - name;
-
-        p += image_variant_ows(p, end);
-
-        if (nlen == 0 || p == end || *p != '=') {
-            /* a bare ";" before a comma is tolerated, anything else not */
-            if (nlen != 0) {
-                ok = 0;
-            }
-
-            continue;
-        }
-
-        p++;
-        p += image_variant_ows(p, end);
-
-        v = p;
-
-        if (p < end && *p == '"') {
-            for (p++; p < end && *p != '"'; p++) {
-                if (*p == '\\' && p + 1 < end) {
-                    p++;
-                }
-            }
-
-            if (p == end) {
-                ok = 0;
-
-            } else {
-                p++;
-            }
-
-        } else {
-            while (p < end && image_variant_tchar(*p)) {
-                p++;
-            }
-        }
-
-        if (image_variant_caseeq(name, nlen, image_variant_str("q"))
-            && !image_variant_qvalue(v, p - v))
-        {
+        if (!image_variant_accept_param(&p, end)) {
             ok = 0;
         }
-
-        p += image_variant_ows(p, end);
     }
 
     /* whatever is left up to the next comma (outside quotes) is junk */
@@ -297,6 +247,79 @@ image_variant_accept_range(const char **pos, const char *end,
     if (p < end) {
         p++;
     }
+
+    *pos = p;
+
+    return ok;
+}
+
+
+/*
+ * a parameter of a media range, *pos at its ";": OWS name "=" value, the
+ * value a token or a quoted string; *pos moves past it and the OWS after
+ * it.  0 if it is malformed, or a "q" that is zero or malformed.
+ */
+
+static int
+image_variant_accept_param(const char **pos, const char *end)
+{
+    int          ok;
+    size_t       nlen;
+    const char  *p, *name, *v;
+
+    p = *pos + 1;
+    ok = 1;
+
+    p += image_variant_ows(p, end);
+
+    name = p;
+
+    while (p < end && image_variant_tchar(*p)) {
+        p++;
+    }
+
+    nlen = p - name;
+
+    p += image_variant_ows(p, end);
+
+    if (nlen == 0 || p == end || *p != '=') {
+        /* a bare ";" before a comma is tolerated, anything else not */
+        *pos = p;
+        return (nlen == 0);
+    }
+
+    p++;
+    p += image_variant_ows(p, end);
+
+    v = p;
+
+    if (p < end && *p == '"') {
+        for (p++; p < end && *p != '"'; p++) {
+            if (*p == '\\' && p + 1 < end) {
+                p++;
+            }
+        }
+
+        if (p == end) {
+            ok = 0;
+
+        } else {
+            p++;
+        }
+
+    } else {
+        while (p < end && image_variant_tchar(*p)) {
+            p++;
+        }
+    }
+
+    if (image_variant_caseeq(name, nlen, image_variant_str("q"))
+        && !image_variant_qvalue(v, p - v))
+    {
+        ok = 0;
+    }
+
+    p += image_variant_ows(p, end);
 
     *pos = p;
 

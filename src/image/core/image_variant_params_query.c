@@ -25,6 +25,9 @@
 #define IMAGE_VARIANT_VALUE_MAX      32
 
 
+static int image_variant_query_set(image_variant_params_t *v,
+    unsigned *dpr, size_t i, const char *buf, size_t n, char *err,
+    size_t err_len);
 static int image_variant_decode(const char *src, size_t len, char *dst,
     size_t size, size_t *out);
 
@@ -35,7 +38,7 @@ image_variant_params_query(image_variant_params_t *p, const char *args,
 {
     int                     rc;
     size_t                  i, n;
-    unsigned                dpr, value;
+    unsigned                dpr;
     const char             *key;
     image_variant_arg_t    *a;
     image_variant_params_t  v;
@@ -85,81 +88,9 @@ image_variant_params_query(image_variant_params_t *p, const char *args,
                                                            qv, sizeof(qv)));
         }
 
-        image_variant_quote(buf, n, qv, sizeof(qv));
-
-        switch (i) {
-
-        case IMAGE_VARIANT_Q_W:
-        case IMAGE_VARIANT_Q_H:
-            rc = image_variant_number(buf, n, IMAGE_VARIANT_MAX_SIDE, &value);
-            if (rc != IMAGE_VARIANT_OK) {
-                return image_variant_error(err, err_len,
-                                           "invalid %s \"%s\", expected "
-                                           "1..%u", key, qv,
-                                           IMAGE_VARIANT_MAX_SIDE);
-            }
-
-            if (i == IMAGE_VARIANT_Q_W) {
-                v.width = value;
-
-            } else {
-                v.height = value;
-            }
-
-            break;
-
-        case IMAGE_VARIANT_Q_FIT:
-            rc = image_variant_lookup(image_variant_fits, buf, n, &value);
-            if (rc != IMAGE_VARIANT_OK) {
-                return image_variant_error(err, err_len,
-                                           "invalid fit \"%s\"", qv);
-            }
-
-            v.fit = (image_variant_fit_e) value;
-            break;
-
-        case IMAGE_VARIANT_Q_GRAVITY:
-            rc = image_variant_lookup(image_variant_gravities, buf, n,
-                                      &value);
-            if (rc != IMAGE_VARIANT_OK) {
-                return image_variant_error(err, err_len,
-                                           "invalid gravity \"%s\"", qv);
-            }
-
-            v.gravity = (image_variant_gravity_e) value;
-            break;
-
-        case IMAGE_VARIANT_Q_FORMAT:
-            rc = image_variant_lookup(image_variant_formats, buf, n, &value);
-            if (rc != IMAGE_VARIANT_OK) {
-                return image_variant_error(err, err_len,
-                                           "invalid format \"%s\"", qv);
-            }
-
-            v.format = (image_variant_format_e) value;
-            break;
-
-        case IMAGE_VARIANT_Q_Q:
-            rc = image_variant_number(buf, n, 100, &value);
-            if (rc != IMAGE_VARIANT_OK) {
-                return image_variant_error(err, err_len,
-                                           "invalid q \"%s\", expected "
-                                           "1..100", qv);
-            }
-
-            v.quality = value;
-            break;
-
-        default: /* IMAGE_VARIANT_Q_DPR */
-            rc = image_variant_number(buf, n, IMAGE_VARIANT_MAX_DPR, &dpr);
-            if (rc != IMAGE_VARIANT_OK) {
-                return image_variant_error(err, err_len,
-                                           "invalid dpr \"%s\", expected "
-                                           "1..%u", qv,
-                                           IMAGE_VARIANT_MAX_DPR);
-            }
-
-            break;
+        rc = image_variant_query_set(&v, &dpr, i, buf, n, err, err_len);
+        if (rc != IMAGE_VARIANT_OK) {
+            return rc;
         }
     }
 
@@ -182,6 +113,100 @@ image_variant_params_query(image_variant_params_t *p, const char *args,
     }
 
     *p = v;
+
+    return IMAGE_VARIANT_OK;
+}
+
+
+/* parameter i of the query, decoded into buf[0..n), set in *v or *dpr */
+
+static int
+image_variant_query_set(image_variant_params_t *v, unsigned *dpr, size_t i,
+    const char *buf, size_t n, char *err, size_t err_len)
+{
+    int          rc;
+    unsigned     value;
+    const char  *key;
+    char         qv[IMAGE_VARIANT_QUOTE_MAX + 8];
+
+    key = image_variant_query_keys[i].name;
+
+    image_variant_quote(buf, n, qv, sizeof(qv));
+
+    switch (i) {
+
+    case IMAGE_VARIANT_Q_W:
+    case IMAGE_VARIANT_Q_H:
+        rc = image_variant_number(buf, n, IMAGE_VARIANT_MAX_SIDE, &value);
+        if (rc != IMAGE_VARIANT_OK) {
+            return image_variant_error(err, err_len,
+                                       "invalid %s \"%s\", expected "
+                                       "1..%u", key, qv,
+                                       IMAGE_VARIANT_MAX_SIDE);
+        }
+
+        if (i == IMAGE_VARIANT_Q_W) {
+            v->width = value;
+
+        } else {
+            v->height = value;
+        }
+
+        break;
+
+    case IMAGE_VARIANT_Q_FIT:
+        rc = image_variant_lookup(image_variant_fits, buf, n, &value);
+        if (rc != IMAGE_VARIANT_OK) {
+            return image_variant_error(err, err_len,
+                                       "invalid fit \"%s\"", qv);
+        }
+
+        v->fit = (image_variant_fit_e) value;
+        break;
+
+    case IMAGE_VARIANT_Q_GRAVITY:
+        rc = image_variant_lookup(image_variant_gravities, buf, n,
+                                  &value);
+        if (rc != IMAGE_VARIANT_OK) {
+            return image_variant_error(err, err_len,
+                                       "invalid gravity \"%s\"", qv);
+        }
+
+        v->gravity = (image_variant_gravity_e) value;
+        break;
+
+    case IMAGE_VARIANT_Q_FORMAT:
+        rc = image_variant_lookup(image_variant_formats, buf, n, &value);
+        if (rc != IMAGE_VARIANT_OK) {
+            return image_variant_error(err, err_len,
+                                       "invalid format \"%s\"", qv);
+        }
+
+        v->format = (image_variant_format_e) value;
+        break;
+
+    case IMAGE_VARIANT_Q_Q:
+        rc = image_variant_number(buf, n, 100, &value);
+        if (rc != IMAGE_VARIANT_OK) {
+            return image_variant_error(err, err_len,
+                                       "invalid q \"%s\", expected "
+                                       "1..100", qv);
+        }
+
+        v->quality = value;
+        break;
+
+    default: /* IMAGE_VARIANT_Q_DPR */
+        rc = image_variant_number(buf, n, IMAGE_VARIANT_MAX_DPR, dpr);
+        if (rc != IMAGE_VARIANT_OK) {
+            return image_variant_error(err, err_len,
+                                       "invalid dpr \"%s\", expected "
+                                       "1..%u", qv,
+                                       IMAGE_VARIANT_MAX_DPR);
+        }
+
+        break;
+    }
 
     return IMAGE_VARIANT_OK;
 }
