@@ -4,7 +4,10 @@ image_ingest_body_SRCS = src/image/core/image_ingest_body.c
 image_ingest_body_CFLAGS = -Isrc/image/core -Isrc/edge/core
 image_ingest_body_LIBS =
 image_ingest_sign_SRCS = src/image/core/image_ingest_sign.c \
-                         src/image/core/image_variant_params.c
+                         src/image/core/image_variant_params.c \
+                         src/image/core/image_variant_params_query.c \
+                         src/image/core/image_variant_params_sign.c \
+                         src/image/core/image_variant_params_accept.c
 image_ingest_sign_CFLAGS = -Isrc/image/core -Isrc/edge/core
 image_ingest_sign_LIBS = -lcrypto
 image_ingest_json_SRCS = src/image/core/image_ingest_json.c
@@ -14,6 +17,9 @@ image_ingest_store_SRCS = src/image/core/image_ingest_store.c
 image_ingest_store_CFLAGS = -Isrc/image/core
 image_ingest_store_LIBS = -lcrypto
 image_ingest_vips_SRCS = src/image/core/image_ingest_vips.c \
-                         src/image/core/image_variant_vips.c
+                         src/image/core/image_variant_vips.c \
+                         src/image/core/image_variant_vips_load.c \
+                         src/image/core/image_variant_vips_resize.c \
+                         src/image/core/image_variant_vips_save.c
 image_ingest_vips_CFLAGS = -Isrc/image/core $(shell pkg-config --cflags vips)
 image_ingest_vips_LIBS = $(shell pkg-config --libs vips) -lpthread -lz
