@@ -150,6 +150,7 @@ static face_net_class_e ngx_http_album_zip_job_literal(const char *url,
     size_t len);
 static void *ngx_http_album_zip_job_alloc(void *ctx, size_t size);
 static void ngx_http_album_zip_job_done(void *data);
+static void ngx_http_album_zip_job_late(void *data);
 static void ngx_http_album_zip_job_log(ngx_http_album_zip_job_ctx_t *ctx,
     ngx_log_t *log);
 static void ngx_http_album_zip_job_hold(ngx_event_t *ev);
@@ -410,6 +411,7 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
     t->timeout = azlcf->thread_timeout;
     t->done = ngx_http_album_zip_job_done;
     t->json_error = "job: still running, see the error log";
+    t->late = ngx_http_album_zip_job_late;
 
     if (ngx_http_edge_task_post(t, azlcf->thread_pool,
                                 &azlcf->thread_pool_name)
@@ -798,6 +800,17 @@ ngx_http_album_zip_job_done(void *data)
     }
 
     ngx_http_finalize_request(r, rc);
+}
+
+
+/* a synchronous job that the watchdog answered: its outcome, for the log */
+
+static void
+ngx_http_album_zip_job_late(void *data)
+{
+    ngx_http_album_zip_job_ctx_t *ctx = data;
+
+    ngx_http_album_zip_job_log(ctx, ctx->request->connection->log);
 }
 
 

@@ -168,6 +168,10 @@ ngx_http_edge_task_request_done(ngx_http_edge_task_t *t)
                       "%s: %s of \"%V\" ended after its watchdog",
                       t->module, t->work, &t->name);
 
+        if (t->late) {
+            t->late(t->data);
+        }
+
         ngx_http_finalize_request(r, c->error ? NGX_ERROR : NGX_DONE);
         ngx_http_run_posted_requests(c);
         return;

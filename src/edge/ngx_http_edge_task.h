@@ -16,7 +16,8 @@
  * or with json_error, or nginx's own 503 page).  The thread still owns
  * its context, much of it in the request's pool: the task then holds a
  * reference on the request (r->main->count) until the thread really
- * ends, and that late completion only releases it: done() is not called.
+ * ends, and that late completion only releases it: done() is not called,
+ * late() may log the outcome.
  * A background task (no request) is only reported: its done() runs
  * whenever the thread ends.
  *
@@ -58,6 +59,9 @@ typedef struct {
     ngx_http_edge_task_done_pt   done;
     ngx_http_edge_task_done_pt   expire;    /* answers the request; or: */
     const char                  *json_error;  /* a JSON 503 with this */
+    ngx_http_edge_task_done_pt   late;      /* optional: the outcome of a
+                                               task answered by the
+                                               watchdog, for the log */
 
     unsigned                     running:1;
     unsigned                     expired:1;
