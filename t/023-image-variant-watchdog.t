@@ -91,11 +91,18 @@ my $dt = time - $t0;
 is($r->{status}, 503, 'render past image_variant_thread_timeout: 503');
 cmp_ok($dt, '<', $render * 0.8 + 0.5 * ($slow - 1), 'answered before the '
        . 'render ended') or diag sprintf '%.0f ms', $dt * 1000;
-is($r->{headers}{connection}, 'close', 'the connection is not kept alive');
 
 like($t->error_log,
      qr/\[alert\].*image_variant: render of "\/wd\/big\.png" still running after 50ms/,
      'an [alert] names the module, the work and the URI');
+
+# a keep-alive client: told the connection closes (once the thread ends)
+$r = Edge::Nginx::parse_response($t->raw(
+    "GET /wd/big.png HTTP/1.1\r\nHost: x\r\n\r\n",
+    timeout => 10 * $slow));
+is($r->{status}, 503, 'keep-alive: 503');
+is($r->{headers}{connection}, 'close', 'keep-alive: the connection closes');
+ok(!$t->raw_timed_out, 'keep-alive: ... and is closed');
 
 # the same pool's only thread is still rendering: this one waits for it
 $r = $t->get('/v/small.png');
@@ -123,7 +130,7 @@ ok($t->wait_for(sub { late_count() >= 1 }, 10 * $slow),
     is($? >> 8, 0, 'the render ahead of it ends as usual');
 }
 
-ok($t->wait_for(sub { late_count() >= 2 }, 10 * $slow),
+ok($t->wait_for(sub { late_count() >= 3 }, 10 * $slow),
    'the queued task ends late, released quietly');
 
 # ---- several at once, and clients that leave after the 503
@@ -146,7 +153,7 @@ ok($t->wait_for(sub { late_count() >= 2 }, 10 * $slow),
     is($bad, 0, 'three renders past the watchdog at once: three 503s');
 }
 
-ok($t->wait_for(sub { late_count() >= 5 }, 20 * $slow),
+ok($t->wait_for(sub { late_count() >= 6 }, 20 * $slow),
    'all late completions arrive') or diag late_count();
 
 $r = $t->get('/v/small.png');
@@ -156,6 +163,6 @@ is("$r->{status} " . image_type($r->{content}), '200 jpeg',
 unlike($t->error_log, qr/exited on signal/, 'no worker crashed');
 
 my @alerts = $t->error_log =~ /\[alert\]/g;
-is(scalar @alerts, 5, 'one [alert] per task past its watchdog');
+is(scalar @alerts, 6, 'one [alert] per task past its watchdog');
 
 $t->done;
