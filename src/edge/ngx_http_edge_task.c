@@ -88,8 +88,6 @@ ngx_http_edge_task_post(ngx_http_edge_task_t *t, ngx_thread_pool_t *pool,
                    "%s: %s of \"%V\" posted to \"%V\", watchdog %M ms",
                    t->module, t->work, &t->name, pool_name, t->timeout);
 
-    t->running = 1;
-
     ngx_add_timer(ev, t->timeout);
 
     if (r) {
@@ -120,8 +118,6 @@ ngx_http_edge_task_event(ngx_event_t *ev)
     if (ev->timer_set) {
         ngx_del_timer(ev);
     }
-
-    t->running = 0;
 
     if (t->request) {
         ngx_http_edge_task_request_done(t);

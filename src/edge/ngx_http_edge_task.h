@@ -63,7 +63,6 @@ typedef struct {
                                                task answered by the
                                                watchdog, for the log */
 
-    unsigned                     running:1;
     unsigned                     expired:1;
 } ngx_http_edge_task_t;
 
