@@ -5,7 +5,7 @@
 # render goes on in its thread, and its late completion only releases the
 # request (a warning, no crash, no second answer).  The timer covers the
 # wait in the queue too.  The same thread pool then serves the next
-# renders as usual.
+# renders as usual.  0 turns the watchdog off.
 
 use strict;
 use warnings;
@@ -56,6 +56,13 @@ $t->run(<<'EOF');
             image_variant_thread_timeout 50ms;
         }
 
+        location /off/ {
+            alias %%PREFIX%%/html/img/;
+            image_variant thumb;
+            image_variant_thread_pool one;
+            image_variant_thread_timeout 0;
+        }
+
         location /queue/ {
             alias %%PREFIX%%/html/img/;
             image_variant thumb;
@@ -81,6 +88,9 @@ $r = $t->get('/v/big.png');
 my $render = time - $t0;
 is($r->{status}, 200, 'a big render without a watchdog of 50 ms');
 diag sprintf 'a 3840x2560 PNG takes %.0f ms', $render * 1000;
+
+$r = $t->get('/off/big.png');
+is($r->{status}, 200, 'image_variant_thread_timeout 0: no watchdog');
 
 # ---- the watchdog answers a render that outlives it
 

@@ -88,7 +88,9 @@ ngx_http_edge_task_post(ngx_http_edge_task_t *t, ngx_thread_pool_t *pool,
                    "%s: %s of \"%V\" posted to \"%V\", watchdog %M ms",
                    t->module, t->work, &t->name, pool_name, t->timeout);
 
-    ngx_add_timer(ev, t->timeout);
+    if (t->timeout) {
+        ngx_add_timer(ev, t->timeout);
+    }
 
     if (r) {
         r->main->blocked++;

@@ -54,7 +54,7 @@ typedef struct {
     const char                  *module;    /* "image_variant" */
     const char                  *work;      /* "render" */
     ngx_str_t                    name;      /* what: a URI, a job's name */
-    ngx_msec_t                   timeout;   /* the watchdog */
+    ngx_msec_t                   timeout;   /* the watchdog; 0: none */
 
     ngx_http_edge_task_done_pt   done;
     ngx_http_edge_task_done_pt   expire;    /* answers the request; or: */
