@@ -126,6 +126,11 @@ $t->run(<<"EOF");
             album_zip_job;
             album_zip_thread_pool tiny;
         }
+
+        location = /watchdog {
+            album_zip_job;
+            album_zip_thread_timeout 300ms;
+        }
     }
 EOF
 
@@ -456,6 +461,40 @@ close $sock;
 ok $t->wait_for(sub { error_log_count(qr/album_zip job: uploaded/) > $done },
     10), 'gone: the job completes';
 is $t->get('/static.txt')->{status}, 200, 'gone: nginx still serves';
+
+# ---- the watchdog: a job still running after album_zip_thread_timeout
+
+$t->allow_log(qr/\[alert\].*album_zip job: upload of "127\.0\.0\.1:$up" still running after 300ms/);
+
+my $uploaded = error_log_count(qr/album_zip job: uploaded/);
+$t0 = time;
+$r = job(payload(sources => ["http://127.0.0.1:$slow/wd.jpg"],
+    upload_url => "$U/wd"), path => '/watchdog');
+$took = time - $t0;
+is $r->{status}, 503, 'watchdog: 503';
+is $r->{json}{error}, 'job: still running, see the error log',
+    'watchdog: says so';
+cmp_ok $took, '<', 1.5, 'watchdog: answered before the job ended';
+like $t->error_log, qr/\[alert\].*album_zip job: upload of "127\.0\.0\.1:$up" still running after 300ms/,
+    'watchdog: an [alert] names the module, the work and the host';
+ok $t->wait_for(sub { uploads('/wd') }, 10),
+    'watchdog: the job goes on in its thread';
+ok $t->wait_for(sub { $t->error_log =~ /album_zip job: upload of "[^"]+" ended after its watchdog/ }, 10),
+    'watchdog: the late completion is logged';
+is error_log_count(qr/album_zip job: uploaded/), $uploaded + 1,
+    'watchdog: ... with the outcome';
+
+$r = job(payload(sources => ["http://127.0.0.1:$slow/wd2.jpg"],
+    upload_url => "$U/wd-event"), path => '/watchdog',
+    headers => { 'X-Amz-Invocation-Type' => 'Event' });
+is $r->{status}, 202, 'watchdog, Event: 202';
+ok $t->wait_for(sub { error_log_count(qr/\[alert\].*still running/) == 2 },
+    5), 'watchdog, Event: an [alert] too';
+ok $t->wait_for(sub { uploads('/wd-event') }, 10),
+    'watchdog, Event: the job goes on';
+ok $t->wait_for(sub { error_log_count(qr/ended after its watchdog/) == 2 },
+    5), 'watchdog, Event: and ends';
+is $t->get('/static.txt')->{content}, "static\n", 'watchdog: nginx serves';
 
 # ---- a full queue: 503
 

@@ -3,7 +3,8 @@
 # faceenc CLI prints for the file, without "file" and "ms"); 415 for a
 # body that is not an image, 413 over face_max_input (Content-Length and
 # chunked bodies) and over face_max_pixels, 405 for other methods, 503
-# when the thread pool's queue is full.
+# when the thread pool's queue is full or the encoding outlives
+# face_thread_timeout.
 
 use strict;
 use warnings;
@@ -57,6 +58,11 @@ $t->run(<<'EOF');
         location = /tiny {
             face_encode;
             face_thread_pool  tiny;
+        }
+
+        location = /watchdog {
+            face_encode;
+            face_thread_timeout  10ms;
         }
     }
 EOF
@@ -175,6 +181,24 @@ ok $status{503}, 'a full queue: 503' or diag explain \%status;
 ok $status{200}, '... while the others are answered'
     or diag explain \%status;
 is(($status{200} // 0) + ($status{503} // 0), 5, 'nothing else');
+
+# ---- face_thread_timeout: 503 at once, the encoding goes on and is let go
+
+$t->allow_log(qr/\[alert\].*face: face_encode of "\/watchdog" still running after 10ms/);
+
+# the body is in a temporary file, which the thread reads after the 503
+$r = encode($jpeg, path => '/watchdog');
+is $r->{status}, 503, 'past face_thread_timeout: 503';
+is $r->{json}{error}, 'the encoding is taking too long', '... says so';
+like $t->error_log,
+    qr/\[alert\].*face: face_encode of "\/watchdog" still running after 10ms/,
+    '... with an [alert]';
+ok $t->wait_for(sub {
+    $t->error_log =~ /face: face_encode of "\/watchdog" ended after its watchdog/
+}, 30), 'the late completion is let go';
+$r = encode($jpeg);
+is $r->{status}, 200, 'the next encoding as usual';
+is $r->{json}{width}, 1920, '... all of it';
 
 $t->allow_log(qr/queue is full|queue overflow/);
 $t->done;

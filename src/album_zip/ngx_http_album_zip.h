@@ -15,6 +15,7 @@
 #include "album_zip_format.h"
 #include "album_zip_names.h"
 #include "album_zip_manifest.h"
+#include "ngx_http_edge_task.h"
 
 
 #define NGX_HTTP_ALBUM_ZIP_MISSING_ABORT  0
@@ -69,6 +70,7 @@ typedef struct {
     ngx_str_t             thread_pool_name;
     ngx_shm_zone_t       *crc_cache;       /* album_zip_crc_cache */
     ngx_msec_t            job_timeout;     /* album_zip_job_timeout */
+    ngx_msec_t            thread_timeout;  /* album_zip_thread_timeout */
     ngx_flag_t            job;             /* album_zip_job */
     ngx_flag_t            allow_private;   /* album_zip_job_allow_private */
 } ngx_http_album_zip_loc_conf_t;

@@ -59,7 +59,7 @@ static ngx_int_t ngx_http_album_zip_walk(ngx_http_album_zip_walk_t *w,
     char *path, size_t len, size_t rel, ngx_uint_t depth);
 static int ngx_libc_cdecl ngx_http_album_zip_cmp(const void *a,
     const void *b);
-static void ngx_http_album_zip_walk_done(ngx_event_t *ev);
+static void ngx_http_album_zip_walk_done(void *data);
 static ngx_int_t ngx_http_album_zip_directory_start(ngx_http_request_t *r,
     ngx_http_album_zip_walk_t *w);
 static void ngx_http_album_zip_walk_cleanup(void *data);
@@ -69,8 +69,8 @@ ngx_int_t
 ngx_http_album_zip_directory_handler(ngx_http_request_t *r)
 {
     ngx_int_t                       rc;
-    ngx_thread_task_t              *task;
     ngx_pool_cleanup_t             *cln;
+    ngx_http_edge_task_t           *t;
     ngx_http_album_zip_walk_t      *w;
     ngx_http_album_zip_loc_conf_t  *conf;
 
@@ -99,12 +99,12 @@ ngx_http_album_zip_directory_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_album_zip_walk_t));
-    if (task == NULL) {
+    t = ngx_http_edge_task_alloc(r->pool, sizeof(ngx_http_album_zip_walk_t));
+    if (t == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    w = task->ctx;
+    w = t->data;
 
     rc = ngx_http_album_zip_map(r, w);
     if (rc != NGX_OK) {
@@ -136,19 +136,20 @@ ngx_http_album_zip_directory_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    task->handler = ngx_http_album_zip_walk_thread;
-    task->event.handler = ngx_http_album_zip_walk_done;
-    task->event.data = w;
+    t->task->handler = ngx_http_album_zip_walk_thread;
+    t->request = r;
+    t->module = "album_zip";
+    t->work = "directory walk";
+    t->timeout = conf->thread_timeout;
+    t->done = ngx_http_album_zip_walk_done;
 
-    if (ngx_thread_task_post(conf->thread_pool, task) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "album_zip: thread pool queue full, \"%V\" refused",
-                      &r->uri);
+    if (ngx_http_edge_task_post(t, conf->thread_pool, &conf->thread_pool_name)
+        != NGX_OK)
+    {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    r->main->blocked++;
-    r->aio = 1;
+    /* the handler's reference, which the completion's finalize ends */
     r->main->count++;
 
     return NGX_DONE;
@@ -485,31 +486,18 @@ ngx_http_album_zip_cmp(const void *a, const void *b)
 /* back on the event loop */
 
 static void
-ngx_http_album_zip_walk_done(ngx_event_t *ev)
+ngx_http_album_zip_walk_done(void *data)
 {
-    ngx_http_album_zip_walk_t *w = ev->data;
+    ngx_http_album_zip_walk_t *w = data;
 
     ngx_int_t            rc;
-    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     r = w->request;
-    c = r->connection;
-
-    r->main->blocked--;
-    r->aio = 0;
-
-    if (c->error) {
-        /* the client went away while the walk ran */
-        ngx_http_finalize_request(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
-        ngx_http_run_posted_requests(c);
-        return;
-    }
 
     rc = ngx_http_album_zip_directory_start(r, w);
 
     ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(c);
 }
 
 

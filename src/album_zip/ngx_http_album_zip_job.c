@@ -51,6 +51,7 @@
 
 #include "ngx_http_album_zip.h"
 #include "ngx_http_edge_json.h"
+#include "ngx_http_edge_task.h"
 #include "album_zip_format.h"
 #include "album_zip_names.h"
 #include "album_zip_job.h"
@@ -146,7 +147,8 @@ static album_zip_job_str_t *ngx_http_album_zip_job_allow(ngx_pool_t *pool,
 static edge_net_class_e ngx_http_album_zip_job_literal(const char *url,
     size_t len);
 static void *ngx_http_album_zip_job_alloc(void *ctx, size_t size);
-static void ngx_http_album_zip_job_done(ngx_event_t *ev);
+static void ngx_http_album_zip_job_done(void *data);
+static void ngx_http_album_zip_job_late(void *data);
 static void ngx_http_album_zip_job_log(ngx_http_album_zip_job_ctx_t *ctx,
     ngx_log_t *log);
 static void ngx_http_album_zip_job_hold(ngx_event_t *ev);
@@ -239,7 +241,7 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
     edge_net_class_e                cls;
     ngx_pool_t                     *pool;
     album_zip_alloc_t               hooks;
-    ngx_thread_task_t              *task;
+    ngx_http_edge_task_t           *t;
     album_zip_job_str_t            *allow;
     album_zip_job_payload_t         payload;
     ngx_http_core_loc_conf_t       *clcf;
@@ -368,12 +370,12 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
         return ngx_http_send_header(r);
     }
 
-    task = ngx_thread_task_alloc(pool, sizeof(ngx_http_album_zip_job_ctx_t));
-    if (task == NULL) {
+    t = ngx_http_edge_task_alloc(pool, sizeof(ngx_http_album_zip_job_ctx_t));
+    if (t == NULL) {
         goto nomem;
     }
 
-    ctx = task->ctx;
+    ctx = t->data;
 
     ctx->allow = allow;
     ctx->nallow = allow ? azlcf->allow->nelts : 0;
@@ -394,14 +396,27 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
         ctx->request = r;
     }
 
-    task->handler = ngx_http_album_zip_job_thread;
-    task->event.data = ctx;
-    task->event.handler = ngx_http_album_zip_job_done;
+    t->task->handler = ngx_http_album_zip_job_thread;
+    t->request = ctx->request;
+    t->log = ctx->log;
+    t->module = "album_zip job";
+    t->work = "upload";
+    t->name = ctx->host;
+    t->timeout = azlcf->thread_timeout;
+    t->done = ngx_http_album_zip_job_done;
+    t->json_error = "job: still running, see the error log";
+    t->late = ngx_http_album_zip_job_late;
 
-    if (ngx_thread_task_post(azlcf->thread_pool, task) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "album_zip job: failed: the thread pool \"%V\" "
-                      "queue is full", &azlcf->thread_pool_name);
+    if (ngx_http_edge_task_post(t, azlcf->thread_pool,
+                                &azlcf->thread_pool_name)
+        != NGX_OK)
+    {
+        if (t->request == NULL) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "album_zip job: thread pool \"%V\" is full, "
+                          "upload of \"%V\" refused",
+                          &azlcf->thread_pool_name, &ctx->host);
+        }
 
         if (pool != r->pool) {
             ngx_destroy_pool(pool);
@@ -426,9 +441,6 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
                                        (u_char *) "{\"accepted\": true}",
                                        sizeof("{\"accepted\": true}") - 1);
     }
-
-    r->main->blocked++;
-    r->aio = 1;
 
     return NGX_DONE;
 
@@ -747,14 +759,14 @@ ngx_http_album_zip_job_alloc(void *ctx, size_t size)
 /* the task's completion handler, on the event loop */
 
 static void
-ngx_http_album_zip_job_done(ngx_event_t *ev)
+ngx_http_album_zip_job_done(void *data)
 {
     ngx_int_t                      rc;
     ngx_connection_t              *c;
     ngx_http_request_t            *r;
     ngx_http_album_zip_job_ctx_t  *ctx;
 
-    ctx = ev->data;
+    ctx = data;
     r = ctx->request;
 
     if (r == NULL) {
@@ -770,11 +782,6 @@ ngx_http_album_zip_job_done(ngx_event_t *ev)
 
     c = r->connection;
 
-    ngx_http_set_log_request(c->log, r);
-
-    r->main->blocked--;
-    r->aio = 0;
-
     ngx_http_album_zip_job_log(ctx, c->log);
 
     if (ctx->status == NGX_HTTP_OK) {
@@ -787,7 +794,17 @@ ngx_http_album_zip_job_done(ngx_event_t *ev)
     }
 
     ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(c);
+}
+
+
+/* a synchronous job that the watchdog answered: its outcome, for the log */
+
+static void
+ngx_http_album_zip_job_late(void *data)
+{
+    ngx_http_album_zip_job_ctx_t *ctx = data;
+
+    ngx_http_album_zip_job_log(ctx, ctx->request->connection->log);
 }
 
 

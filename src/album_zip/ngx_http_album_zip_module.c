@@ -137,6 +137,13 @@ static ngx_command_t  ngx_http_album_zip_commands[] = {
       0,
       NULL },
 
+    { ngx_string("album_zip_thread_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_album_zip_loc_conf_t, thread_timeout),
+      NULL },
+
     { ngx_string("album_zip_job_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -429,6 +436,7 @@ ngx_http_album_zip_create_loc_conf(ngx_conf_t *cf)
     conf->buffer_size = NGX_CONF_UNSET_SIZE;
     conf->crc_cache = NGX_CONF_UNSET_PTR;
     conf->job_timeout = NGX_CONF_UNSET_MSEC;
+    conf->thread_timeout = NGX_CONF_UNSET_MSEC;
     conf->job = NGX_CONF_UNSET;
     conf->allow_private = NGX_CONF_UNSET;
 
@@ -460,6 +468,10 @@ ngx_http_album_zip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->buffer_size, prev->buffer_size,
                               256 * 1024);
     ngx_conf_merge_msec_value(conf->job_timeout, prev->job_timeout, 60000);
+
+    /* a job's task makes a transfer per source and the upload */
+    ngx_conf_merge_msec_value(conf->thread_timeout, prev->thread_timeout,
+                              600000);
     ngx_conf_merge_str_value(conf->thread_pool_name, prev->thread_pool_name,
                              "default");
 

@@ -20,6 +20,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_edge_json.h"
+#include "ngx_http_edge_task.h"
 #include "face.h"
 #include "face_jobs.h"
 
@@ -28,6 +29,12 @@
 
 #define NGX_HTTP_FACE_ENCODE         1
 #define NGX_HTTP_FACE_JOBS           2
+
+/*
+ * face_thread_timeout: a job's source task downloads (face_fetch_timeout,
+ * 15 s), encodes and calls back (face_callback_timeout, 30 s)
+ */
+#define NGX_HTTP_FACE_THREAD_TIMEOUT  120000
 
 
 typedef struct {
@@ -41,6 +48,7 @@ typedef struct {
     ngx_uint_t                       handler;   /* face_encode, face_jobs */
     ngx_str_t                        thread_pool_name;
     ngx_thread_pool_t               *thread_pool;
+    ngx_msec_t                       thread_timeout;
     ngx_uint_t                       detector;
     ngx_uint_t                       alignment;
     ngx_flag_t                       flip;
@@ -121,7 +129,6 @@ ngx_http_face_leaving(void)
 
 ngx_http_face_thread_t *ngx_http_face_thread(const face_models_t *models,
     char *err, size_t len);
-void ngx_http_face_nice(ngx_log_t *log);
 
 ngx_int_t ngx_http_face_jobs_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_face_jobs_init_process(ngx_cycle_t *cycle);

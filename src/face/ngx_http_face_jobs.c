@@ -93,7 +93,7 @@ typedef struct {
     face_jobs_source_t          *src;
     char                        *url;           /* of the callback */
     ngx_uint_t                   state;
-    ngx_thread_task_t           *task;
+    ngx_http_edge_task_t        *task;
     ngx_event_t                  retry;
 
     /* the thread's input and output */
@@ -138,7 +138,7 @@ struct ngx_http_face_job_s {
     char                        *reason_path;
     u_char                      *reasons;
     size_t                       reasons_len;
-    ngx_thread_task_t           *finish;
+    ngx_http_edge_task_t        *finish;
     ngx_err_t                    finish_err;
     const char                  *finish_what;
 
@@ -190,7 +190,7 @@ static ngx_int_t ngx_http_face_jobs_start(ngx_http_request_t *r);
 static ngx_int_t ngx_http_face_jobs_spool(ngx_http_request_t *r,
     ngx_str_t *body, ngx_uint_t nsources);
 static void ngx_http_face_spool_write_thread(void *data, ngx_log_t *log);
-static void ngx_http_face_spool_write_done(ngx_event_t *ev);
+static void ngx_http_face_spool_write_done(void *data);
 static ngx_uint_t ngx_http_face_jobs_mode(ngx_http_request_t *r);
 static ngx_int_t ngx_http_face_jobs_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
@@ -206,7 +206,7 @@ static void ngx_http_face_source_fetch(ngx_http_face_source_t *s,
     ngx_http_face_thread_t *t);
 static void ngx_http_face_source_callback(ngx_http_face_source_t *s,
     ngx_http_face_thread_t *t);
-static void ngx_http_face_source_done(ngx_event_t *ev);
+static void ngx_http_face_source_done(void *data);
 static void ngx_http_face_source_retry(ngx_event_t *ev);
 static void ngx_http_face_source_final(ngx_http_face_source_t *s);
 static void ngx_http_face_source_drop(ngx_http_face_source_t *s);
@@ -216,7 +216,7 @@ static void ngx_http_face_job_respond(ngx_http_face_job_t *job);
 static void ngx_http_face_job_request_gone(void *data);
 static void ngx_http_face_job_finish(ngx_http_face_job_t *job);
 static void ngx_http_face_job_finish_thread(void *data, ngx_log_t *log);
-static void ngx_http_face_job_finish_done(ngx_event_t *ev);
+static void ngx_http_face_job_finish_done(void *data);
 static void ngx_http_face_job_release(ngx_http_face_job_t *job);
 static void ngx_http_face_job_reason(ngx_http_face_job_t *job,
     ngx_http_face_source_t *s, const char *err);
@@ -226,7 +226,7 @@ static void ngx_http_face_spool_kick(ngx_http_face_spool_t *spool);
 static void ngx_http_face_scan_thread(void *data, ngx_log_t *log);
 static void ngx_http_face_sweep_thread(ngx_http_face_scan_t *scan);
 static int ngx_http_face_scan_cmp(const void *a, const void *b);
-static void ngx_http_face_scan_done(ngx_event_t *ev);
+static void ngx_http_face_scan_done(void *data);
 static void ngx_http_face_spool_load(ngx_http_face_spool_t *spool,
     ngx_http_face_scan_t *scan);
 static char *ngx_http_face_path(ngx_pool_t *pool, ngx_str_t *dir,
@@ -413,7 +413,7 @@ ngx_http_face_jobs_spool(ngx_http_request_t *r, ngx_str_t *body,
     ngx_str_t                    *dir;
     ngx_uint_t                    i;
     ngx_time_t                   *tp;
-    ngx_thread_task_t            *task;
+    ngx_http_edge_task_t         *t;
     ngx_http_face_spool_t        *spool;
     ngx_http_face_loc_conf_t     *flcf;
     ngx_http_face_main_conf_t    *fmcf;
@@ -438,13 +438,13 @@ ngx_http_face_jobs_spool(ngx_http_request_t *r, ngx_str_t *body,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    task = ngx_thread_task_alloc(r->pool,
+    t = ngx_http_edge_task_alloc(r->pool,
                                  sizeof(ngx_http_face_spool_write_t));
-    if (task == NULL) {
+    if (t == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx = task->ctx;
+    ctx = t->data;
     ctx->request = r;
     ctx->spool = spool;
     ctx->nsources = nsources;
@@ -479,21 +479,21 @@ ngx_http_face_jobs_spool(ngx_http_request_t *r, ngx_str_t *body,
     *p++ = '\n';
     ngx_memcpy(p, body->data, body->len);
 
-    task->handler = ngx_http_face_spool_write_thread;
-    task->event.data = ctx;
-    task->event.handler = ngx_http_face_spool_write_done;
+    t->task->handler = ngx_http_face_spool_write_thread;
+    t->request = r;
+    t->module = "face job";
+    t->work = "spool write";
+    t->timeout = flcf->thread_timeout;
+    t->done = ngx_http_face_spool_write_done;
+    t->json_error = "the spool is slow: the job may or may not have been "
+                    "accepted";
 
-    if (ngx_thread_task_post(flcf->thread_pool, task) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "face job: thread pool \"%V\" queue is full",
-                      &flcf->thread_pool_name);
-
+    if (ngx_http_edge_task_post(t, flcf->thread_pool, &flcf->thread_pool_name)
+        != NGX_OK)
+    {
         return ngx_http_edge_json_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                         "the thread pool queue is full");
     }
-
-    r->main->blocked++;
-    r->aio = 1;
 
     return NGX_DONE;
 }
@@ -587,9 +587,9 @@ failed:
 
 
 static void
-ngx_http_face_spool_write_done(ngx_event_t *ev)
+ngx_http_face_spool_write_done(void *data)
 {
-    ngx_http_face_spool_write_t *ctx = ev->data;
+    ngx_http_face_spool_write_t *ctx = data;
 
     u_char              *json;
     ngx_int_t            rc;
@@ -598,11 +598,6 @@ ngx_http_face_spool_write_done(ngx_event_t *ev)
 
     r = ctx->request;
     c = r->connection;
-
-    ngx_http_set_log_request(c->log, r);
-
-    r->main->blocked--;
-    r->aio = 0;
 
     if (ctx->what) {
         ngx_log_error(NGX_LOG_CRIT, c->log, ctx->err,
@@ -635,7 +630,6 @@ ngx_http_face_spool_write_done(ngx_event_t *ev)
 done:
 
     ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(c);
 }
 
 
@@ -862,15 +856,20 @@ ngx_http_face_job_prepare(ngx_http_face_job_t *job)
         (void) face_jobs_callback_url(s->url, len + 1, &job->payload,
                                       s->src);
 
-        s->task = ngx_thread_task_alloc(job->pool, 0);
+        s->task = ngx_http_edge_task_alloc(job->pool, 0);
         if (s->task == NULL) {
             return NGX_ERROR;
         }
 
-        s->task->ctx = s;
-        s->task->handler = ngx_http_face_source_thread;
-        s->task->event.data = s;
-        s->task->event.handler = ngx_http_face_source_done;
+        s->task->task->ctx = s;
+        s->task->task->handler = ngx_http_face_source_thread;
+        s->task->data = s;
+        s->task->log = job->log;
+        s->task->module = "face job";
+        s->task->work = "source";
+        s->task->name = job->name;
+        s->task->timeout = job->conf->thread_timeout;
+        s->task->done = ngx_http_face_source_done;
 
         s->retry.handler = ngx_http_face_source_retry;
         s->retry.data = s;
@@ -947,7 +946,10 @@ ngx_http_face_job_post(ngx_http_face_source_t *s)
 
     job = s->job;
 
-    if (ngx_thread_task_post(job->conf->thread_pool, s->task) != NGX_OK) {
+    if (ngx_http_edge_task_post(s->task, job->conf->thread_pool,
+                                &job->conf->thread_pool_name)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -976,7 +978,7 @@ ngx_http_face_source_thread(void *data, ngx_log_t *log)
 
     job = s->job;
 
-    ngx_http_face_nice(log);
+    ngx_http_edge_nice(log);
 
     s->outcome = 0;
     s->left = 0;
@@ -1148,9 +1150,9 @@ ngx_http_face_source_callback(ngx_http_face_source_t *s,
 
 
 static void
-ngx_http_face_source_done(ngx_event_t *ev)
+ngx_http_face_source_done(void *data)
 {
-    ngx_http_face_source_t *s = ev->data;
+    ngx_http_face_source_t *s = data;
 
     ngx_msec_t            ms;
     ngx_http_face_job_t  *job;
@@ -1412,19 +1414,25 @@ ngx_http_face_job_finish(ngx_http_face_job_t *job)
     spool = job->spool;
 
     if (job->finish == NULL) {
-        job->finish = ngx_thread_task_alloc(job->pool, 0);
+        job->finish = ngx_http_edge_task_alloc(job->pool, 0);
         if (job->finish == NULL) {
             ngx_http_face_job_release(job);
             return;
         }
 
-        job->finish->ctx = job;
-        job->finish->handler = ngx_http_face_job_finish_thread;
-        job->finish->event.data = job;
-        job->finish->event.handler = ngx_http_face_job_finish_done;
+        job->finish->task->ctx = job;
+        job->finish->task->handler = ngx_http_face_job_finish_thread;
+        job->finish->data = job;
+        job->finish->log = job->log;
+        job->finish->module = "face job";
+        job->finish->work = "finish";
+        job->finish->name = job->name;
+        job->finish->timeout = spool->conf->thread_timeout;
+        job->finish->done = ngx_http_face_job_finish_done;
     }
 
-    if (ngx_thread_task_post(spool->conf->thread_pool, job->finish)
+    if (ngx_http_edge_task_post(job->finish, spool->conf->thread_pool,
+                                &spool->conf->thread_pool_name)
         != NGX_OK)
     {
         if (!job->wake.timer_set) {
@@ -1501,9 +1509,9 @@ close:
 
 
 static void
-ngx_http_face_job_finish_done(ngx_event_t *ev)
+ngx_http_face_job_finish_done(void *data)
 {
-    ngx_http_face_job_t *job = ev->data;
+    ngx_http_face_job_t *job = data;
 
     ngx_uint_t              level;
     ngx_http_face_spool_t  *spool;
@@ -1580,7 +1588,7 @@ ngx_http_face_jobs_init_process(ngx_cycle_t *cycle)
 {
     ngx_uint_t                  i;
     ngx_http_face_scan_t       *scan;
-    ngx_thread_task_t          *task;
+    ngx_http_edge_task_t       *t;
     ngx_http_face_spool_t      *spool;
     ngx_http_face_main_conf_t  *fmcf;
 
@@ -1590,13 +1598,13 @@ ngx_http_face_jobs_init_process(ngx_cycle_t *cycle)
 
     for (i = 0; i < fmcf->spools->nelts; i++) {
 
-        task = ngx_thread_task_alloc(cycle->pool,
+        t = ngx_http_edge_task_alloc(cycle->pool,
                                      sizeof(ngx_http_face_scan_t));
-        if (task == NULL) {
+        if (t == NULL) {
             return NGX_ERROR;
         }
 
-        scan = task->ctx;
+        scan = t->data;
         scan->spool = &spool[i];
         scan->dir = ngx_http_face_path(cycle->pool, &spool[i].path->name,
                                        NULL, NULL);
@@ -1607,12 +1615,16 @@ ngx_http_face_jobs_init_process(ngx_cycle_t *cycle)
             return NGX_ERROR;
         }
 
-        task->handler = ngx_http_face_scan_thread;
-        task->event.data = task;
-        task->event.handler = ngx_http_face_scan_done;
+        t->task->handler = ngx_http_face_scan_thread;
+        t->log = spool[i].log;
+        t->module = "face job";
+        t->work = "spool scan";
+        t->name = spool[i].path->name;
+        t->timeout = spool[i].conf->thread_timeout;
+        t->done = ngx_http_face_scan_done;
 
         spool[i].timer.handler = ngx_http_face_spool_timer;
-        spool[i].timer.data = task;
+        spool[i].timer.data = t;
         spool[i].timer.log = spool[i].log;
         spool[i].timer.cancelable = 1;
         spool[i].busy = 0;
@@ -1629,12 +1641,12 @@ ngx_http_face_jobs_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_face_spool_timer(ngx_event_t *ev)
 {
-    ngx_thread_task_t *task = ev->data;
+    ngx_http_edge_task_t *t = ev->data;
 
     ngx_http_face_scan_t   *scan;
     ngx_http_face_spool_t  *spool;
 
-    scan = task->ctx;
+    scan = t->data;
     spool = scan->spool;
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
@@ -1656,7 +1668,10 @@ ngx_http_face_spool_timer(ngx_event_t *ev)
     scan->sweep_what = NULL;
     scan->sweep_err = 0;
 
-    if (ngx_thread_task_post(spool->conf->thread_pool, task) != NGX_OK) {
+    if (ngx_http_edge_task_post(t, spool->conf->thread_pool,
+                                &spool->conf->thread_pool_name)
+        != NGX_OK)
+    {
         ngx_add_timer(ev, NGX_HTTP_FACE_SCAN_MS);
         return;
     }
@@ -1862,14 +1877,12 @@ ngx_http_face_scan_cmp(const void *a, const void *b)
 
 
 static void
-ngx_http_face_scan_done(ngx_event_t *ev)
+ngx_http_face_scan_done(void *data)
 {
-    ngx_thread_task_t *task = ev->data;
-
     ngx_http_face_scan_t   *scan;
     ngx_http_face_spool_t  *spool;
 
-    scan = task->ctx;
+    scan = data;
     spool = scan->spool;
 
     if (scan->what) {

@@ -25,8 +25,6 @@
 #include <ngx_http.h>
 
 #include <pthread.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 
 #include <vips/vips.h>
 #include <xnnpack.h>
@@ -64,7 +62,7 @@ typedef struct {
 static ngx_int_t ngx_http_face_encode_handler(ngx_http_request_t *r);
 static void ngx_http_face_encode_body(ngx_http_request_t *r);
 static void ngx_http_face_encode_thread(void *data, ngx_log_t *log);
-static void ngx_http_face_encode_done(ngx_event_t *ev);
+static void ngx_http_face_encode_done(void *data);
 static void ngx_http_face_encode_cleanup(void *data);
 static void ngx_http_face_thread_free(void *data);
 
@@ -139,6 +137,13 @@ static ngx_command_t  ngx_http_face_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_face_loc_conf_t, thread_pool_name),
+      NULL },
+
+    { ngx_string("face_thread_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_face_loc_conf_t, thread_timeout),
       NULL },
 
     { ngx_string("face_detector"),
@@ -323,8 +328,8 @@ ngx_http_face_encode_body(ngx_http_request_t *r)
     ngx_buf_t                  *b;
     ngx_uint_t                  n;
     ngx_chain_t                *cl;
-    ngx_thread_task_t          *task;
     ngx_pool_cleanup_t         *cln;
+    ngx_http_edge_task_t       *t;
     ngx_http_face_part_t       *part;
     ngx_http_face_encode_t     *ctx;
     ngx_http_face_loc_conf_t   *flcf;
@@ -357,13 +362,13 @@ ngx_http_face_encode_body(ngx_http_request_t *r)
         return;
     }
 
-    task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_face_encode_t));
-    if (task == NULL) {
+    t = ngx_http_edge_task_alloc(r->pool, sizeof(ngx_http_face_encode_t));
+    if (t == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ctx = task->ctx;
+    ctx = t->data;
     ctx->request = r;
     ctx->models = fmcf->models;
     ctx->options = flcf->options;
@@ -410,23 +415,21 @@ ngx_http_face_encode_body(ngx_http_request_t *r)
     cln->handler = ngx_http_face_encode_cleanup;
     cln->data = ctx;
 
-    task->handler = ngx_http_face_encode_thread;
-    task->event.data = ctx;
-    task->event.handler = ngx_http_face_encode_done;
+    t->task->handler = ngx_http_face_encode_thread;
+    t->request = r;
+    t->module = "face";
+    t->work = "face_encode";
+    t->timeout = flcf->thread_timeout;
+    t->done = ngx_http_face_encode_done;
+    t->json_error = "the encoding is taking too long";
 
-    if (ngx_thread_task_post(flcf->thread_pool, task) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "face: thread pool \"%V\" queue is full",
-                      &flcf->thread_pool_name);
-
+    if (ngx_http_edge_task_post(t, flcf->thread_pool, &flcf->thread_pool_name)
+        != NGX_OK)
+    {
         ngx_http_finalize_request(r,
             ngx_http_edge_json_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                      "the thread pool queue is full"));
-        return;
     }
-
-    r->main->blocked++;
-    r->aio = 1;
 }
 
 
@@ -443,7 +446,7 @@ ngx_http_face_encode_thread(void *data, ngx_log_t *log)
     face_result_t            res;
     ngx_http_face_thread_t  *t;
 
-    ngx_http_face_nice(log);
+    ngx_http_edge_nice(log);
 
     t = ngx_http_face_thread(ctx->models, ctx->err, sizeof(ctx->err));
     if (t == NULL) {
@@ -512,9 +515,9 @@ ngx_http_face_encode_thread(void *data, ngx_log_t *log)
 
 
 static void
-ngx_http_face_encode_done(ngx_event_t *ev)
+ngx_http_face_encode_done(void *data)
 {
-    ngx_http_face_encode_t *ctx = ev->data;
+    ngx_http_face_encode_t *ctx = data;
 
     ngx_int_t            rc;
     ngx_uint_t           status, level;
@@ -523,11 +526,6 @@ ngx_http_face_encode_done(ngx_event_t *ev)
 
     r = ctx->request;
     c = r->connection;
-
-    ngx_http_set_log_request(c->log, r);
-
-    r->main->blocked--;
-    r->aio = 0;
 
     switch (ctx->status) {
 
@@ -564,7 +562,6 @@ ngx_http_face_encode_done(ngx_event_t *ev)
     }
 
     ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(c);
 }
 
 
@@ -644,30 +641,6 @@ ngx_http_face_thread_free(void *data)
     free(t);
 
     (void) __atomic_sub_fetch(&ngx_http_face_threads, 1, __ATOMIC_SEQ_CST);
-}
-
-
-/*
- * Inference can take every core; the event loop of the same worker must
- * still answer at once.  The pool's threads run at nice +10, set once
- * per thread (Linux gives each thread its own nice value).
- */
-
-void
-ngx_http_face_nice(ngx_log_t *log)
-{
-    static __thread ngx_uint_t  niced;
-
-    if (niced) {
-        return;
-    }
-
-    niced = 1;
-
-    if (setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), 10) == -1) {
-        ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
-                      "face: setpriority() failed");
-    }
 }
 
 
@@ -870,6 +843,7 @@ ngx_http_face_create_loc_conf(ngx_conf_t *cf)
     conf->min_confidence = NGX_CONF_UNSET;
     conf->max_input = NGX_CONF_UNSET_SIZE;
     conf->max_pixels = NGX_CONF_UNSET_UINT;
+    conf->thread_timeout = NGX_CONF_UNSET_MSEC;
     conf->fetch_timeout = NGX_CONF_UNSET_MSEC;
     conf->callback_timeout = NGX_CONF_UNSET_MSEC;
     conf->callback_retries = NGX_CONF_UNSET_UINT;
@@ -896,6 +870,8 @@ ngx_http_face_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_str_value(conf->thread_pool_name, prev->thread_pool_name,
                              "default");
+    ngx_conf_merge_msec_value(conf->thread_timeout, prev->thread_timeout,
+                              NGX_HTTP_FACE_THREAD_TIMEOUT);
     ngx_conf_merge_uint_value(conf->detector, prev->detector,
                               FACE_DETECTOR_SSD);
     ngx_conf_merge_uint_value(conf->alignment, prev->alignment,

@@ -20,6 +20,7 @@
 #include "image_ingest_json.h"
 #include "image_ingest_store.h"
 #include "image_ingest_vips.h"
+#include "ngx_http_edge_task.h"
 
 
 /* image_ingest_uri + "<preset>/<key>.<ext>" */
@@ -56,6 +57,7 @@ typedef struct {
     ngx_msec_t                   notify_backoff;
     ngx_msec_t                   notify_backoff_max;
     size_t                       max_size;
+    ngx_msec_t                   thread_timeout;
 
     /* from image_variant's configuration of the location */
     ngx_array_t                 *variants;      /* ..._variant_t */
@@ -108,7 +110,7 @@ typedef struct {
     time_t                            now;
 
     /* the event loop's, between tries of a key locked by another upload */
-    ngx_thread_task_t                *task;
+    ngx_http_edge_task_t             *task;
     ngx_event_t                       retry;
     ngx_msec_t                        delay;      /* the next wait */
     ngx_msec_t                        waited;

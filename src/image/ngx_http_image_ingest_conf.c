@@ -308,6 +308,7 @@ ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf)
     conf->notify_backoff = NGX_CONF_UNSET_MSEC;
     conf->notify_backoff_max = NGX_CONF_UNSET_MSEC;
     conf->max_size = NGX_CONF_UNSET_SIZE;
+    conf->thread_timeout = NGX_CONF_UNSET_MSEC;
 
     return conf;
 }
@@ -331,6 +332,8 @@ ngx_http_image_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_msec_value(conf->notify_timeout, prev->notify_timeout,
                               5000);
     ngx_conf_merge_uint_value(conf->notify_retries, prev->notify_retries, 5);
+    ngx_conf_merge_msec_value(conf->thread_timeout, prev->thread_timeout,
+                              NGX_HTTP_EDGE_TASK_TIMEOUT);
 
     if (conf->notify_backoff == NGX_CONF_UNSET_MSEC) {
         conf->notify_backoff = prev->notify_backoff;

@@ -67,7 +67,7 @@ static ngx_int_t ngx_http_image_ingest_prepare(ngx_http_request_t *r,
     ngx_http_image_ingest_ctx_t *ctx);
 static void ngx_http_image_ingest_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_image_ingest_start(ngx_http_request_t *r);
-static void ngx_http_image_ingest_done(ngx_event_t *ev);
+static void ngx_http_image_ingest_done(void *data);
 static ngx_int_t ngx_http_image_ingest_wait(ngx_http_request_t *r,
     ngx_http_image_ingest_ctx_t *ctx);
 static void ngx_http_image_ingest_retry(ngx_event_t *ev);
@@ -139,6 +139,13 @@ static ngx_command_t  ngx_http_image_ingest_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_image_ingest_loc_conf_t, notify),
+      NULL },
+
+    { ngx_string("image_ingest_thread_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, thread_timeout),
       NULL },
 
     { ngx_string("image_ingest_notify_timeout"),
@@ -459,7 +466,7 @@ ngx_http_image_ingest_start(ngx_http_request_t *r)
     ngx_buf_t                         *b;
     ngx_uint_t                         n;
     ngx_chain_t                       *cl;
-    ngx_thread_task_t                 *task;
+    ngx_http_edge_task_t              *t;
     ngx_http_image_ingest_ctx_t       *ctx;
     ngx_http_image_ingest_loc_conf_t  *conf;
 
@@ -531,29 +538,29 @@ ngx_http_image_ingest_start(ngx_http_request_t *r)
         ctx->nparts++;
     }
 
-    task = ngx_thread_task_alloc(r->pool, 0);
-    if (task == NULL) {
+    t = ngx_http_edge_task_alloc(r->pool, 0);
+    if (t == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    task->ctx = ctx;
-    task->handler = ngx_http_image_ingest_thread;
-    task->event.handler = ngx_http_image_ingest_done;
-    task->event.data = ctx;
-    ctx->task = task;
+    t->task->ctx = ctx;
+    t->task->handler = ngx_http_image_ingest_thread;
+    t->data = ctx;
+    t->request = r;
+    t->module = "image_ingest";
+    t->work = "upload";
+    t->timeout = conf->thread_timeout;
+    t->done = ngx_http_image_ingest_done;
+    t->json_error = "busy: the upload is taking too long";
+    ctx->task = t;
 
-    if (ngx_thread_task_post(conf->thread_pool, task) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "image_ingest: thread pool \"%V\" is full",
-                      &conf->thread_pool_name);
-
+    if (ngx_http_edge_task_post(t, conf->thread_pool, &conf->thread_pool_name)
+        != NGX_OK)
+    {
         return ngx_http_edge_json_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                         "busy: the thread pool queue "
                                         "is full");
     }
-
-    r->main->blocked++;
-    r->aio = 1;
 
     return NGX_DONE;
 }
@@ -562,7 +569,7 @@ ngx_http_image_ingest_start(ngx_http_request_t *r)
 /* the task's completion handler */
 
 static void
-ngx_http_image_ingest_done(ngx_event_t *ev)
+ngx_http_image_ingest_done(void *data)
 {
     u_char                       *json;
     size_t                        len;
@@ -572,14 +579,9 @@ ngx_http_image_ingest_done(ngx_event_t *ev)
     image_ingest_info_t           info;
     ngx_http_image_ingest_ctx_t  *ctx;
 
-    ctx = ev->data;
+    ctx = data;
     r = ctx->request;
     c = r->connection;
-
-    ngx_http_set_log_request(c->log, r);
-
-    r->main->blocked--;
-    r->aio = 0;
 
     if (ctx->busy) {
         rc = ngx_http_image_ingest_wait(r, ctx);
@@ -652,7 +654,6 @@ ngx_http_image_ingest_done(ngx_event_t *ev)
 done:
 
     ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(c);
 }
 
 
@@ -762,16 +763,17 @@ ngx_http_image_ingest_retry(ngx_event_t *ev)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "image_ingest: %s: trying its lock again", ctx->key);
 
-    if (ngx_thread_task_post(ctx->conf->thread_pool, ctx->task) == NGX_OK) {
-        return;
-    }
+    /* the wait's block ends; the task's own begins */
 
     r->main->blocked--;
     r->aio = 0;
 
-    ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                  "image_ingest: thread pool \"%V\" is full",
-                  &ctx->conf->thread_pool_name);
+    if (ngx_http_edge_task_post(ctx->task, ctx->conf->thread_pool,
+                                &ctx->conf->thread_pool_name)
+        == NGX_OK)
+    {
+        return;
+    }
 
     rc = ngx_http_edge_json_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                   "busy: the thread pool queue is full");

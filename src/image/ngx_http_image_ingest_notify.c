@@ -36,7 +36,7 @@ typedef struct {
     ngx_pool_t                   *pool;
     ngx_log_t                    *log;
     ngx_thread_pool_t            *thread_pool;
-    ngx_thread_task_t            *task;
+    ngx_http_edge_task_t         *task;
     ngx_event_t                   timer;
 
     /* read-only for the thread */
@@ -59,7 +59,7 @@ typedef struct {
 
 static void ngx_http_image_ingest_notify_post(
     ngx_http_image_ingest_notify_t *n);
-static void ngx_http_image_ingest_notify_done(ngx_event_t *ev);
+static void ngx_http_image_ingest_notify_done(void *data);
 static void ngx_http_image_ingest_notify_retry(
     ngx_http_image_ingest_notify_t *n, const char *why);
 static void ngx_http_image_ingest_notify_timer(ngx_event_t *ev);
@@ -99,7 +99,7 @@ ngx_http_image_ingest_notify(ngx_http_request_t *r,
 
     n->url = ngx_pnalloc(pool, conf->notify.len + 1);
     n->json = ngx_pnalloc(pool, len);
-    n->task = ngx_thread_task_alloc(pool, 0);
+    n->task = ngx_http_edge_task_alloc(pool, 0);
 
     if (n->url == NULL || n->json == NULL || n->task == NULL) {
         goto nomem;
@@ -110,10 +110,16 @@ ngx_http_image_ingest_notify(ngx_http_request_t *r,
     ngx_memcpy(n->json, json, len);
     n->len = len;
 
-    n->task->ctx = n;
-    n->task->handler = ngx_http_image_ingest_notify_thread;
-    n->task->event.handler = ngx_http_image_ingest_notify_done;
-    n->task->event.data = n;
+    n->task->task->ctx = n;
+    n->task->task->handler = ngx_http_image_ingest_notify_thread;
+    n->task->data = n;
+    n->task->log = n->log;
+    n->task->module = "image_ingest";
+    n->task->work = "notification";
+    n->task->name.data = (u_char *) n->url;
+    n->task->name.len = conf->notify.len;
+    n->task->timeout = conf->thread_timeout;
+    n->task->done = ngx_http_image_ingest_notify_done;
 
     n->timer.data = n;
     n->timer.log = n->log;
@@ -140,7 +146,7 @@ ngx_http_image_ingest_notify_post(ngx_http_image_ingest_notify_t *n)
 {
     n->attempt++;
 
-    if (ngx_thread_task_post(n->thread_pool, n->task) != NGX_OK) {
+    if (ngx_http_edge_task_post(n->task, n->thread_pool, NULL) != NGX_OK) {
         ngx_http_image_ingest_notify_retry(n, "the thread pool queue is "
                                               "full");
         return;
@@ -152,9 +158,9 @@ ngx_http_image_ingest_notify_post(ngx_http_image_ingest_notify_t *n)
 
 
 static void
-ngx_http_image_ingest_notify_done(ngx_event_t *ev)
+ngx_http_image_ingest_notify_done(void *data)
 {
-    ngx_http_image_ingest_notify_t *n = ev->data;
+    ngx_http_image_ingest_notify_t *n = data;
 
     char  why[CURL_ERROR_SIZE + 64];
 

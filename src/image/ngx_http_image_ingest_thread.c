@@ -10,9 +10,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-
 #include <vips/vips.h>
 
 #include "image_variant_params.h"
@@ -105,17 +102,7 @@ ngx_http_image_ingest_thread(void *data, ngx_log_t *log)
 {
     ngx_http_image_ingest_ctx_t *ctx = data;
 
-    static __thread ngx_uint_t  niced;
-
-    if (!niced) {
-        niced = 1;
-
-        if (setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), 10) == -1)
-        {
-            ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
-                          "image_ingest: setpriority() failed");
-        }
-    }
+    ngx_http_edge_nice(log);
 
     /*
      * Another upload of the same bytes holding the key's lock: the task

@@ -18,9 +18,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-
 #if (__GLIBC__)
 #include <malloc.h>
 #define NGX_HTTP_IMAGE_VARIANT_MALLOC  1
@@ -29,6 +26,7 @@
 #include "image_variant_params.h"
 #include "image_variant_vips.h"
 #include "ngx_http_image_variant.h"
+#include "ngx_http_edge_task.h"
 
 
 /* r->buffered: the image filter's bit; the two never share a location */
@@ -56,6 +54,7 @@ typedef struct {
     size_t                       max_input;     /* image_variant_max_input */
     ngx_uint_t                   max_pixels;    /* ..._max_pixels */
     ngx_msec_t                   timeout;       /* image_variant_timeout */
+    ngx_msec_t                   thread_timeout;  /* ..._thread_timeout */
     ngx_str_t                    thread_pool_name;
     ngx_thread_pool_t           *thread_pool;
     ngx_uint_t                   merged;        /* for image_ingest */
@@ -77,6 +76,7 @@ typedef struct {
     u_char                       etag[IMAGE_VARIANT_ETAG_LEN];
     image_variant_job_t          job;
     unsigned                     vary:1;
+    unsigned                     expired:1;     /* the watchdog answered */
 } ngx_http_image_variant_ctx_t;
 
 
@@ -96,7 +96,9 @@ static ngx_int_t ngx_http_image_variant_collect(ngx_http_request_t *r,
 static ngx_int_t ngx_http_image_variant_post(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx);
 static void ngx_http_image_variant_thread(void *data, ngx_log_t *log);
-static void ngx_http_image_variant_thread_done(ngx_event_t *ev);
+static void ngx_http_image_variant_thread_done(void *data);
+static void ngx_http_image_variant_expire(void *data);
+static void ngx_http_image_variant_render_ended(void *data);
 static ngx_int_t ngx_http_image_variant_send(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx);
 static void ngx_http_image_variant_cleanup(void *data);
@@ -169,6 +171,13 @@ static ngx_command_t  ngx_http_image_variant_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_image_variant_loc_conf_t, timeout),
+      NULL },
+
+    { ngx_string("image_variant_thread_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_variant_loc_conf_t, thread_timeout),
       NULL },
 
     { ngx_string("image_variant_thread_pool"),
@@ -664,8 +673,8 @@ static ngx_int_t
 ngx_http_image_variant_post(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx)
 {
-    ngx_thread_task_t                  *task;
     ngx_pool_cleanup_t                 *cln;
+    ngx_http_edge_task_t               *t;
     ngx_http_image_variant_loc_conf_t  *conf;
 
     conf = ngx_http_get_module_loc_conf(r, ngx_http_image_variant_module);
@@ -684,21 +693,25 @@ ngx_http_image_variant_post(ngx_http_request_t *r,
     cln->handler = ngx_http_image_variant_cleanup;
     cln->data = ctx;
 
-    task = ngx_thread_task_alloc(r->pool, 0);
-    if (task == NULL) {
+    t = ngx_http_edge_task_alloc(r->pool, 0);
+    if (t == NULL) {
         return NGX_ERROR;
     }
 
-    task->ctx = ctx;
-    task->handler = ngx_http_image_variant_thread;
-    task->event.handler = ngx_http_image_variant_thread_done;
-    task->event.data = ctx;
+    t->task->ctx = ctx;
+    t->task->handler = ngx_http_image_variant_thread;
+    t->data = ctx;
+    t->request = r;
+    t->module = "image_variant";
+    t->work = "render";
+    t->timeout = conf->thread_timeout;
+    t->done = ngx_http_image_variant_thread_done;
+    t->expire = ngx_http_image_variant_expire;
+    t->ended = ngx_http_image_variant_render_ended;
 
-    if (ngx_thread_task_post(conf->thread_pool, task) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "image_variant: thread pool \"%V\" is full",
-                      &conf->thread_pool_name);
-
+    if (ngx_http_edge_task_post(t, conf->thread_pool, &conf->thread_pool_name)
+        != NGX_OK)
+    {
         ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
         r->buffered &= ~NGX_HTTP_IMAGE_VARIANT_BUFFERED;
 
@@ -708,8 +721,6 @@ ngx_http_image_variant_post(ngx_http_request_t *r,
     }
 
     ctx->state = NGX_HTTP_IMAGE_VARIANT_WORK;
-    r->main->blocked++;
-    r->aio = 1;
 
     ngx_http_image_variant_renders++;
     ngx_http_image_variant_trim_pool = conf->thread_pool;
@@ -723,12 +734,8 @@ ngx_http_image_variant_post(ngx_http_request_t *r,
 
 
 /*
- * In a thread: only the job, never the request.
- *
- * A render is CPU work that can take every core; the event loop of the
- * same worker must still answer at once.  The pool's threads therefore
- * run at a lower priority (nice +10), set once per thread: Linux gives
- * each thread its own nice value.
+ * In a thread: only the job, never the request.  A render is CPU work
+ * that can take every core: the thread runs at nice +10.
  */
 
 static void
@@ -736,40 +743,38 @@ ngx_http_image_variant_thread(void *data, ngx_log_t *log)
 {
     ngx_http_image_variant_ctx_t *ctx = data;
 
-    static __thread ngx_uint_t  niced;
-
-    if (!niced) {
-        niced = 1;
-
-        if (setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), 10) == -1)
-        {
-            ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
-                          "image_variant: setpriority() failed");
-        }
-    }
+    ngx_http_edge_nice(log);
 
     image_variant_render(&ctx->job);
 }
 
 
-static void
-ngx_http_image_variant_thread_done(ngx_event_t *ev)
-{
-    ngx_http_image_variant_ctx_t *ctx = ev->data;
+/* on the event loop, the request alive (see ngx_http_edge_task.h) */
 
-    ngx_connection_t    *c;
+static void
+ngx_http_image_variant_thread_done(void *data)
+{
+    ngx_http_image_variant_ctx_t *ctx = data;
+
     ngx_http_request_t  *r;
 
     r = ctx->request;
-    c = r->connection;
-
-    ngx_http_set_log_request(c->log, r);
-
-    r->main->blocked--;
-    r->aio = 0;
 
     ctx->state = NGX_HTTP_IMAGE_VARIANT_SEND;
 
+    r->write_event_handler(r);
+}
+
+
+/*
+ * The thread is done with the render, whatever became of the request
+ * (answered, gone, or answered by the watchdog): the last render of a
+ * busy period arms the heap trim.
+ */
+
+static void
+ngx_http_image_variant_render_ended(void *data)
+{
     if (--ngx_http_image_variant_renders == 0
         && ngx_http_image_variant_trim_delay
         && !ngx_exiting)
@@ -777,15 +782,27 @@ ngx_http_image_variant_thread_done(ngx_event_t *ev)
         ngx_add_timer(&ngx_http_image_variant_trim_event,
                       ngx_http_image_variant_trim_delay);
     }
+}
 
-    if (r->done) {
-        /* the request went away meanwhile; let nginx finish it */
-        c->write->handler(c->write);
-        return;
-    }
+
+/*
+ * The watchdog expired: the render goes on in its thread, owning the
+ * job; the filter answers 503 through its usual path without it.
+ */
+
+static void
+ngx_http_image_variant_expire(void *data)
+{
+    ngx_http_image_variant_ctx_t *ctx = data;
+
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    ctx->expired = 1;
+    ctx->state = NGX_HTTP_IMAGE_VARIANT_SEND;
 
     r->write_event_handler(r);
-    ngx_http_run_posted_requests(c);
 }
 
 
@@ -822,6 +839,13 @@ ngx_http_image_variant_send(ngx_http_request_t *r,
     job = &ctx->job;
     ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
     r->buffered &= ~NGX_HTTP_IMAGE_VARIANT_BUFFERED;
+
+    if (ctx->expired) {
+        /* the job is still the thread's: not a byte of it is read */
+        return ngx_http_filter_finalize_request(r,
+                                                &ngx_http_image_variant_module,
+                                                NGX_HTTP_SERVICE_UNAVAILABLE);
+    }
 
     if (job->status != IMAGE_VARIANT_DONE) {
         status = (ngx_int_t) ngx_http_image_variant_status(job->status);
@@ -1098,6 +1122,7 @@ ngx_http_image_variant_create_loc_conf(ngx_conf_t *cf)
     conf->max_input = NGX_CONF_UNSET_SIZE;
     conf->max_pixels = NGX_CONF_UNSET_UINT;
     conf->timeout = NGX_CONF_UNSET_MSEC;
+    conf->thread_timeout = NGX_CONF_UNSET_MSEC;
 
     return conf;
 }
@@ -1156,6 +1181,8 @@ ngx_http_image_variant_merge_loc_conf(ngx_conf_t *cf, void *parent,
                               20 * 1024 * 1024);
     ngx_conf_merge_uint_value(conf->max_pixels, prev->max_pixels, 50000000);
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 10000);
+    ngx_conf_merge_msec_value(conf->thread_timeout, prev->thread_timeout,
+                              NGX_HTTP_EDGE_TASK_TIMEOUT);
     ngx_conf_merge_str_value(conf->thread_pool_name, prev->thread_pool_name,
                              "default");
 
