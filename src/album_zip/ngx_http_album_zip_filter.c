@@ -40,6 +40,9 @@ static ngx_int_t ngx_http_album_zip_capture(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_album_zip_from_manifest(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
+static ngx_int_t ngx_http_album_zip_members(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, album_zip_manifest_t *mf, ngx_str_t *msg,
+    u_char *err);
 
 
 ngx_http_output_header_filter_pt  ngx_http_album_zip_next_header_filter;
@@ -360,20 +363,13 @@ static ngx_int_t
 ngx_http_album_zip_from_manifest(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx)
 {
-    u_char                           *err;
-    ngx_int_t                         rc;
-    ngx_str_t                         msg;
-    ngx_uint_t                        i, n, status;
-    album_zip_entry_t                *e;
-    album_zip_manifest_t              mf;
-    album_zip_manifest_limits_t       limits;
-    album_zip_manifest_member_t      *mm;
-    ngx_http_album_zip_member_t      *m;
-    album_zip_manifest_format_t       format;
-    ngx_http_album_zip_loc_conf_t    *conf;
-    const album_zip_manifest_str_t   *allow;
-
-    conf = ctx->conf;
+    u_char                       *err;
+    ngx_int_t                     rc;
+    ngx_str_t                     msg;
+    ngx_uint_t                    status;
+    album_zip_manifest_t          mf;
+    album_zip_manifest_limits_t   limits;
+    album_zip_manifest_format_t   format;
 
     err = ngx_pnalloc(r->pool, 256);
     if (err == NULL) {
@@ -391,8 +387,8 @@ ngx_http_album_zip_from_manifest(ngx_http_request_t *r,
     }
 
     ngx_memzero(&limits, sizeof(limits));
-    limits.max_members = conf->max_files;
-    limits.max_total_size = (uint64_t) conf->max_size;
+    limits.max_members = ctx->conf->max_files;
+    limits.max_total_size = (uint64_t) ctx->conf->max_size;
 
     if (ctx->manifest == NULL) {
         ctx->manifest = ngx_calloc_buf(r->pool);
@@ -423,7 +419,64 @@ ngx_http_album_zip_from_manifest(ngx_http_request_t *r,
         return ngx_http_album_zip_send_error(r, ctx, status, &msg);
     }
 
-    n = mf.nmembers;
+    rc = ngx_http_album_zip_members(r, ctx, &mf, &msg, err);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "album_zip: manifest refused: %*s",
+                      msg.len - 1, msg.data);
+
+        return ngx_http_album_zip_send_error(r, ctx, NGX_HTTP_FORBIDDEN,
+                                             &msg);
+    }
+
+    ctx->nentries = mf.nmembers;
+
+    if (mf.name.len) {
+        ctx->name.data = (u_char *) mf.name.data;
+        ctx->name.len = mf.name.len;
+    }
+
+    rc = ngx_http_album_zip_prepare(r, ctx, &msg);
+
+    if (rc != NGX_OK) {
+        if (rc == NGX_HTTP_RANGE_NOT_SATISFIABLE) {
+            return ngx_http_album_zip_start(r, ctx);
+        }
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "album_zip: %V", &msg);
+
+        return ngx_http_album_zip_send_error(r, ctx, rc, &msg);
+    }
+
+    return ngx_http_album_zip_start(r, ctx);
+}
+
+
+/*
+ * The manifest's members become the archive's entries.  NGX_DECLINED: a
+ * member is refused, *msg (in err, 256 bytes) says why.
+ */
+
+static ngx_int_t
+ngx_http_album_zip_members(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, album_zip_manifest_t *mf, ngx_str_t *msg,
+    u_char *err)
+{
+    ngx_uint_t                        i, n;
+    album_zip_entry_t                *e;
+    album_zip_manifest_member_t      *mm;
+    ngx_http_album_zip_member_t      *m;
+    ngx_http_album_zip_loc_conf_t    *conf;
+    const album_zip_manifest_str_t   *allow;
+
+    conf = ctx->conf;
+    n = mf->nmembers;
 
     ctx->entries = ngx_pcalloc(r->pool, (n ? n : 1) * sizeof(*e));
     ctx->members = ngx_pcalloc(r->pool, (n ? n : 1) * sizeof(*m));
@@ -435,7 +488,7 @@ ngx_http_album_zip_from_manifest(ngx_http_request_t *r,
     allow = conf->allow ? conf->allow->elts : NULL;
 
     for (i = 0; i < n; i++) {
-        mm = &mf.members[i];
+        mm = &mf->members[i];
         m = &ctx->members[i];
         e = &ctx->entries[i];
 
@@ -461,25 +514,25 @@ ngx_http_album_zip_from_manifest(ngx_http_request_t *r,
         }
 
         if (mm->kind == ALBUM_ZIP_MANIFEST_REMOTE && conf->remote.len == 0) {
-            msg.data = err;
-            msg.len = ngx_snprintf(err, 256,
-                                   "member %ui: remote URL, but no "
-                                   "album_zip_remote location\n", i + 1)
-                      - err;
-            goto refused;
+            msg->data = err;
+            msg->len = ngx_snprintf(err, 256,
+                                    "member %ui: remote URL, but no "
+                                    "album_zip_remote location\n", i + 1)
+                       - err;
+            return NGX_DECLINED;
         }
 
         if (allow) {
             if (!album_zip_manifest_allowed(mm, allow, conf->allow->nelts)) {
-                msg.data = err;
-                msg.len = ngx_snprintf(err, 256,
-                                       "member %ui: \"%*s\" is not under "
-                                       "an album_zip_allow prefix\n",
-                                       i + 1,
-                                       ngx_min(mm->url.len, 128),
-                                       mm->url.data)
-                          - err;
-                goto refused;
+                msg->data = err;
+                msg->len = ngx_snprintf(err, 256,
+                                        "member %ui: \"%*s\" is not under "
+                                        "an album_zip_allow prefix\n",
+                                        i + 1,
+                                        ngx_min(mm->url.len, 128),
+                                        mm->url.data)
+                           - err;
+                return NGX_DECLINED;
             }
 
             m->trusted = 1;
@@ -490,35 +543,7 @@ ngx_http_album_zip_from_manifest(ngx_http_request_t *r,
         }
     }
 
-    ctx->nentries = n;
-
-    if (mf.name.len) {
-        ctx->name.data = (u_char *) mf.name.data;
-        ctx->name.len = mf.name.len;
-    }
-
-    rc = ngx_http_album_zip_prepare(r, ctx, &msg);
-
-    if (rc != NGX_OK) {
-        if (rc == NGX_HTTP_RANGE_NOT_SATISFIABLE) {
-            return ngx_http_album_zip_start(r, ctx);
-        }
-
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "album_zip: %V", &msg);
-
-        return ngx_http_album_zip_send_error(r, ctx, rc, &msg);
-    }
-
-    return ngx_http_album_zip_start(r, ctx);
-
-refused:
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "album_zip: manifest refused: %*s",
-                  msg.len - 1, msg.data);
-
-    return ngx_http_album_zip_send_error(r, ctx, NGX_HTTP_FORBIDDEN, &msg);
+    return NGX_OK;
 }
 
 

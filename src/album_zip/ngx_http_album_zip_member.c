@@ -16,10 +16,25 @@
 #include "ngx_http_album_zip.h"
 
 
+static void ngx_http_album_zip_member_window(ngx_http_album_zip_ctx_t *ctx,
+    ngx_http_album_zip_member_ctx_t *mctx);
+static ngx_int_t ngx_http_album_zip_member_setup(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, ngx_http_album_zip_member_ctx_t *mctx,
+    ngx_http_request_t *sr);
 static ngx_uint_t ngx_http_album_zip_nvariables(ngx_http_request_t *r);
 static ngx_pool_t *ngx_http_album_zip_member_pool(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
 static void ngx_http_album_zip_destroy_pools(void *data);
+static const char *ngx_http_album_zip_member_size(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx);
+static ngx_chain_t *ngx_http_album_zip_member_local(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx);
+static ngx_int_t ngx_http_album_zip_member_data(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx, ngx_chain_t *in, ngx_chain_t **ll);
+static ngx_int_t ngx_http_album_zip_clip(ngx_http_album_zip_member_ctx_t *mctx,
+    ngx_buf_t *b, off_t at, off_t size);
+static ngx_chain_t *ngx_http_album_zip_member_trailer(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx);
 static ngx_int_t ngx_http_album_zip_member_next(ngx_http_request_t *sr,
     ngx_http_album_zip_member_ctx_t *mctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_album_zip_member_done(ngx_http_request_t *sr,
@@ -39,17 +54,14 @@ ngx_int_t
 ngx_http_album_zip_member_start(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx, ngx_uint_t i)
 {
-    off_t                             hlen, dlen, base;
     ngx_int_t                         rc;
     ngx_str_t                        *uri, *args;
     ngx_pool_t                       *pool, *saved;
-    album_zip_entry_t                *e;
     ngx_http_request_t               *sr;
     ngx_http_album_zip_member_t      *m;
     ngx_http_post_subrequest_t       *ps;
     ngx_http_album_zip_member_ctx_t  *mctx;
 
-    e = &ctx->entries[i];
     m = &ctx->members[i];
 
     pool = ngx_http_album_zip_member_pool(r, ctx);
@@ -68,32 +80,9 @@ ngx_http_album_zip_member_start(ngx_http_request_t *r,
     mctx->main = ctx;
     mctx->index = i;
     mctx->fd = NGX_INVALID_FILE;
-    mctx->compute_crc = !e->has_crc;
+    mctx->compute_crc = !ctx->entries[i].has_crc;
 
-    /* the record (header, data, descriptor) clipped to [start, end) */
-
-    hlen = album_zip_local_header_len(e);
-    dlen = album_zip_descriptor_len(e);
-
-    if (ctx->dynamic) {
-        mctx->header_to = NGX_MAX_OFF_T_VALUE;
-        mctx->data_to = NGX_MAX_OFF_T_VALUE;
-        mctx->desc_to = NGX_MAX_OFF_T_VALUE;
-
-    } else {
-        base = (off_t) e->offset;
-
-        mctx->header_from = ngx_max(ctx->start - base, 0);
-        mctx->header_to = ngx_min(ctx->end - base, hlen);
-
-        base += hlen;
-        mctx->data_from = ngx_max(ctx->start - base, 0);
-        mctx->data_to = ngx_min(ctx->end - base, (off_t) e->size);
-
-        base += (off_t) e->size;
-        mctx->desc_from = ngx_max(ctx->start - base, 0);
-        mctx->desc_to = ngx_min(ctx->end - base, dlen);
-    }
+    ngx_http_album_zip_member_window(ctx, mctx);
 
     ps = ngx_palloc(pool ? pool : r->pool,
                     sizeof(ngx_http_post_subrequest_t));
@@ -135,10 +124,66 @@ ngx_http_album_zip_member_start(ngx_http_request_t *r,
         goto failed;
     }
 
+    return ngx_http_album_zip_member_setup(r, ctx, mctx, sr);
+
+failed:
+
     if (pool) {
+        ngx_destroy_pool(pool);
+    }
+
+    return NGX_ERROR;
+}
+
+
+/* the member's record (header, data, descriptor) clipped to [start, end) */
+
+static void
+ngx_http_album_zip_member_window(ngx_http_album_zip_ctx_t *ctx,
+    ngx_http_album_zip_member_ctx_t *mctx)
+{
+    off_t               hlen, dlen, base;
+    album_zip_entry_t  *e;
+
+    e = &ctx->entries[mctx->index];
+
+    hlen = album_zip_local_header_len(e);
+    dlen = album_zip_descriptor_len(e);
+
+    if (ctx->dynamic) {
+        mctx->header_to = NGX_MAX_OFF_T_VALUE;
+        mctx->data_to = NGX_MAX_OFF_T_VALUE;
+        mctx->desc_to = NGX_MAX_OFF_T_VALUE;
+        return;
+    }
+
+    base = (off_t) e->offset;
+
+    mctx->header_from = ngx_max(ctx->start - base, 0);
+    mctx->header_to = ngx_min(ctx->end - base, hlen);
+
+    base += hlen;
+    mctx->data_from = ngx_max(ctx->start - base, 0);
+    mctx->data_to = ngx_min(ctx->end - base, (off_t) e->size);
+
+    base += (off_t) e->size;
+    mctx->desc_from = ngx_max(ctx->start - base, 0);
+    mctx->desc_to = ngx_min(ctx->end - base, dlen);
+}
+
+
+/* the member's subrequest made: it joins the members in flight */
+
+static ngx_int_t
+ngx_http_album_zip_member_setup(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, ngx_http_album_zip_member_ctx_t *mctx,
+    ngx_http_request_t *sr)
+{
+    if (mctx->pool) {
         /* its own variables: no cached value may outlive its pool */
-        sr->variables = ngx_pcalloc(pool, ngx_http_album_zip_nvariables(r)
-                                          * sizeof(ngx_http_variable_value_t));
+        sr->variables = ngx_pcalloc(mctx->pool,
+                                    ngx_http_album_zip_nvariables(r)
+                                    * sizeof(ngx_http_variable_value_t));
         if (sr->variables == NULL) {
             return NGX_ERROR;
         }
@@ -160,19 +205,11 @@ ngx_http_album_zip_member_start(ngx_http_request_t *r,
     sr->filter_need_in_memory = mctx->compute_crc;
 
     /* a manifest reaches internal locations only through the allow list */
-    if (!m->trusted) {
+    if (!ctx->members[mctx->index].trusted) {
         sr->internal = 0;
     }
 
     return NGX_OK;
-
-failed:
-
-    if (pool) {
-        ngx_destroy_pool(pool);
-    }
-
-    return NGX_ERROR;
 }
 
 
@@ -266,8 +303,8 @@ ngx_http_album_zip_member_header(ngx_http_request_t *sr,
     ngx_buf_t                  last;
     ngx_int_t                  rc;
     ngx_chain_t                cl;
-    album_zip_entry_t         *e, tmp;
-    album_zip_archive_t        ar;
+    const char                *reason;
+    album_zip_entry_t         *e;
     ngx_http_album_zip_ctx_t  *ctx;
 
     ctx = mctx->main;
@@ -299,54 +336,11 @@ ngx_http_album_zip_member_header(ngx_http_request_t *sr,
         return ngx_http_album_zip_changed(sr, mctx);
     }
 
-    if (ctx->members[mctx->index].size_known) {
-        if (sr->headers_out.content_length_n >= 0
-            && sr->headers_out.content_length_n != (off_t) e->size)
-        {
-            return ngx_http_album_zip_member_fail(sr, mctx,
-                                                  NGX_HTTP_BAD_GATEWAY,
-                                                  "size differs from the "
-                                                  "manifest");
-        }
+    reason = ngx_http_album_zip_member_size(sr, mctx);
 
-    } else {
-        if (sr->headers_out.content_length_n < 0) {
-            return ngx_http_album_zip_member_fail(sr, mctx,
-                                                  NGX_HTTP_BAD_GATEWAY,
-                                                  "size unknown (no "
-                                                  "Content-Length)");
-        }
-
-        e->size = sr->headers_out.content_length_n;
-        ctx->members[mctx->index].size_known = 1;
-    }
-
-    if (e->mtime == 0 && sr->headers_out.last_modified_time > 0) {
-        /* only where the layout may still change: it is not fixed yet */
-        if (ctx->dynamic) {
-            e->mtime = sr->headers_out.last_modified_time;
-        }
-    }
-
-    if (ctx->dynamic) {
-        /* this member's fields, at the offset reached so far */
-        tmp = *e;
-        if (album_zip_layout(&ar, &tmp, 1) != ALBUM_ZIP_OK) {
-            return ngx_http_album_zip_member_fail(sr, mctx,
-                                                  NGX_HTTP_BAD_GATEWAY,
-                                                  "cannot be framed");
-        }
-
-        *e = tmp;
-        e->offset = ctx->sent;
-        e->zip64_offset = e->offset >= 0xffffffff;
-
-        /*
-         * Only a CRC nobody gave is computed: member_start() let a known
-         * one's data come as file buffers (sendfile), which have no bytes
-         * in memory to checksum.
-         */
-        mctx->compute_crc = !e->has_crc;
+    if (reason) {
+        return ngx_http_album_zip_member_fail(sr, mctx, NGX_HTTP_BAD_GATEWAY,
+                                              reason);
     }
 
     /*
@@ -388,16 +382,75 @@ ngx_http_album_zip_member_header(ngx_http_request_t *sr,
 }
 
 
+/*
+ * The member's size checked against the manifest's, or learnt from its
+ * Content-Length; in a dynamic layout its fields at the offset reached
+ * so far.  NULL, or why the member cannot be sent.
+ */
+
+static const char *
+ngx_http_album_zip_member_size(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx)
+{
+    album_zip_entry_t         *e, tmp;
+    album_zip_archive_t        ar;
+    ngx_http_album_zip_ctx_t  *ctx;
+
+    ctx = mctx->main;
+    e = &ctx->entries[mctx->index];
+
+    if (ctx->members[mctx->index].size_known) {
+        if (sr->headers_out.content_length_n >= 0
+            && sr->headers_out.content_length_n != (off_t) e->size)
+        {
+            return "size differs from the manifest";
+        }
+
+    } else {
+        if (sr->headers_out.content_length_n < 0) {
+            return "size unknown (no Content-Length)";
+        }
+
+        e->size = sr->headers_out.content_length_n;
+        ctx->members[mctx->index].size_known = 1;
+    }
+
+    if (e->mtime == 0 && sr->headers_out.last_modified_time > 0) {
+        /* only where the layout may still change: it is not fixed yet */
+        if (ctx->dynamic) {
+            e->mtime = sr->headers_out.last_modified_time;
+        }
+    }
+
+    if (ctx->dynamic) {
+        /* this member's fields, at the offset reached so far */
+        tmp = *e;
+        if (album_zip_layout(&ar, &tmp, 1) != ALBUM_ZIP_OK) {
+            return "cannot be framed";
+        }
+
+        *e = tmp;
+        e->offset = ctx->sent;
+        e->zip64_offset = e->offset >= 0xffffffff;
+
+        /*
+         * Only a CRC nobody gave is computed: member_start() let a known
+         * one's data come as file buffers (sendfile), which have no bytes
+         * in memory to checksum.
+         */
+        mctx->compute_crc = !e->has_crc;
+    }
+
+    return NULL;
+}
+
+
 ngx_int_t
 ngx_http_album_zip_member_body(ngx_http_request_t *sr,
     ngx_http_album_zip_member_ctx_t *mctx, ngx_chain_t *in)
 {
-    off_t                      size, at, from, to;
-    u_char                    *hdr, desc[ALBUM_ZIP_DESCRIPTOR_MAX], *d;
-    size_t                     len;
-    ngx_buf_t                 *b;
-    ngx_uint_t                 end;
-    ngx_chain_t               *out, **ll, *cl, *tail;
+    ngx_int_t                  rc;
+    ngx_chain_t               *out, **ll, *cl;
     album_zip_entry_t         *e;
     ngx_http_album_zip_ctx_t  *ctx;
 
@@ -422,22 +475,7 @@ ngx_http_album_zip_member_body(ngx_http_request_t *sr,
     if (!mctx->started) {
         mctx->started = 1;
 
-        len = album_zip_local_header_len(e);
-
-        hdr = ngx_pnalloc(sr->pool, len);
-        if (hdr == NULL) {
-            return NGX_ERROR;
-        }
-
-        (void) album_zip_write_local_header(e, hdr);
-
-        /*
-         * A dynamic member's window is open-ended (header_to is
-         * NGX_MAX_OFF_T_VALUE): clip it to the header actually written.
-         */
-
-        cl = ngx_http_album_zip_slice(sr->pool, hdr, mctx->header_from,
-                                      ngx_min(mctx->header_to, (off_t) len));
+        cl = ngx_http_album_zip_member_local(sr, mctx);
         if (cl == NGX_CHAIN_ERROR) {
             return NGX_ERROR;
         }
@@ -446,11 +484,116 @@ ngx_http_album_zip_member_body(ngx_http_request_t *sr,
             *ll = cl;
             ll = &cl->next;
         }
-
-        if (ctx->dynamic) {
-            ctx->sent += len;
-        }
     }
+
+    rc = ngx_http_album_zip_member_data(sr, mctx, in, ll);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_album_zip_member_fail(sr, mctx, NGX_HTTP_BAD_GATEWAY,
+                                              "longer than its size");
+    }
+
+    while (*ll) {
+        ll = &(*ll)->next;
+    }
+
+    if (rc == NGX_DONE) {
+        mctx->finished = 1;
+
+        if (mctx->received != (off_t) e->size) {
+            return ngx_http_album_zip_member_fail(sr, mctx,
+                                                  NGX_HTTP_BAD_GATEWAY,
+                                                  "shorter than its size");
+        }
+
+        /* read to its end: data from memory is what the file held */
+        if (ngx_http_album_zip_unchanged(sr, &ctx->members[mctx->index],
+                                         mctx->fd)
+            != NGX_OK)
+        {
+            return ngx_http_album_zip_changed(sr, mctx);
+        }
+
+        cl = ngx_http_album_zip_member_trailer(sr, mctx);
+        if (cl == NGX_CHAIN_ERROR) {
+            return NGX_ERROR;
+        }
+
+        *ll = cl;
+    }
+
+    for (cl = out; cl; cl = cl->next) {
+        mctx->last_out = cl->buf;
+    }
+
+    return ngx_http_album_zip_member_next(sr, mctx, out);
+}
+
+
+/* the member's local header, clipped to what is sent of it */
+
+static ngx_chain_t *
+ngx_http_album_zip_member_local(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx)
+{
+    u_char                    *hdr;
+    size_t                     len;
+    ngx_chain_t               *cl;
+    album_zip_entry_t         *e;
+    ngx_http_album_zip_ctx_t  *ctx;
+
+    ctx = mctx->main;
+    e = &ctx->entries[mctx->index];
+
+    len = album_zip_local_header_len(e);
+
+    hdr = ngx_pnalloc(sr->pool, len);
+    if (hdr == NULL) {
+        return NGX_CHAIN_ERROR;
+    }
+
+    (void) album_zip_write_local_header(e, hdr);
+
+    /*
+     * A dynamic member's window is open-ended (header_to is
+     * NGX_MAX_OFF_T_VALUE): clip it to the header actually written.
+     */
+
+    cl = ngx_http_album_zip_slice(sr->pool, hdr, mctx->header_from,
+                                  ngx_min(mctx->header_to, (off_t) len));
+    if (cl == NGX_CHAIN_ERROR) {
+        return NGX_CHAIN_ERROR;
+    }
+
+    if (ctx->dynamic) {
+        ctx->sent += len;
+    }
+
+    return cl;
+}
+
+
+/*
+ * The member's data buffers, checksummed when its CRC is computed and
+ * clipped to what is sent of it, are linked to *ll.  NGX_DONE: its last
+ * buffer was seen; NGX_DECLINED: it is longer than its size.
+ */
+
+static ngx_int_t
+ngx_http_album_zip_member_data(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx, ngx_chain_t *in, ngx_chain_t **ll)
+{
+    off_t               size, at;
+    ngx_buf_t          *b;
+    ngx_uint_t          end;
+    ngx_chain_t        *cl, *tail;
+    album_zip_entry_t  *e;
+
+    e = &mctx->main->entries[mctx->index];
 
     end = 0;
 
@@ -470,9 +613,7 @@ ngx_http_album_zip_member_body(ngx_http_request_t *sr,
         at = mctx->received;
 
         if (at + size > (off_t) e->size) {
-            return ngx_http_album_zip_member_fail(sr, mctx,
-                                                  NGX_HTTP_BAD_GATEWAY,
-                                                  "longer than its size");
+            return NGX_DECLINED;
         }
 
         mctx->received += size;
@@ -487,46 +628,8 @@ ngx_http_album_zip_member_body(ngx_http_request_t *sr,
             mctx->crc = album_zip_crc32(mctx->crc, b->pos, b->last - b->pos);
         }
 
-        /* keep only the part inside [data_from, data_to) */
-
-        from = ngx_max(mctx->data_from - at, 0);
-        to = ngx_min(mctx->data_to - at, size);
-
-        if (from >= to) {
-            if (ngx_buf_in_memory(b)) {
-                b->pos = b->last;
-            }
-
-            if (b->in_file) {
-                b->file_pos = b->file_last;
-            }
-
+        if (ngx_http_album_zip_clip(mctx, b, at, size) != NGX_OK) {
             continue;
-        }
-
-        if (ngx_buf_in_memory(b)) {
-            b->last = b->pos + to;
-            b->pos += from;
-        }
-
-        if (b->in_file) {
-            b->file_last = b->file_pos + to;
-            b->file_pos += from;
-        }
-
-        if (b->file && b->file->fd != NGX_INVALID_FILE) {
-            mctx->fd = b->file->fd;
-            mctx->file_buf = b->in_file ? b : NULL;
-        }
-
-        /*
-         * Only the copy filter's own buffers: an upstream's event pipe
-         * recycles its buffers in ways this filter cannot see.
-         */
-        if (b->temporary && b->start
-            && b->tag == (ngx_buf_tag_t) &ngx_http_copy_filter_module)
-        {
-            ngx_http_album_zip_track(mctx, b);
         }
 
         /* a buffer of the member's own chain is sent as it is */
@@ -541,74 +644,125 @@ ngx_http_album_zip_member_body(ngx_http_request_t *sr,
         ll = &tail->next;
     }
 
-    if (end) {
-        mctx->finished = 1;
+    return end ? NGX_DONE : NGX_OK;
+}
 
-        if (mctx->received != (off_t) e->size) {
-            return ngx_http_album_zip_member_fail(sr, mctx,
-                                                  NGX_HTTP_BAD_GATEWAY,
-                                                  "shorter than its size");
+
+/*
+ * Keeps only the part of a data buffer (at "at" in the member) inside
+ * [data_from, data_to), and remembers the file and the memory it came
+ * in.  NGX_DECLINED: nothing of it is sent.
+ */
+
+static ngx_int_t
+ngx_http_album_zip_clip(ngx_http_album_zip_member_ctx_t *mctx, ngx_buf_t *b,
+    off_t at, off_t size)
+{
+    off_t  from, to;
+
+    from = ngx_max(mctx->data_from - at, 0);
+    to = ngx_min(mctx->data_to - at, size);
+
+    if (from >= to) {
+        if (ngx_buf_in_memory(b)) {
+            b->pos = b->last;
         }
 
-        /* read to its end: data from memory is what the file held */
-        if (ngx_http_album_zip_unchanged(sr, &ctx->members[mctx->index],
-                                         mctx->fd)
-            != NGX_OK)
-        {
-            return ngx_http_album_zip_changed(sr, mctx);
+        if (b->in_file) {
+            b->file_pos = b->file_last;
         }
 
-        if (album_zip_descriptor_len(e)) {
-            len = album_zip_write_descriptor(e, mctx->compute_crc
-                                                ? mctx->crc : e->crc32,
-                                             desc);
+        return NGX_DECLINED;
+    }
 
-            d = ngx_pnalloc(sr->pool, len);
-            if (d == NULL) {
-                return NGX_ERROR;
-            }
+    if (ngx_buf_in_memory(b)) {
+        b->last = b->pos + to;
+        b->pos += from;
+    }
 
-            ngx_memcpy(d, desc, len);
+    if (b->in_file) {
+        b->file_last = b->file_pos + to;
+        b->file_pos += from;
+    }
 
-            cl = ngx_http_album_zip_slice(sr->pool, d, mctx->desc_from,
-                                          ngx_min(mctx->desc_to,
-                                                  (off_t) len));
-            if (cl == NGX_CHAIN_ERROR) {
-                return NGX_ERROR;
-            }
+    if (b->file && b->file->fd != NGX_INVALID_FILE) {
+        mctx->fd = b->file->fd;
+        mctx->file_buf = b->in_file ? b : NULL;
+    }
 
-            if (cl) {
-                *ll = cl;
-                ll = &cl->next;
-            }
+    /*
+     * Only the copy filter's own buffers: an upstream's event pipe
+     * recycles its buffers in ways this filter cannot see.
+     */
+    if (b->temporary && b->start
+        && b->tag == (ngx_buf_tag_t) &ngx_http_copy_filter_module)
+    {
+        ngx_http_album_zip_track(mctx, b);
+    }
 
-            if (ctx->dynamic) {
-                ctx->sent += len;
-            }
+    return NGX_OK;
+}
 
-        } else if (mctx->compute_crc) {
-            e->crc32 = mctx->crc;
+
+/*
+ * The member's last byte was seen: its data descriptor, clipped to what
+ * is sent of it (NULL: nothing), and its CRC where it was computed.
+ */
+
+static ngx_chain_t *
+ngx_http_album_zip_member_trailer(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx)
+{
+    u_char                    *d, desc[ALBUM_ZIP_DESCRIPTOR_MAX];
+    size_t                     len;
+    ngx_chain_t               *cl;
+    album_zip_entry_t         *e;
+    ngx_http_album_zip_ctx_t  *ctx;
+
+    ctx = mctx->main;
+    e = &ctx->entries[mctx->index];
+    cl = NULL;
+
+    if (album_zip_descriptor_len(e)) {
+        len = album_zip_write_descriptor(e, mctx->compute_crc
+                                            ? mctx->crc : e->crc32,
+                                         desc);
+
+        d = ngx_pnalloc(sr->pool, len);
+        if (d == NULL) {
+            return NGX_CHAIN_ERROR;
         }
 
-        if (mctx->compute_crc && ctx->conf->crc_cache
-            && ctx->members[mctx->index].has_id)
-        {
-            /* the next download of this album knows it in advance */
-            ngx_http_album_zip_crc_put(ctx->conf->crc_cache,
-                                       &ctx->members[mctx->index].id,
-                                       mctx->crc);
+        ngx_memcpy(d, desc, len);
+
+        cl = ngx_http_album_zip_slice(sr->pool, d, mctx->desc_from,
+                                      ngx_min(mctx->desc_to, (off_t) len));
+        if (cl == NGX_CHAIN_ERROR) {
+            return NGX_CHAIN_ERROR;
         }
 
         if (ctx->dynamic) {
-            ctx->sent += e->size;
+            ctx->sent += len;
         }
+
+    } else if (mctx->compute_crc) {
+        e->crc32 = mctx->crc;
     }
 
-    for (cl = out; cl; cl = cl->next) {
-        mctx->last_out = cl->buf;
+    if (mctx->compute_crc && ctx->conf->crc_cache
+        && ctx->members[mctx->index].has_id)
+    {
+        /* the next download of this album knows it in advance */
+        ngx_http_album_zip_crc_put(ctx->conf->crc_cache,
+                                   &ctx->members[mctx->index].id,
+                                   mctx->crc);
     }
 
-    return ngx_http_album_zip_member_next(sr, mctx, out);
+    if (ctx->dynamic) {
+        ctx->sent += e->size;
+    }
+
+    return cl;
 }
 
 
@@ -722,12 +876,6 @@ ngx_http_album_zip_track(ngx_http_album_zip_member_ctx_t *mctx, ngx_buf_t *b)
 
 
 /*
- * A member failed.  With "skip" (the archive is dynamic) it is left out,
- * if nothing of it was sent yet; otherwise the archive fails: with a real
- * status while no header is out, by closing the connection after.
- */
-
-/*
  * A member no longer the file of the listing fails as a missing one
  * would (left out before its first byte under "album_zip_missing skip").
  * Once the archive's headers are out, the connection is reset, not
@@ -775,6 +923,12 @@ ngx_http_album_zip_changed(ngx_http_request_t *sr,
     return NGX_ERROR;
 }
 
+
+/*
+ * A member failed.  With "skip" (the archive is dynamic) it is left out,
+ * if nothing of it was sent yet; otherwise the archive fails: with a real
+ * status while no header is out, by closing the connection after.
+ */
 
 ngx_int_t
 ngx_http_album_zip_member_fail(ngx_http_request_t *sr,

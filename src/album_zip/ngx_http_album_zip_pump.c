@@ -19,10 +19,16 @@
 
 static ngx_int_t ngx_http_album_zip_pump_once(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
+static ngx_int_t ngx_http_album_zip_send_dir(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, album_zip_entry_t *e);
 static ngx_int_t ngx_http_album_zip_send_central(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
 static ngx_int_t ngx_http_album_zip_finish_dynamic(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
+static ngx_int_t ngx_http_album_zip_missing_txt(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx);
+static ngx_int_t ngx_http_album_zip_send_missing(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, album_zip_entry_t *e);
 static ngx_int_t ngx_http_album_zip_reap(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
 static void ngx_http_album_zip_close_files(ngx_http_request_t *r,
@@ -90,9 +96,6 @@ static ngx_int_t
 ngx_http_album_zip_pump_once(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx)
 {
-    off_t               from, to;
-    u_char             *hdr;
-    size_t              len;
     ngx_int_t           rc;
     album_zip_entry_t  *e;
 
@@ -110,25 +113,7 @@ ngx_http_album_zip_pump_once(ngx_http_request_t *r,
         e = &ctx->entries[ctx->next];
 
         if (e->is_dir) {
-            /* nothing to fetch: the header is all of it */
-            hdr = ngx_pnalloc(r->pool, album_zip_local_header_len(e));
-            if (hdr == NULL) {
-                return NGX_ERROR;
-            }
-
-            len = album_zip_write_local_header(e, hdr);
-
-            from = ngx_max(ctx->start - (off_t) e->offset, 0);
-            to = ngx_min(ctx->end - (off_t) e->offset, (off_t) len);
-
-            if (ctx->dynamic) {
-                from = 0;
-                to = len;
-                ctx->sent += len;
-            }
-
-            rc = ngx_http_album_zip_send_bytes(r, hdr + from, to - from, 0);
-            if (rc == NGX_ERROR) {
+            if (ngx_http_album_zip_send_dir(r, ctx, e) == NGX_ERROR) {
                 return NGX_ERROR;
             }
 
@@ -193,6 +178,36 @@ ngx_http_album_zip_pump_once(ngx_http_request_t *r,
     }
 
     return ngx_http_album_zip_send_central(r, ctx);
+}
+
+
+/* a directory entry: nothing to fetch, the header is all of it */
+
+static ngx_int_t
+ngx_http_album_zip_send_dir(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, album_zip_entry_t *e)
+{
+    off_t    from, to;
+    u_char  *hdr;
+    size_t   len;
+
+    hdr = ngx_pnalloc(r->pool, album_zip_local_header_len(e));
+    if (hdr == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = album_zip_write_local_header(e, hdr);
+
+    from = ngx_max(ctx->start - (off_t) e->offset, 0);
+    to = ngx_min(ctx->end - (off_t) e->offset, (off_t) len);
+
+    if (ctx->dynamic) {
+        from = 0;
+        to = len;
+        ctx->sent += len;
+    }
+
+    return ngx_http_album_zip_send_bytes(r, hdr + from, to - from, 0);
 }
 
 
@@ -321,58 +336,25 @@ static ngx_int_t
 ngx_http_album_zip_finish_dynamic(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx)
 {
-    u_char                       *p;
-    size_t                        len;
-    ngx_int_t                     rc;
-    ngx_uint_t                    i, n;
-    album_zip_entry_t            *kept, *e;
-    ngx_http_album_zip_member_t  *m;
+    ngx_int_t           rc;
+    ngx_uint_t          i, n;
+    album_zip_entry_t  *kept, *e;
 
     kept = ngx_palloc(r->pool, (ctx->nentries + 1) * sizeof(*kept));
     if (kept == NULL) {
         return NGX_ERROR;
     }
 
-    len = sizeof("These files of the album could not be included:\n\n") - 1;
-
     for (i = 0, n = 0; i < ctx->nentries; i++) {
-        m = &ctx->members[i];
-
-        if (m->skipped) {
-            len += ctx->entries[i].name_len + m->reason.len + 4;
-            continue;
+        if (!ctx->members[i].skipped) {
+            kept[n++] = ctx->entries[i];
         }
-
-        kept[n++] = ctx->entries[i];
     }
 
     if (ctx->skipped) {
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
+        if (ngx_http_album_zip_missing_txt(r, ctx) != NGX_OK) {
             return NGX_ERROR;
         }
-
-        ctx->missing_txt.data = p;
-        p = ngx_cpymem(p, "These files of the album could not be included:"
-                       "\n\n",
-                       sizeof("These files of the album could not be "
-                              "included:\n\n") - 1);
-
-        for (i = 0; i < ctx->nentries; i++) {
-            m = &ctx->members[i];
-
-            if (!m->skipped) {
-                continue;
-            }
-
-            p = ngx_cpymem(p, ctx->entries[i].name, ctx->entries[i].name_len);
-            *p++ = ':';
-            *p++ = ' ';
-            p = ngx_cpymem(p, m->reason.data, m->reason.len);
-            *p++ = '\n';
-        }
-
-        ctx->missing_txt.len = p - ctx->missing_txt.data;
 
         e = &kept[n++];
         ngx_memzero(e, sizeof(*e));
@@ -395,15 +377,77 @@ ngx_http_album_zip_finish_dynamic(ngx_http_request_t *r,
     ctx->entries = kept;
     ctx->nentries = n;
 
+    ctx->start = (off_t) ctx->ar.cd_offset;
+    ctx->end = (off_t) ctx->ar.total;
+
     if (!ctx->skipped) {
-        ctx->start = (off_t) ctx->ar.cd_offset;
-        ctx->end = (off_t) ctx->ar.total;
         return NGX_OK;
     }
 
-    /* MISSING.txt goes in front of the central directory */
+    return ngx_http_album_zip_send_missing(r, ctx, &kept[n - 1]);
+}
 
-    e = &kept[n - 1];
+
+/* MISSING.txt: the members left out, and why */
+
+static ngx_int_t
+ngx_http_album_zip_missing_txt(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx)
+{
+    u_char                       *p;
+    size_t                        len;
+    ngx_uint_t                    i;
+    ngx_http_album_zip_member_t  *m;
+
+    len = sizeof("These files of the album could not be included:\n\n") - 1;
+
+    for (i = 0; i < ctx->nentries; i++) {
+        m = &ctx->members[i];
+
+        if (m->skipped) {
+            len += ctx->entries[i].name_len + m->reason.len + 4;
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->missing_txt.data = p;
+    p = ngx_cpymem(p, "These files of the album could not be included:"
+                   "\n\n",
+                   sizeof("These files of the album could not be "
+                          "included:\n\n") - 1);
+
+    for (i = 0; i < ctx->nentries; i++) {
+        m = &ctx->members[i];
+
+        if (!m->skipped) {
+            continue;
+        }
+
+        p = ngx_cpymem(p, ctx->entries[i].name, ctx->entries[i].name_len);
+        *p++ = ':';
+        *p++ = ' ';
+        p = ngx_cpymem(p, m->reason.data, m->reason.len);
+        *p++ = '\n';
+    }
+
+    ctx->missing_txt.len = p - ctx->missing_txt.data;
+
+    return NGX_OK;
+}
+
+
+/* MISSING.txt goes in front of the central directory */
+
+static ngx_int_t
+ngx_http_album_zip_send_missing(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, album_zip_entry_t *e)
+{
+    u_char  *p;
+    size_t   len;
 
     p = ngx_pnalloc(r->pool, album_zip_local_header_len(e)
                              + ctx->missing_txt.len);
@@ -414,9 +458,6 @@ ngx_http_album_zip_finish_dynamic(ngx_http_request_t *r,
     len = album_zip_write_local_header(e, p);
     len += ngx_cpymem(p + len, ctx->missing_txt.data, ctx->missing_txt.len)
            - (p + len);
-
-    ctx->start = (off_t) ctx->ar.cd_offset;
-    ctx->end = (off_t) ctx->ar.total;
 
     return ngx_http_album_zip_send_bytes(r, p, len, 0) == NGX_ERROR
            ? NGX_ERROR : NGX_OK;
