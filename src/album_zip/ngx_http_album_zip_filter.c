@@ -96,8 +96,14 @@ ngx_http_album_zip_header_filter(ngx_http_request_t *r)
         || r->headers_out.status != NGX_HTTP_OK
         || ngx_http_album_zip_is_manifest(r) != NGX_OK)
     {
-        if (ctx && ctx->head) {
-            r->header_only = 1;
+        if (ctx) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "album_zip: response %ui is no manifest: PASS",
+                           r->headers_out.status);
+
+            if (ctx->head) {
+                r->header_only = 1;
+            }
         }
 
         return ngx_http_album_zip_next_header_filter(r);
@@ -117,6 +123,10 @@ ngx_http_album_zip_header_filter(ngx_http_request_t *r)
     ctx->conf = conf;
     ctx->state = NGX_HTTP_ALBUM_ZIP_MANIFEST;
     ctx->content_type = r->headers_out.content_type;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip: manifest of %O bytes coming: MANIFEST",
+                   r->headers_out.content_length_n);
 
     if (r->headers_out.content_length_n > (off_t) conf->max_manifest) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -249,6 +259,12 @@ ngx_http_album_zip_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
             /* an error, or the 413 already sent: no archive from a part */
             return rc;
         }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "album_zip: manifest of %uz bytes read",
+                       ctx->manifest
+                       ? (size_t) (ctx->manifest->last - ctx->manifest->pos)
+                       : (size_t) 0);
 
         return ngx_http_album_zip_from_manifest(r, ctx);
 
@@ -436,6 +452,10 @@ ngx_http_album_zip_from_manifest(ngx_http_request_t *r,
 
     ctx->nentries = mf.nmembers;
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip: manifest of %ui members, archive \"%*s\"",
+                   ctx->nentries, mf.name.len, mf.name.data);
+
     if (mf.name.len) {
         ctx->name.data = (u_char *) mf.name.data;
         ctx->name.len = mf.name.len;
@@ -563,8 +583,16 @@ ngx_http_album_zip_start(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
     ctx->state = NGX_HTTP_ALBUM_ZIP_STREAM;
     r->buffered |= NGX_HTTP_ALBUM_ZIP_BUFFERED;
 
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip: archive of %ui entries, bytes %O-%O%s: STREAM",
+                   ctx->nentries, ctx->start, ctx->end,
+                   ctx->dynamic ? ", dynamic" : "");
+
     if (ctx->start >= ctx->end && !ctx->dynamic) {
         /* an unsatisfiable range */
+
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "album_zip: range not satisfiable");
 
         if (!ctx->content) {
             /*
@@ -617,6 +645,10 @@ ngx_http_album_zip_start(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
 
     ctx->first = ctx->next;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip: entries %ui to %ui in range",
+                   ctx->next + 1, ctx->last);
+
     if (ctx->head) {
         /*
          * HEAD answers with the status a GET would have: the first member
@@ -661,6 +693,10 @@ ngx_http_album_zip_send_headers(ngx_http_request_t *r,
         r->header_only = 1;
     }
 
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip: archive headers sent, status %ui",
+                   r->headers_out.status);
+
     rc = ctx->content ? ngx_http_send_header(r)
                       : ngx_http_album_zip_next_header_filter(r);
 
@@ -668,6 +704,9 @@ ngx_http_album_zip_send_headers(ngx_http_request_t *r,
         /* HEAD, or 304 Not Modified: nothing more to send */
         ctx->state = NGX_HTTP_ALBUM_ZIP_DONE;
         r->buffered &= ~NGX_HTTP_ALBUM_ZIP_BUFFERED;
+
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "album_zip: headers only: DONE");
     }
 
     return rc;
@@ -731,6 +770,10 @@ ngx_http_album_zip_send_error(ngx_http_request_t *r,
     ctx->state = NGX_HTTP_ALBUM_ZIP_DONE;
     ctx->headers_sent = 1;
     r->buffered &= ~NGX_HTTP_ALBUM_ZIP_BUFFERED;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip: error %ui instead of the archive: DONE",
+                   status);
 
     ngx_http_album_zip_drop_postponed(ctx);
 

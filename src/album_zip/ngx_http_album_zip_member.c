@@ -201,6 +201,11 @@ ngx_http_album_zip_member_setup(ngx_http_request_t *r,
 
     ctx->inflight[ctx->active++] = mctx;
 
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip: member %ui \"%V\" started, %ui in flight%s",
+                   mctx->index + 1, &ctx->members[mctx->index].source,
+                   ctx->active, mctx->compute_crc ? ", CRC computed" : "");
+
     /* the CRC needs the bytes; a known CRC lets sendfile do the work */
     sr->filter_need_in_memory = mctx->compute_crc;
 
@@ -310,6 +315,11 @@ ngx_http_album_zip_member_header(ngx_http_request_t *sr,
     ctx = mctx->main;
     e = &ctx->entries[mctx->index];
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
+                   "album_zip: member %ui header: status %ui, %O bytes",
+                   mctx->index + 1, sr->headers_out.status,
+                   sr->headers_out.content_length_n);
+
     if (ctx->state != NGX_HTTP_ALBUM_ZIP_STREAM || ctx->failed) {
         mctx->failed = 1;
         return NGX_OK;
@@ -359,6 +369,10 @@ ngx_http_album_zip_member_header(ngx_http_request_t *sr,
     if (ctx->head) {
         /* the member is there: that was all a HEAD asked */
         mctx->finished = 1;
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
+                       "album_zip: member %ui is there: HEAD done",
+                       mctx->index + 1);
         return NGX_OK;
     }
 
@@ -524,6 +538,11 @@ ngx_http_album_zip_member_body(ngx_http_request_t *sr,
         }
 
         *ll = cl;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
+                       "album_zip: member %ui end: %O bytes, CRC %08xD",
+                       mctx->index + 1, mctx->received,
+                       mctx->compute_crc ? mctx->crc : e->crc32);
     }
 
     for (cl = out; cl; cl = cl->next) {
@@ -572,6 +591,10 @@ ngx_http_album_zip_member_local(ngx_http_request_t *sr,
     if (ctx->dynamic) {
         ctx->sent += len;
     }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
+                   "album_zip: member %ui start: header of %uz bytes at %O",
+                   mctx->index + 1, len, (off_t) e->offset);
 
     return cl;
 }
@@ -817,6 +840,10 @@ ngx_http_album_zip_member_done(ngx_http_request_t *sr, void *data,
 
     ctx = mctx->main;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
+                   "album_zip: member %ui subrequest done: %i",
+                   mctx->index + 1, rc);
+
     if ((rc == NGX_ERROR || rc >= NGX_HTTP_SPECIAL_RESPONSE)
         && !mctx->failed && !mctx->finished && !ctx->failed
         && ctx->state == NGX_HTTP_ALBUM_ZIP_STREAM)
@@ -946,6 +973,11 @@ ngx_http_album_zip_member_fail(ngx_http_request_t *sr,
     m = &ctx->members[mctx->index];
 
     mctx->failed = 1;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip: member %ui fails: %s%s",
+                   mctx->index + 1, reason,
+                   mctx->started ? " (started)" : "");
 
     if (r->connection->error && !ctx->failed) {
         /* the client went away: nginx has said so, at info, as we do */

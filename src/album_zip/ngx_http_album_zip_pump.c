@@ -142,6 +142,9 @@ ngx_http_album_zip_pump_once(ngx_http_request_t *r,
          */
 
         if (ngx_http_album_zip_queued(r)) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "album_zip: member %ui waits for the client",
+                           ctx->next + 1);
             break;
         }
 
@@ -153,6 +156,9 @@ ngx_http_album_zip_pump_once(ngx_http_request_t *r,
     }
 
     if (ctx->next < ctx->last || ctx->active) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "album_zip: waiting for %ui members in flight, "
+                       "next %ui", ctx->active, ctx->next + 1);
         return NGX_DECLINED;
     }
 
@@ -160,6 +166,9 @@ ngx_http_album_zip_pump_once(ngx_http_request_t *r,
         && ngx_http_album_zip_unchecked(ctx))
     {
         /* the end of the archive waits for every member's last check */
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "album_zip: waiting for the client to take the last "
+                       "members before their last check");
         return NGX_DECLINED;
     }
 
@@ -206,6 +215,10 @@ ngx_http_album_zip_send_dir(ngx_http_request_t *r,
         to = len;
         ctx->sent += len;
     }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip: directory entry %ui: %O header bytes",
+                   ctx->next + 1, to - from);
 
     return ngx_http_album_zip_send_bytes(r, hdr + from, to - from, 0);
 }
@@ -260,6 +273,10 @@ ngx_http_album_zip_send_central(ngx_http_request_t *r,
     if (!ctx->cd_started) {
         ctx->cd_started = 1;
 
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "album_zip: central directory at %O, from byte %O",
+                       cd_start, ngx_max(ctx->start, cd_start));
+
         album_zip_cd_init(&ctx->cd, &ctx->ar,
                           ctx->start > cd_start ? ctx->start - cd_start : 0);
 
@@ -304,8 +321,8 @@ ngx_http_album_zip_send_central(ngx_http_request_t *r,
             r->buffered &= ~NGX_HTTP_ALBUM_ZIP_BUFFERED;
 
             ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "album_zip: archive of %ui entries sent",
-                           ctx->nentries);
+                           "album_zip: central directory end, archive of "
+                           "%ui entries sent: DONE", ctx->nentries);
 
             return ngx_http_album_zip_send_bytes(r, NULL, 0, 1);
         }
@@ -373,6 +390,11 @@ ngx_http_album_zip_finish_dynamic(ngx_http_request_t *r,
                       "album_zip: final layout failed: %i", rc);
         return NGX_ERROR;
     }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip: final layout: %ui of %ui entries%s",
+                   ctx->skipped ? n - 1 : n, ctx->nentries,
+                   ctx->skipped ? ", and MISSING.txt" : "");
 
     ctx->entries = kept;
     ctx->nentries = n;
@@ -520,6 +542,10 @@ ngx_http_album_zip_reap(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
 
             ctx->closing[ctx->nclosing++] = mctx;
         }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "album_zip: member %ui left the window",
+                       mctx->index + 1);
     }
 
     ctx->active = j;
@@ -579,6 +605,10 @@ ngx_http_album_zip_close_files(ngx_http_request_t *r,
         mctx->sent = 1;
         pools += (mctx->pool != NULL);
 
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "album_zip: member %ui: last byte out",
+                       mctx->index + 1);
+
         /*
          * sendfile() read the file only as it sent it: it must not have
          * changed until then.
@@ -624,6 +654,10 @@ ngx_http_album_zip_close_files(ngx_http_request_t *r,
         if (mctx->fd != NGX_INVALID_FILE) {
             ngx_pool_run_cleanup_file(r->pool, mctx->fd);
             mctx->fd = NGX_INVALID_FILE;
+
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "album_zip: member %ui: file closed",
+                           mctx->index + 1);
         }
     }
 
@@ -702,6 +736,10 @@ ngx_http_album_zip_destroy_member(ngx_http_request_t *r,
         /* errors are logged for the main request from now on */
         ngx_http_set_log_request(r->connection->log, r);
     }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip: member %ui: its pool (and file) freed",
+                   mctx->index + 1);
 
     pool = mctx->pool;
     ngx_destroy_pool(pool);
