@@ -206,9 +206,36 @@ extern ngx_module_t  ngx_http_album_zip_module;
 
 
 /* ngx_http_album_zip_filter.c */
+extern ngx_http_output_header_filter_pt  ngx_http_album_zip_next_header_filter;
+extern ngx_http_output_body_filter_pt    ngx_http_album_zip_next_body_filter;
+
 ngx_int_t ngx_http_album_zip_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_album_zip_start(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
+ngx_int_t ngx_http_album_zip_send_headers(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx);
+ngx_int_t ngx_http_album_zip_send_error(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, ngx_uint_t status, ngx_str_t *msg);
+void ngx_http_album_zip_swallow(ngx_chain_t *in);
+
+/* ngx_http_album_zip_pump.c */
+ngx_int_t ngx_http_album_zip_pump(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx);
+ngx_int_t ngx_http_album_zip_send_bytes(ngx_http_request_t *r,
+    u_char *data, size_t len, ngx_uint_t last);
+
+/* ngx_http_album_zip_member.c */
+ngx_int_t ngx_http_album_zip_member_start(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, ngx_uint_t i);
+ngx_int_t ngx_http_album_zip_member_header(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx);
+ngx_int_t ngx_http_album_zip_member_body(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx, ngx_chain_t *in);
+ngx_int_t ngx_http_album_zip_member_fail(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx, ngx_uint_t status,
+    const char *reason);
+ngx_int_t ngx_http_album_zip_changed(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx);
 
 /* ngx_http_album_zip_archive.c */
 ngx_int_t ngx_http_album_zip_prepare(ngx_http_request_t *r,
