@@ -46,6 +46,8 @@ typedef struct {
 
 static void ngx_http_face_jobs_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_face_jobs_start(ngx_http_request_t *r);
+static ngx_int_t ngx_http_face_jobs_sync(ngx_http_request_t *r,
+    ngx_str_t *body);
 static ngx_int_t ngx_http_face_jobs_spool(ngx_http_request_t *r,
     ngx_str_t *body, ngx_uint_t nsources);
 static void ngx_http_face_spool_write_thread(void *data, ngx_log_t *log);
@@ -105,20 +107,12 @@ ngx_http_face_jobs_body(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_face_jobs_start(ngx_http_request_t *r)
 {
-    int                        rc;
-    u_char                    *p;
-    size_t                     len;
-    ngx_str_t                  body;
-    ngx_uint_t                 mode;
-    ngx_pool_cleanup_t        *cln;
-    face_jobs_alloc_t          hooks;
-    face_jobs_payload_t        payload;
-    ngx_http_face_job_t       *job;
-    ngx_http_core_loc_conf_t  *clcf;
-    ngx_http_face_loc_conf_t  *flcf;
-    char                       err[FACE_JOBS_ERR_LEN];
-
-    flcf = ngx_http_get_module_loc_conf(r, ngx_http_face_module);
+    int                   rc;
+    ngx_str_t             body;
+    ngx_uint_t            mode;
+    face_jobs_alloc_t     hooks;
+    face_jobs_payload_t   payload;
+    char                  err[FACE_JOBS_ERR_LEN];
 
     mode = ngx_http_face_jobs_mode(r);
 
@@ -166,8 +160,25 @@ ngx_http_face_jobs_start(ngx_http_request_t *r)
         return ngx_http_face_jobs_spool(r, &body, payload.nsources);
     }
 
-    /* RequestResponse: the job runs while the client waits */
+    return ngx_http_face_jobs_sync(r, &body);
+}
 
+
+/* RequestResponse: the job runs while the client waits */
+
+static ngx_int_t
+ngx_http_face_jobs_sync(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char                    *p;
+    size_t                     len;
+    ngx_pool_cleanup_t        *cln;
+    face_jobs_alloc_t          hooks;
+    ngx_http_face_job_t       *job;
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_face_loc_conf_t  *flcf;
+    char                       err[FACE_JOBS_ERR_LEN];
+
+    flcf = ngx_http_get_module_loc_conf(r, ngx_http_face_module);
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
     job = ngx_http_face_job_create(flcf, clcf->error_log);
@@ -175,16 +186,17 @@ ngx_http_face_jobs_start(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    hooks.alloc = ngx_http_face_jobs_alloc;
     hooks.ctx = job->pool;
 
-    len = body.len;
+    len = body->len;
     p = ngx_pnalloc(job->pool, len + 1);
     if (p == NULL) {
         goto failed;
     }
 
     if (len) {
-        ngx_memcpy(p, body.data, len);
+        ngx_memcpy(p, body->data, len);
     }
 
     if (face_jobs_parse((char *) p, len, &hooks, &job->payload, err,

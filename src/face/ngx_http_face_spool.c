@@ -58,11 +58,19 @@ typedef struct {
 
 static void ngx_http_face_spool_timer(ngx_event_t *ev);
 static void ngx_http_face_scan_thread(void *data, ngx_log_t *log);
+static ngx_int_t ngx_http_face_scan_list(ngx_http_face_scan_t *scan,
+    char ***list, size_t *nlist);
+static ngx_int_t ngx_http_face_scan_claim(ngx_http_face_scan_t *scan,
+    const char *name);
 static void ngx_http_face_sweep_thread(ngx_http_face_scan_t *scan);
 static int ngx_http_face_scan_cmp(const void *a, const void *b);
 static void ngx_http_face_scan_done(void *data);
 static void ngx_http_face_spool_load(ngx_http_face_spool_t *spool,
     ngx_http_face_scan_t *scan);
+static ngx_int_t ngx_http_face_spool_paths(ngx_http_face_job_t *job,
+    ngx_http_face_spool_t *spool, const char *name);
+static void ngx_http_face_spool_progress(ngx_http_face_job_t *job,
+    u_char *state);
 
 
 /* ------------------------------------------------------------------------
@@ -195,23 +203,52 @@ ngx_http_face_scan_thread(void *data, ngx_log_t *log)
 {
     ngx_http_face_scan_t *scan = data;
 
-    DIR             *dir;
-    char           **names, **more, path[NGX_MAX_PATH];
-    size_t           n, size, i;
-    ssize_t          r;
-    ngx_fd_t         fd;
-    struct stat      st, sp;
-    struct dirent   *de;
+    char       **names;
+    size_t       n, i;
 
     if (scan->sweep) {
         ngx_http_face_sweep_thread(scan);
     }
 
+    if (ngx_http_face_scan_list(scan, &names, &n) != NGX_OK) {
+        return;
+    }
+
+    /* the oldest first: names start with the time */
+    if (n) {
+        qsort(names, n, sizeof(char *), ngx_http_face_scan_cmp);
+    }
+
+    for (i = 0; i < n && scan->data == NULL; i++) {
+        if (ngx_http_face_scan_claim(scan, names[i]) == NGX_ERROR) {
+            break;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        free(names[i]);
+    }
+
+    free(names);
+}
+
+
+/* in a thread: the names of the job files in the spool, malloc()ed */
+
+static ngx_int_t
+ngx_http_face_scan_list(ngx_http_face_scan_t *scan, char ***list,
+    size_t *nlist)
+{
+    DIR             *dir;
+    char           **names, **more;
+    size_t           n, size;
+    struct dirent   *de;
+
     dir = opendir(scan->dir);
     if (dir == NULL) {
         scan->what = "opendir";
         scan->err = ngx_errno;
-        return;
+        return NGX_ERROR;
     }
 
     names = NULL;
@@ -243,68 +280,75 @@ ngx_http_face_scan_thread(void *data, ngx_log_t *log)
 
     (void) closedir(dir);
 
-    /* the oldest first: names start with the time */
-    if (n) {
-        qsort(names, n, sizeof(char *), ngx_http_face_scan_cmp);
+    *list = names;
+    *nlist = n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * In a thread: a job file locked and read into scan->data (NGX_OK), held
+ * by another worker or gone (NGX_DECLINED), or no memory or a failed
+ * read: the scan stops (NGX_ERROR).
+ */
+
+static ngx_int_t
+ngx_http_face_scan_claim(ngx_http_face_scan_t *scan, const char *name)
+{
+    char          path[NGX_MAX_PATH];
+    ssize_t       r;
+    ngx_fd_t      fd;
+    struct stat   st, sp;
+
+    if ((size_t) snprintf(path, sizeof(path), "%s/%s", scan->dir, name)
+        >= sizeof(path))
+    {
+        return NGX_DECLINED;
     }
 
-    for (i = 0; i < n && scan->data == NULL; i++) {
-
-        if ((size_t) snprintf(path, sizeof(path), "%s/%s", scan->dir,
-                              names[i])
-            >= sizeof(path))
-        {
-            continue;
-        }
-
-        fd = open(path, O_RDWR | O_CLOEXEC);
-        if (fd == -1) {
-            continue;
-        }
-
-        if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-            (void) close(fd);
-            continue;
-        }
-
-        /* still there, and still this file: not finished meanwhile */
-
-        if (fstat(fd, &st) == -1 || stat(path, &sp) == -1
-            || st.st_ino != sp.st_ino || st.st_dev != sp.st_dev
-            || st.st_size <= 0 || st.st_size > NGX_HTTP_FACE_MAX_JOB_FILE)
-        {
-            (void) close(fd);
-            continue;
-        }
-
-        scan->data = malloc(st.st_size);
-        if (scan->data == NULL) {
-            (void) close(fd);
-            break;
-        }
-
-        r = pread(fd, scan->data, st.st_size, 0);
-
-        if (r != st.st_size) {
-            scan->what = "read";
-            scan->err = (r == -1) ? ngx_errno : NGX_EINVAL;
-            free(scan->data);
-            scan->data = NULL;
-            (void) close(fd);
-            break;
-        }
-
-        scan->fd = fd;
-        scan->len = st.st_size;
-        ngx_cpystrn((u_char *) scan->name, (u_char *) names[i],
-                    sizeof(scan->name));
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd == -1) {
+        return NGX_DECLINED;
     }
 
-    for (i = 0; i < n; i++) {
-        free(names[i]);
+    if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+        (void) close(fd);
+        return NGX_DECLINED;
     }
 
-    free(names);
+    /* still there, and still this file: not finished meanwhile */
+
+    if (fstat(fd, &st) == -1 || stat(path, &sp) == -1
+        || st.st_ino != sp.st_ino || st.st_dev != sp.st_dev
+        || st.st_size <= 0 || st.st_size > NGX_HTTP_FACE_MAX_JOB_FILE)
+    {
+        (void) close(fd);
+        return NGX_DECLINED;
+    }
+
+    scan->data = malloc(st.st_size);
+    if (scan->data == NULL) {
+        (void) close(fd);
+        return NGX_ERROR;
+    }
+
+    r = pread(fd, scan->data, st.st_size, 0);
+
+    if (r != st.st_size) {
+        scan->what = "read";
+        scan->err = (r == -1) ? ngx_errno : NGX_EINVAL;
+        free(scan->data);
+        scan->data = NULL;
+        (void) close(fd);
+        return NGX_ERROR;
+    }
+
+    scan->fd = fd;
+    scan->len = st.st_size;
+    ngx_cpystrn((u_char *) scan->name, (u_char *) name, sizeof(scan->name));
+
+    return NGX_OK;
 }
 
 
@@ -419,12 +463,11 @@ static void
 ngx_http_face_spool_load(ngx_http_face_spool_t *spool,
     ngx_http_face_scan_t *scan)
 {
-    u_char                  *copy, *reason;
-    size_t                   n, state_off, payload_off, i;
-    face_jobs_alloc_t        hooks;
-    ngx_http_face_job_t     *job;
-    ngx_http_face_source_t  *s;
-    char                     err[FACE_JOBS_ERR_LEN];
+    u_char               *copy;
+    size_t                n, state_off, payload_off;
+    face_jobs_alloc_t     hooks;
+    ngx_http_face_job_t  *job;
+    char                  err[FACE_JOBS_ERR_LEN];
 
     job = ngx_http_face_job_create(spool->conf, spool->log);
     if (job == NULL) {
@@ -437,42 +480,9 @@ ngx_http_face_spool_load(ngx_http_face_spool_t *spool,
     job->fd = scan->fd;
     job->fetch.leave = 1;
 
-    job->name.len = ngx_strlen(scan->name) - (sizeof(".job") - 1);
-    job->name.data = ngx_pnalloc(job->pool, job->name.len + 1);
-
-    if (job->name.data == NULL) {
+    if (ngx_http_face_spool_paths(job, spool, scan->name) != NGX_OK) {
         goto failed;
     }
-
-    ngx_memcpy(job->name.data, scan->name, job->name.len);
-    job->name.data[job->name.len] = '\0';
-
-    job->path = ngx_http_face_path(job->pool, &spool->path->name, NULL,
-                                   scan->name);
-    job->failed_dir = ngx_http_face_path(job->pool, &spool->path->name,
-                                         "failed", NULL);
-    job->failed_path = ngx_http_face_path(job->pool, &spool->path->name,
-                                          "failed", scan->name);
-    job->reason_path = ngx_http_face_path(job->pool, &spool->path->name,
-                                          "failed",
-                                          (char *) job->name.data);
-
-    if (job->path == NULL || job->failed_dir == NULL
-        || job->failed_path == NULL || job->reason_path == NULL)
-    {
-        goto failed;
-    }
-
-    /* "<name>.reason": the room of ".job" and two more bytes */
-
-    reason = ngx_pnalloc(job->pool, ngx_strlen(job->reason_path)
-                                    + sizeof(".reason"));
-    if (reason == NULL) {
-        goto failed;
-    }
-
-    ngx_sprintf(reason, "%s.reason%Z", job->reason_path);
-    job->reason_path = (char *) reason;
 
     if (face_spool_parse((char *) scan->data, scan->len, &n, &state_off,
                          &payload_off)
@@ -507,27 +517,7 @@ ngx_http_face_spool_load(ngx_http_face_spool_t *spool,
         goto failed;
     }
 
-    /* what a previous worker finished stays finished */
-
-    for (i = 0; i < n; i++) {
-        s = &job->sources[i];
-
-        if (scan->data[state_off + i] == FACE_SPOOL_PENDING) {
-            continue;
-        }
-
-        s->state = NGX_HTTP_FACE_SRC_DONE;
-        job->finished++;
-
-        if (scan->data[state_off + i] == FACE_SPOOL_FAILED) {
-            s->outcome = NGX_HTTP_FACE_FAILED;
-            job->failed++;
-            ngx_http_face_job_reason(job, s, "failed before a restart");
-
-        } else {
-            s->outcome = NGX_HTTP_FACE_DELIVERED;
-        }
-    }
+    ngx_http_face_spool_progress(job, scan->data + state_off);
 
     ngx_log_error(NGX_LOG_INFO, job->log, 0,
                   "face job %V: claimed, %ui sources, %ui done before",
@@ -556,6 +546,85 @@ corrupt:
 failed:
 
     ngx_http_face_job_release(job);
+}
+
+
+/* a claimed job's name for the log, its path and those in failed/ */
+
+static ngx_int_t
+ngx_http_face_spool_paths(ngx_http_face_job_t *job,
+    ngx_http_face_spool_t *spool, const char *name)
+{
+    u_char  *reason;
+
+    job->name.len = ngx_strlen(name) - (sizeof(".job") - 1);
+    job->name.data = ngx_pnalloc(job->pool, job->name.len + 1);
+
+    if (job->name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(job->name.data, name, job->name.len);
+    job->name.data[job->name.len] = '\0';
+
+    job->path = ngx_http_face_path(job->pool, &spool->path->name, NULL,
+                                   name);
+    job->failed_dir = ngx_http_face_path(job->pool, &spool->path->name,
+                                         "failed", NULL);
+    job->failed_path = ngx_http_face_path(job->pool, &spool->path->name,
+                                          "failed", name);
+    job->reason_path = ngx_http_face_path(job->pool, &spool->path->name,
+                                          "failed",
+                                          (char *) job->name.data);
+
+    if (job->path == NULL || job->failed_dir == NULL
+        || job->failed_path == NULL || job->reason_path == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    /* "<name>.reason": the room of ".job" and two more bytes */
+
+    reason = ngx_pnalloc(job->pool, ngx_strlen(job->reason_path)
+                                    + sizeof(".reason"));
+    if (reason == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(reason, "%s.reason%Z", job->reason_path);
+    job->reason_path = (char *) reason;
+
+    return NGX_OK;
+}
+
+
+/* what a previous worker finished stays finished */
+
+static void
+ngx_http_face_spool_progress(ngx_http_face_job_t *job, u_char *state)
+{
+    ngx_uint_t               i;
+    ngx_http_face_source_t  *s;
+
+    for (i = 0; i < job->payload.nsources; i++) {
+        s = &job->sources[i];
+
+        if (state[i] == FACE_SPOOL_PENDING) {
+            continue;
+        }
+
+        s->state = NGX_HTTP_FACE_SRC_DONE;
+        job->finished++;
+
+        if (state[i] == FACE_SPOOL_FAILED) {
+            s->outcome = NGX_HTTP_FACE_FAILED;
+            job->failed++;
+            ngx_http_face_job_reason(job, s, "failed before a restart");
+
+        } else {
+            s->outcome = NGX_HTTP_FACE_DELIVERED;
+        }
+    }
 }
 
 
