@@ -166,6 +166,10 @@ ngx_http_face_job_prepare(ngx_http_face_job_t *job)
         s->retry.cancelable = 1;
     }
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                   "face job %V: start, %ui sources, at most %ui at a time",
+                   &job->name, n, job->conf->parallel);
+
     return NGX_OK;
 }
 
@@ -194,6 +198,11 @@ ngx_http_face_job_run(ngx_http_face_job_t *job)
         if (ngx_http_face_job_post(s) != NGX_OK) {
             /* the queue is full: try again shortly */
 
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                           "face job %V: sources[%ui]: the thread pool "
+                           "queue is full, again shortly", &job->name,
+                           s->index);
+
             if (!job->wake.timer_set) {
                 ngx_add_timer(&job->wake, NGX_HTTP_FACE_WAKE_MS);
             }
@@ -211,6 +220,10 @@ ngx_http_face_job_run(ngx_http_face_job_t *job)
     }
 
     if (job->running) {
+        ngx_log_debug5(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                       "face job %V: %ui running, %ui of %ui finished%s",
+                       &job->name, job->running, job->finished, n,
+                       leaving ? ", the worker is leaving" : "");
         return;
     }
 
@@ -243,6 +256,13 @@ ngx_http_face_job_post(ngx_http_face_source_t *s)
     }
 
     job->tasks++;
+
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                   "face job %V: sources[%ui] %s %L: %s task posted",
+                   &job->name, s->index, face_jobs_type_name(s->src->type),
+                   s->src->pk,
+                   (s->op == NGX_HTTP_FACE_OP_FETCH) ? "download"
+                                                     : "callback");
 
     /* a worker shutting down waits for the tasks in flight */
 
@@ -316,7 +336,12 @@ ngx_http_face_source_thread(void *data, ngx_log_t *log)
         || fdatasync(job->fd) == -1)
     {
         s->write_err = ngx_errno;
+        return;
     }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_CORE, log, 0,
+                   "face job %V: sources[%ui]: outcome '%c' recorded in "
+                   "the job file", &job->name, s->index, b);
 }
 
 
@@ -347,6 +372,10 @@ ngx_http_face_source_fetch(ngx_http_face_source_t *s,
         s->outcome = NGX_HTTP_FACE_FAILED;
         return;
     }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_CORE, job->log, 0,
+                   "face job %V: sources[%ui]: downloaded %uz bytes",
+                   &job->name, s->index, len);
 
     ngx_memzero(&res, sizeof(face_result_t));
     err[0] = '\0';
@@ -382,6 +411,10 @@ ngx_http_face_source_fetch(ngx_http_face_source_t *s,
 
     s->nfaces = res.nfaces;
     face_result_free(&res);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_CORE, job->log, 0,
+                   "face job %V: sources[%ui]: encoded, %ui faces",
+                   &job->name, s->index, s->nfaces);
 
     s->body = face_jobs_callback_body(s->src->token.data, s->src->token.len,
                                       enc, s->nfaces, &s->body_len);
@@ -419,6 +452,10 @@ ngx_http_face_source_callback(ngx_http_face_source_t *s,
 
     s->status = ngx_http_face_post(t, &job->callback, s->url, s->body,
                                    s->body_len, s->err, sizeof(s->err));
+
+    ngx_log_debug4(NGX_LOG_DEBUG_CORE, job->log, 0,
+                   "face job %V: sources[%ui]: callback %ui sent, HTTP %l",
+                   &job->name, s->index, s->attempts, s->status);
 
     switch (face_jobs_verdict(s->status)) {
 
@@ -481,6 +518,10 @@ ngx_http_face_source_done(void *data)
     s->op = NGX_HTTP_FACE_OP_CALLBACK;
     ngx_add_timer(&s->retry, ms);
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                   "face job %V: sources[%ui]: callback retry in %M ms",
+                   &job->name, s->index, ms);
+
     ngx_http_face_job_run(job);
 }
 
@@ -499,6 +540,10 @@ ngx_http_face_source_retry(ngx_event_t *ev)
         ngx_http_face_job_run(job);
         return;
     }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                   "face job %V: sources[%ui]: callback retry due",
+                   &job->name, s->index);
 
     if (ngx_http_face_job_post(s) != NGX_OK) {
         ngx_add_timer(&s->retry, NGX_HTTP_FACE_WAKE_MS);
@@ -538,6 +583,11 @@ ngx_http_face_source_final(ngx_http_face_source_t *s)
     s->state = NGX_HTTP_FACE_SRC_DONE;
     job->running--;
     job->finished++;
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                   "face job %V: sources[%ui] final, %ui of %ui finished",
+                   &job->name, s->index, job->finished,
+                   job->payload.nsources);
 }
 
 
@@ -553,6 +603,10 @@ ngx_http_face_source_drop(ngx_http_face_source_t *s)
 
     s->state = NGX_HTTP_FACE_SRC_PENDING;
     s->job->running--;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, s->job->log, 0,
+                   "face job %V: sources[%ui] left pending for the next "
+                   "worker", &s->job->name, s->index);
 }
 
 
@@ -665,6 +719,10 @@ ngx_http_face_job_respond(ngx_http_face_job_t *job)
 
     rc = ngx_http_edge_json_send(r, NGX_HTTP_OK, json, p - json);
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "face job %V: %ui results sent", &job->name,
+                   job->payload.nsources);
+
 done:
 
     ngx_http_finalize_request(r, rc);
@@ -679,6 +737,10 @@ ngx_http_face_job_request_gone(void *data)
 
     /* the job goes on; its results have nowhere to go */
     job->request = NULL;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                   "face job %V: the request is gone, the job goes on",
+                   &job->name);
 }
 
 
@@ -701,6 +763,11 @@ ngx_http_face_job_finish(ngx_http_face_job_t *job)
     }
 
     spool = job->spool;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                   "face job %V: every source final, %ui failed: %s",
+                   &job->name, job->failed,
+                   job->failed ? "to failed/" : "removing the job file");
 
     if (job->finish == NULL) {
         job->finish = ngx_http_edge_task_alloc(job->pool, 0);
@@ -754,6 +821,10 @@ ngx_http_face_job_finish_thread(void *data, ngx_log_t *log)
         if (unlink(job->path) == -1) {
             job->finish_what = "unlink";
             job->finish_err = ngx_errno;
+
+        } else {
+            ngx_log_debug1(NGX_LOG_DEBUG_CORE, log, 0,
+                           "face job %V: job file removed", &job->name);
         }
 
         goto close;
@@ -786,6 +857,11 @@ ngx_http_face_job_finish_thread(void *data, ngx_log_t *log)
     if (rename(job->path, job->failed_path) == -1) {
         job->finish_what = "rename";
         job->finish_err = ngx_errno;
+
+    } else {
+        ngx_log_debug2(NGX_LOG_DEBUG_CORE, log, 0,
+                       "face job %V: moved to \"%s\"", &job->name,
+                       job->failed_path);
     }
 
 close:
@@ -858,6 +934,9 @@ ngx_http_face_job_release(ngx_http_face_job_t *job)
     if (job->fd != NGX_INVALID_FILE) {
         (void) close(job->fd);
     }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                   "face job %V: released", &job->name);
 
     ngx_destroy_pool(job->pool);
 

@@ -141,6 +141,12 @@ ngx_http_face_jobs_start(ngx_http_request_t *r)
                                            : NGX_HTTP_BAD_REQUEST, err);
     }
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "face job: %s, %ui sources",
+                   (mode == NGX_HTTP_FACE_JOBS_DRYRUN) ? "DryRun"
+                   : (mode == NGX_HTTP_FACE_JOBS_SYNC) ? "RequestResponse"
+                   : "Event", payload.nsources);
+
     if (mode == NGX_HTTP_FACE_JOBS_DRYRUN) {
         r->headers_out.status = NGX_HTTP_NO_CONTENT;
         r->headers_out.content_length_n = 0;
@@ -405,6 +411,10 @@ ngx_http_face_spool_write_thread(void *data, ngx_log_t *log)
     }
 
     (void) close(fd);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_CORE, log, 0,
+                   "face job spool: \"%s\" written, %uz bytes", ctx->path,
+                   ctx->len);
 
     return;
 

@@ -61,8 +61,9 @@ static void ngx_http_face_scan_thread(void *data, ngx_log_t *log);
 static ngx_int_t ngx_http_face_scan_list(ngx_http_face_scan_t *scan,
     char ***list, size_t *nlist);
 static ngx_int_t ngx_http_face_scan_claim(ngx_http_face_scan_t *scan,
-    const char *name);
-static void ngx_http_face_sweep_thread(ngx_http_face_scan_t *scan);
+    const char *name, ngx_log_t *log);
+static void ngx_http_face_sweep_thread(ngx_http_face_scan_t *scan,
+    ngx_log_t *log);
 static int ngx_http_face_scan_cmp(const void *a, const void *b);
 static void ngx_http_face_scan_done(void *data);
 static void ngx_http_face_spool_load(ngx_http_face_spool_t *spool,
@@ -149,6 +150,10 @@ ngx_http_face_spool_timer(ngx_event_t *ev)
     }
 
     if (spool->busy) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, spool->log, 0,
+                       "face job spool \"%V\": busy, scan later",
+                       &spool->path->name);
+
         ngx_add_timer(ev, NGX_HTTP_FACE_SCAN_MS);
         return;
     }
@@ -167,9 +172,18 @@ ngx_http_face_spool_timer(ngx_event_t *ev)
                                 &spool->conf->thread_pool_name)
         != NGX_OK)
     {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, spool->log, 0,
+                       "face job spool \"%V\": the thread pool queue is "
+                       "full, scan later", &spool->path->name);
+
         ngx_add_timer(ev, NGX_HTTP_FACE_SCAN_MS);
         return;
     }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, spool->log, 0,
+                   "face job spool \"%V\": scan started%s",
+                   &spool->path->name,
+                   scan->sweep ? ", with a sweep of tmp/" : "");
 
     spool->busy = 1;
 
@@ -187,6 +201,9 @@ ngx_http_face_spool_kick(ngx_http_face_spool_t *spool)
     if (spool->busy || ngx_exiting) {
         return;
     }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, spool->log, 0,
+                   "face job spool \"%V\": scan now", &spool->path->name);
 
     if (spool->timer.timer_set) {
         ngx_del_timer(&spool->timer);
@@ -207,12 +224,16 @@ ngx_http_face_scan_thread(void *data, ngx_log_t *log)
     size_t       n, i;
 
     if (scan->sweep) {
-        ngx_http_face_sweep_thread(scan);
+        ngx_http_face_sweep_thread(scan, log);
     }
 
     if (ngx_http_face_scan_list(scan, &names, &n) != NGX_OK) {
         return;
     }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_CORE, log, 0,
+                   "face job spool \"%s\": %uz job files found", scan->dir,
+                   n);
 
     /* the oldest first: names start with the time */
     if (n) {
@@ -220,7 +241,7 @@ ngx_http_face_scan_thread(void *data, ngx_log_t *log)
     }
 
     for (i = 0; i < n && scan->data == NULL; i++) {
-        if (ngx_http_face_scan_claim(scan, names[i]) == NGX_ERROR) {
+        if (ngx_http_face_scan_claim(scan, names[i], log) == NGX_ERROR) {
             break;
         }
     }
@@ -294,7 +315,8 @@ ngx_http_face_scan_list(ngx_http_face_scan_t *scan, char ***list,
  */
 
 static ngx_int_t
-ngx_http_face_scan_claim(ngx_http_face_scan_t *scan, const char *name)
+ngx_http_face_scan_claim(ngx_http_face_scan_t *scan, const char *name,
+    ngx_log_t *log)
 {
     char          path[NGX_MAX_PATH];
     ssize_t       r;
@@ -309,10 +331,14 @@ ngx_http_face_scan_claim(ngx_http_face_scan_t *scan, const char *name)
 
     fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd == -1) {
+        ngx_log_debug1(NGX_LOG_DEBUG_CORE, log, ngx_errno,
+                       "face job %s: gone before the lock, skipped", name);
         return NGX_DECLINED;
     }
 
     if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+        ngx_log_debug1(NGX_LOG_DEBUG_CORE, log, ngx_errno,
+                       "face job %s: lock busy, skipped", name);
         (void) close(fd);
         return NGX_DECLINED;
     }
@@ -323,6 +349,9 @@ ngx_http_face_scan_claim(ngx_http_face_scan_t *scan, const char *name)
         || st.st_ino != sp.st_ino || st.st_dev != sp.st_dev
         || st.st_size <= 0 || st.st_size > NGX_HTTP_FACE_MAX_JOB_FILE)
     {
+        ngx_log_debug1(NGX_LOG_DEBUG_CORE, log, 0,
+                       "face job %s: finished, replaced or not a job file "
+                       "meanwhile, skipped", name);
         (void) close(fd);
         return NGX_DECLINED;
     }
@@ -348,6 +377,10 @@ ngx_http_face_scan_claim(ngx_http_face_scan_t *scan, const char *name)
     scan->len = st.st_size;
     ngx_cpystrn((u_char *) scan->name, (u_char *) name, sizeof(scan->name));
 
+    ngx_log_debug2(NGX_LOG_DEBUG_CORE, log, 0,
+                   "face job %s: locked and read, %uz bytes", name,
+                   scan->len);
+
     return NGX_OK;
 }
 
@@ -355,7 +388,7 @@ ngx_http_face_scan_claim(ngx_http_face_scan_t *scan, const char *name)
 /* in a thread: the temporary files a crash left in tmp/ */
 
 static void
-ngx_http_face_sweep_thread(ngx_http_face_scan_t *scan)
+ngx_http_face_sweep_thread(ngx_http_face_scan_t *scan, ngx_log_t *log)
 {
     DIR            *dir;
     time_t          now;
@@ -387,6 +420,9 @@ ngx_http_face_sweep_thread(ngx_http_face_scan_t *scan)
         }
 
         if (unlinkat(dirfd(dir), de->d_name, 0) == 0) {
+            ngx_log_debug2(NGX_LOG_DEBUG_CORE, log, 0,
+                           "face job spool: stale \"%s/%s\" removed",
+                           scan->tmp_dir, de->d_name);
             scan->swept++;
 
         } else if (ngx_errno != NGX_ENOENT) {
@@ -397,6 +433,10 @@ ngx_http_face_sweep_thread(ngx_http_face_scan_t *scan)
     }
 
     (void) closedir(dir);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_CORE, log, 0,
+                   "face job spool: sweep of \"%s\" done, %ui removed",
+                   scan->tmp_dir, scan->swept);
 }
 
 
@@ -435,6 +475,11 @@ ngx_http_face_scan_done(void *data)
                       "was accepted)", scan->swept,
                       (scan->swept == 1) ? "" : "s", scan->tmp_dir);
     }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, spool->log, 0,
+                   "face job spool \"%V\": scan done, %s",
+                   &spool->path->name,
+                   scan->data ? scan->name : "nothing to claim");
 
     if (scan->data == NULL) {
         spool->busy = 0;
@@ -516,6 +561,10 @@ ngx_http_face_spool_load(ngx_http_face_spool_t *spool,
     if (ngx_http_face_job_prepare(job) != NGX_OK) {
         goto failed;
     }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                   "face job %V: loaded, %uz sources, %uz bytes of payload",
+                   &job->name, n, scan->len - payload_off);
 
     ngx_http_face_spool_progress(job, scan->data + state_off);
 
@@ -612,6 +661,12 @@ ngx_http_face_spool_progress(ngx_http_face_job_t *job, u_char *state)
         if (state[i] == FACE_SPOOL_PENDING) {
             continue;
         }
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                       "face job %V: sources[%ui] %s before",
+                       &job->name, i,
+                       (state[i] == FACE_SPOOL_FAILED) ? "failed"
+                                                       : "delivered");
 
         s->state = NGX_HTTP_FACE_SRC_DONE;
         job->finished++;
