@@ -4,8 +4,12 @@
  *
  *   ngx_http_face_module.c   directives, models, per-thread engine
  *                            contexts, the face_encode handler
- *   ngx_http_face_jobs.c     the face_jobs handler, the spool, the jobs'
- *                            state machine on the event loop
+ *   ngx_http_face_jobs.c     the face_jobs handler: the payload, the
+ *                            invocation types, the spool write
+ *   ngx_http_face_job_engine.c  running a job: the sources' tasks,
+ *                            retries, outcomes, finishing a job
+ *   ngx_http_face_spool.c    the spool: scans, claiming a job file with
+ *                            flock(), the stale tmp/ sweep, loading a job
  *   ngx_http_face_fetch.c    in the threads: downloads, callbacks and
  *                            spool file I/O (libcurl, system calls)
  */
@@ -106,6 +110,79 @@ typedef struct {
 } ngx_http_face_thread_t;
 
 
+/* a face job: its sources' state, on the event loop */
+
+#define NGX_HTTP_FACE_SRC_PENDING      0
+#define NGX_HTTP_FACE_SRC_RUNNING      1
+#define NGX_HTTP_FACE_SRC_DONE         2
+
+#define NGX_HTTP_FACE_DELIVERED        1
+#define NGX_HTTP_FACE_FAILED           2
+
+
+typedef struct ngx_http_face_job_s  ngx_http_face_job_t;
+
+
+typedef struct {
+    ngx_http_face_job_t         *job;
+    ngx_uint_t                   index;
+    face_jobs_source_t          *src;
+    char                        *url;           /* of the callback */
+    ngx_uint_t                   state;
+    ngx_http_edge_task_t        *task;
+    ngx_event_t                  retry;
+
+    /* the thread's input and output */
+    ngx_uint_t                   op;
+    ngx_uint_t                   attempts;      /* callbacks made */
+    char                        *body;          /* malloc()ed */
+    size_t                       body_len;
+    ngx_uint_t                   nfaces;
+    long                         status;        /* the callback's */
+    ngx_uint_t                   outcome;       /* 0: retry */
+    ngx_uint_t                   left;          /* the worker is leaving */
+    ngx_err_t                    write_err;     /* of the state byte */
+    char                         err[NGX_HTTP_FACE_ERR_LEN];
+} ngx_http_face_source_t;
+
+
+struct ngx_http_face_job_s {
+    ngx_pool_t                  *pool;
+    ngx_log_t                   *log;
+    ngx_http_face_loc_conf_t    *conf;
+    const face_models_t         *models;
+    ngx_http_face_net_conf_t     fetch;
+    ngx_http_face_net_conf_t     callback;
+    face_jobs_payload_t          payload;
+    ngx_http_face_source_t      *sources;
+    ngx_uint_t                   next;          /* to start */
+    ngx_uint_t                   running;
+    ngx_uint_t                   finished;
+    ngx_uint_t                   failed;
+    ngx_uint_t                   tasks;         /* posted, not done */
+    ngx_str_t                    name;          /* for the log */
+
+    ngx_http_request_t          *request;       /* RequestResponse */
+    ngx_pool_cleanup_t          *cleanup;       /* in its pool */
+
+    ngx_http_face_spool_t       *spool;         /* spooled */
+    ngx_fd_t                     fd;            /* flock()ed */
+    off_t                        state_off;
+    char                        *path;
+    char                        *failed_dir;
+    char                        *failed_path;
+    char                        *reason_path;
+    u_char                      *reasons;
+    size_t                       reasons_len;
+    ngx_http_edge_task_t        *finish;
+    ngx_err_t                    finish_err;
+    const char                  *finish_what;
+
+    ngx_event_t                  hold;          /* keeps the worker */
+    ngx_event_t                  wake;          /* after a full queue */
+};
+
+
 extern ngx_module_t  ngx_http_face_module;
 
 
@@ -132,6 +209,21 @@ ngx_http_face_thread_t *ngx_http_face_thread(const face_models_t *models,
 
 ngx_int_t ngx_http_face_jobs_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_face_jobs_init_process(ngx_cycle_t *cycle);
+void *ngx_http_face_jobs_alloc(void *ctx, size_t size);
+
+ngx_http_face_job_t *ngx_http_face_job_create(
+    ngx_http_face_loc_conf_t *conf, ngx_log_t *log);
+ngx_int_t ngx_http_face_job_prepare(ngx_http_face_job_t *job);
+void ngx_http_face_job_run(ngx_http_face_job_t *job);
+void ngx_http_face_job_request_gone(void *data);
+void ngx_http_face_job_finish(ngx_http_face_job_t *job);
+void ngx_http_face_job_release(ngx_http_face_job_t *job);
+void ngx_http_face_job_reason(ngx_http_face_job_t *job,
+    ngx_http_face_source_t *s, const char *err);
+
+void ngx_http_face_spool_kick(ngx_http_face_spool_t *spool);
+char *ngx_http_face_path(ngx_pool_t *pool, ngx_str_t *dir,
+    const char *sub, const char *name);
 
 /*
  * In a thread.  A download returns NGX_OK, NGX_DECLINED (a message in
