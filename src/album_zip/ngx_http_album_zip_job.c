@@ -68,6 +68,20 @@
 
 static void ngx_http_album_zip_job_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_album_zip_job_start(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_album_zip_job_check(ngx_http_request_t *r,
+    album_zip_job_payload_t *payload, ngx_pool_t *pool,
+    album_zip_job_str_t **allow, ngx_uint_t *internal, char *err,
+    size_t size);
+static ngx_int_t ngx_http_album_zip_job_allowed(
+    album_zip_job_payload_t *payload, album_zip_job_str_t *allow,
+    size_t nallow, char *err, size_t size);
+static ngx_int_t ngx_http_album_zip_job_public(
+    album_zip_job_payload_t *payload, char *err, size_t size);
+static ngx_int_t ngx_http_album_zip_job_post(ngx_http_request_t *r,
+    ngx_http_edge_task_t *t, ngx_pool_t *pool, ngx_uint_t mode);
+static ngx_int_t ngx_http_album_zip_job_refuse(ngx_http_request_t *r,
+    ngx_pool_t *pool, ngx_uint_t status, ngx_uint_t internal,
+    const char *err);
 static ngx_int_t ngx_http_album_zip_job_prepare(ngx_http_request_t *r,
     ngx_http_album_zip_job_ctx_t *ctx, album_zip_job_payload_t *payload,
     ngx_pool_t *pool);
@@ -134,10 +148,8 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
 {
     int                             rc;
     char                            err[ALBUM_ZIP_JOB_ERR_LEN];
-    size_t                          i;
     ngx_str_t                       body;
-    ngx_uint_t                      mode, status, level, internal;
-    edge_net_class_e                cls;
+    ngx_uint_t                      mode, status, internal;
     ngx_pool_t                     *pool;
     album_zip_alloc_t               hooks;
     ngx_http_edge_task_t           *t;
@@ -191,75 +203,10 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
         goto failed;
     }
 
-    /* the SSRF guard: every URL must start with an allowed prefix */
-
-    if (azlcf->allow) {
-        allow = ngx_http_album_zip_job_allow(pool, azlcf->allow);
-        if (allow == NULL) {
-            status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            ngx_cpystrn((u_char *) err, (u_char *) "out of memory",
-                        sizeof(err));
-            goto failed;
-        }
-
-        for (i = 0; i < payload.nsources; i++) {
-            if (!album_zip_job_allowed(payload.sources[i].data,
-                                       payload.sources[i].len, allow,
-                                       azlcf->allow->nelts))
-            {
-                status = NGX_HTTP_BAD_REQUEST;
-                ngx_snprintf((u_char *) err, sizeof(err),
-                             "sources[%uz]: not allowed by album_zip_allow%Z",
-                             i);
-                goto failed;
-            }
-        }
-
-        if (!album_zip_job_allowed(payload.upload_url.data,
-                                   payload.upload_url.len, allow,
-                                   azlcf->allow->nelts))
-        {
-            status = NGX_HTTP_BAD_REQUEST;
-            ngx_cpystrn((u_char *) err,
-                        (u_char *) "upload_url: not allowed by "
-                                   "album_zip_allow", sizeof(err));
-            goto failed;
-        }
-
-    } else {
-        allow = NULL;
-    }
-
-    /* the address policy: literals now, names when libcurl connects */
-
-    if (!azlcf->allow_private) {
-        for (i = 0; i < payload.nsources; i++) {
-            cls = ngx_http_album_zip_job_literal(payload.sources[i].data,
-                                                 payload.sources[i].len);
-
-            if (cls != EDGE_NET_PUBLIC) {
-                status = NGX_HTTP_BAD_REQUEST;
-                ngx_snprintf((u_char *) err, sizeof(err),
-                             "sources[%uz]: refused: %s address "
-                             "(album_zip_job_allow_private is off)%Z",
-                             i, edge_net_class_name(cls));
-                internal = 1;
-                goto failed;
-            }
-        }
-
-        cls = ngx_http_album_zip_job_literal(payload.upload_url.data,
-                                             payload.upload_url.len);
-
-        if (cls != EDGE_NET_PUBLIC) {
-            status = NGX_HTTP_BAD_REQUEST;
-            ngx_snprintf((u_char *) err, sizeof(err),
-                         "upload_url: refused: %s address "
-                         "(album_zip_job_allow_private is off)%Z",
-                         edge_net_class_name(cls));
-            internal = 1;
-            goto failed;
-        }
+    status = ngx_http_album_zip_job_check(r, &payload, pool, &allow,
+                                          &internal, err, sizeof(err));
+    if (status) {
+        goto failed;
     }
 
     if (mode == NGX_HTTP_ALBUM_ZIP_JOB_DRYRUN) {
@@ -285,6 +232,154 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
     if (ngx_http_album_zip_job_prepare(r, ctx, &payload, pool) != NGX_OK) {
         goto nomem;
     }
+
+    return ngx_http_album_zip_job_post(r, t, pool, mode);
+
+nomem:
+
+    status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    ngx_cpystrn((u_char *) err, (u_char *) "out of memory", sizeof(err));
+
+failed:
+
+    return ngx_http_album_zip_job_refuse(r, pool, status, internal, err);
+}
+
+
+/*
+ * The SSRF guard before the job starts: 0, or the status of a refusal
+ * with err set (internal: the payload named an internal address).
+ */
+
+static ngx_uint_t
+ngx_http_album_zip_job_check(ngx_http_request_t *r,
+    album_zip_job_payload_t *payload, ngx_pool_t *pool,
+    album_zip_job_str_t **allow, ngx_uint_t *internal, char *err,
+    size_t size)
+{
+    ngx_http_album_zip_loc_conf_t  *azlcf;
+
+    azlcf = ngx_http_get_module_loc_conf(r, ngx_http_album_zip_module);
+
+    /* every URL must start with an allowed prefix */
+
+    *allow = NULL;
+
+    if (azlcf->allow) {
+        *allow = ngx_http_album_zip_job_allow(pool, azlcf->allow);
+        if (*allow == NULL) {
+            ngx_cpystrn((u_char *) err, (u_char *) "out of memory", size);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ngx_http_album_zip_job_allowed(payload, *allow,
+                                           azlcf->allow->nelts, err, size)
+            != NGX_OK)
+        {
+            return NGX_HTTP_BAD_REQUEST;
+        }
+    }
+
+    /* the address policy: literals now, names when libcurl connects */
+
+    if (!azlcf->allow_private
+        && ngx_http_album_zip_job_public(payload, err, size) != NGX_OK)
+    {
+        *internal = 1;
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    return 0;
+}
+
+
+/* album_zip_allow: every source and upload_url must start with a prefix */
+
+static ngx_int_t
+ngx_http_album_zip_job_allowed(album_zip_job_payload_t *payload,
+    album_zip_job_str_t *allow, size_t nallow, char *err, size_t size)
+{
+    size_t  i;
+
+    for (i = 0; i < payload->nsources; i++) {
+        if (!album_zip_job_allowed(payload->sources[i].data,
+                                   payload->sources[i].len, allow, nallow))
+        {
+            ngx_snprintf((u_char *) err, size,
+                         "sources[%uz]: not allowed by album_zip_allow%Z",
+                         i);
+            return NGX_DECLINED;
+        }
+    }
+
+    if (!album_zip_job_allowed(payload->upload_url.data,
+                               payload->upload_url.len, allow, nallow))
+    {
+        ngx_cpystrn((u_char *) err,
+                    (u_char *) "upload_url: not allowed by "
+                               "album_zip_allow", size);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* without album_zip_job_allow_private: no internal address literal */
+
+static ngx_int_t
+ngx_http_album_zip_job_public(album_zip_job_payload_t *payload, char *err,
+    size_t size)
+{
+    size_t            i;
+    edge_net_class_e  cls;
+
+    for (i = 0; i < payload->nsources; i++) {
+        cls = ngx_http_album_zip_job_literal(payload->sources[i].data,
+                                             payload->sources[i].len);
+
+        if (cls != EDGE_NET_PUBLIC) {
+            ngx_snprintf((u_char *) err, size,
+                         "sources[%uz]: refused: %s address "
+                         "(album_zip_job_allow_private is off)%Z",
+                         i, edge_net_class_name(cls));
+            return NGX_DECLINED;
+        }
+    }
+
+    cls = ngx_http_album_zip_job_literal(payload->upload_url.data,
+                                         payload->upload_url.len);
+
+    if (cls != EDGE_NET_PUBLIC) {
+        ngx_snprintf((u_char *) err, size,
+                     "upload_url: refused: %s address "
+                     "(album_zip_job_allow_private is off)%Z",
+                     edge_net_class_name(cls));
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The task posted: a synchronous job is answered by its completion
+ * handler (NGX_DONE), a background one 202 at once; 503 when the thread
+ * pool's queue is full.
+ */
+
+static ngx_int_t
+ngx_http_album_zip_job_post(ngx_http_request_t *r, ngx_http_edge_task_t *t,
+    ngx_pool_t *pool, ngx_uint_t mode)
+{
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_http_album_zip_job_ctx_t   *ctx;
+    ngx_http_album_zip_loc_conf_t  *azlcf;
+
+    azlcf = ngx_http_get_module_loc_conf(r, ngx_http_album_zip_module);
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    ctx = t->data;
 
     if (mode == NGX_HTTP_ALBUM_ZIP_JOB_EVENT) {
         ctx->request = NULL;
@@ -342,13 +437,16 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
     }
 
     return NGX_DONE;
+}
 
-nomem:
 
-    status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-    ngx_cpystrn((u_char *) err, (u_char *) "out of memory", sizeof(err));
+/* a job refused before it was posted: one log line, a JSON error */
 
-failed:
+static ngx_int_t
+ngx_http_album_zip_job_refuse(ngx_http_request_t *r, ngx_pool_t *pool,
+    ngx_uint_t status, ngx_uint_t internal, const char *err)
+{
+    ngx_uint_t  level;
 
     /* a request for an internal address: operators want to see it */
 

@@ -46,6 +46,10 @@ typedef struct {
 
 static ngx_int_t ngx_http_album_zip_job_fetch(
     ngx_http_album_zip_job_fetch_t *f, size_t i);
+static ngx_int_t ngx_http_album_zip_job_fetch_setopt(
+    ngx_http_album_zip_job_fetch_t *f, size_t i);
+static ngx_int_t ngx_http_album_zip_job_fetched(
+    ngx_http_album_zip_job_fetch_t *f, size_t i, CURLcode code);
 static size_t ngx_http_album_zip_job_write(char *ptr, size_t size,
     size_t nmemb, void *data);
 static size_t ngx_http_album_zip_job_header(char *buf, size_t size,
@@ -113,26 +117,64 @@ done:
 static ngx_int_t
 ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
 {
-    long                           status;
-    char                          *url;
-    CURL                          *curl;
     CURLcode                       code;
-    uint64_t                       left;
     curl_off_t                     filetime;
     album_zip_entry_t             *e;
     ngx_http_album_zip_job_ctx_t  *ctx;
 
     ctx = f->job;
-    curl = f->curl;
     e = &ctx->entries[i];
 
     /* the same handle for every source: connections are reused */
 
-    curl_easy_reset(curl);
+    curl_easy_reset(f->curl);
 
     f->errbuf[0] = '\0';
 
     ctx->offsets[i] = f->end;
+
+    if (ngx_http_album_zip_job_fetch_setopt(f, i) != NGX_OK) {
+        ngx_http_album_zip_job_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "sources[%zu]: libcurl refused an "
+                                    "option", i);
+        return NGX_ERROR;
+    }
+
+    f->size = 0;
+    f->crc = 0;
+    f->status = 0;
+    f->redirect_to = EDGE_NET_PUBLIC;
+    ctx->guard.refused = EDGE_NET_PUBLIC;
+
+    code = curl_easy_perform(f->curl);
+
+    if (ngx_http_album_zip_job_fetched(f, i, code) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    filetime = -1;
+    (void) curl_easy_getinfo(f->curl, CURLINFO_FILETIME_T, &filetime);
+
+    e->size = f->size;
+    e->crc32 = f->crc;
+    e->has_crc = 1;
+    e->mtime = (filetime > 0) ? (int64_t) filetime : 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_album_zip_job_fetch_setopt(ngx_http_album_zip_job_fetch_t *f,
+    size_t i)
+{
+    CURL                          *curl;
+    uint64_t                       left;
+    ngx_http_album_zip_job_ctx_t  *ctx;
+
+    ctx = f->job;
+    curl = f->curl;
+
     left = ctx->max_size - f->end;
 
     if (curl_easy_setopt(curl, CURLOPT_URL, ctx->sources[i].data) != CURLE_OK
@@ -158,22 +200,27 @@ ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
                                 (curl_off_t) left)
                != CURLE_OK))
     {
-        ngx_http_album_zip_job_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "sources[%zu]: libcurl refused an "
-                                    "option", i);
         return NGX_ERROR;
     }
 
-    f->size = 0;
-    f->crc = 0;
-    f->status = 0;
-    f->redirect_to = EDGE_NET_PUBLIC;
-    ctx->guard.refused = EDGE_NET_PUBLIC;
+    return NGX_OK;
+}
 
-    code = curl_easy_perform(curl);
+
+/* a source's transfer ended: the first reason it failed, if any */
+
+static ngx_int_t
+ngx_http_album_zip_job_fetched(ngx_http_album_zip_job_fetch_t *f, size_t i,
+    CURLcode code)
+{
+    long                           status;
+    char                          *url;
+    ngx_http_album_zip_job_ctx_t  *ctx;
+
+    ctx = f->job;
 
     status = 0;
-    (void) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    (void) curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &status);
 
     if (f->redirect_to != EDGE_NET_PUBLIC) {
         ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
@@ -234,7 +281,8 @@ ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
     if (ctx->nallow) {
         url = NULL;
 
-        if (curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK
+        if (curl_easy_getinfo(f->curl, CURLINFO_EFFECTIVE_URL, &url)
+            != CURLE_OK
             || url == NULL
             || !album_zip_job_allowed(url, ngx_strlen(url), ctx->allow,
                                       ctx->nallow))
@@ -245,14 +293,6 @@ ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
             return NGX_ERROR;
         }
     }
-
-    filetime = -1;
-    (void) curl_easy_getinfo(curl, CURLINFO_FILETIME_T, &filetime);
-
-    e->size = f->size;
-    e->crc32 = f->crc;
-    e->has_crc = 1;
-    e->mtime = (filetime > 0) ? (int64_t) filetime : 0;
 
     return NGX_OK;
 }

@@ -32,6 +32,12 @@ typedef struct {
 } ngx_http_album_zip_job_upload_t;
 
 
+static ngx_int_t ngx_http_album_zip_job_upload_setopt(
+    ngx_http_album_zip_job_upload_t *up, CURL *curl, curl_mime *mime,
+    curl_mimepart *part, struct curl_slist *headers, char *errbuf);
+static ngx_int_t ngx_http_album_zip_job_uploaded(
+    ngx_http_album_zip_job_upload_t *up, CURL *curl, CURLcode code,
+    const char *errbuf);
 static size_t ngx_http_album_zip_job_read(char *buf, size_t size,
     size_t nitems, void *data);
 static int ngx_http_album_zip_job_seek(void *data, curl_off_t offset,
@@ -45,7 +51,6 @@ ngx_http_album_zip_job_upload(ngx_http_album_zip_job_ctx_t *ctx, CURL *curl,
     ngx_fd_t fd)
 {
     int                               rc;
-    long                              status;
     CURLcode                          code;
     curl_mime                        *mime;
     curl_mimepart                    *part;
@@ -94,24 +99,9 @@ ngx_http_album_zip_job_upload(ngx_http_album_zip_job_ctx_t *ctx, CURL *curl,
         goto nomem;
     }
 
-    if (curl_mime_name(part, "file") != CURLE_OK
-        || curl_mime_filename(part, ctx->filename) != CURLE_OK
-        || curl_mime_type(part, "application/zip") != CURLE_OK
-        || curl_mime_data_cb(part, (curl_off_t) up.ar.total,
-                             ngx_http_album_zip_job_read,
-                             ngx_http_album_zip_job_seek, NULL, &up)
-           != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_URL, ctx->upload_url) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ctx->timeout)
-           != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION,
-                            ngx_http_album_zip_job_discard)
-           != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK
-        || ngx_http_edge_curl_common(curl, &ctx->guard) != CURLE_OK)
+    if (ngx_http_album_zip_job_upload_setopt(&up, curl, mime, part, headers,
+                                             errbuf)
+        != NGX_OK)
     {
         ngx_http_album_zip_job_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                     "upload: libcurl refused an option");
@@ -122,32 +112,7 @@ ngx_http_album_zip_job_upload(ngx_http_album_zip_job_ctx_t *ctx, CURL *curl,
 
     code = curl_easy_perform(curl);
 
-    if (ctx->guard.refused != EDGE_NET_PUBLIC) {
-        ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
-                                    "upload: refused: the host's address "
-                                    "is %s (album_zip_job_allow_private "
-                                    "is off)",
-                                    edge_net_class_name(ctx->guard.refused));
-        goto failed;
-    }
-
-    if (up.read_error) {
-        ngx_http_album_zip_job_sys_fail(ctx, "upload: temporary file",
-                                        up.err);
-        goto failed;
-    }
-
-    if (code != CURLE_OK) {
-        ngx_http_album_zip_job_curl_fail(ctx, "upload", code, errbuf);
-        goto failed;
-    }
-
-    status = 0;
-    (void) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-
-    if (status < 200 || status > 299) {
-        ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
-                                    "upload: HTTP %ld", status);
+    if (ngx_http_album_zip_job_uploaded(&up, curl, code, errbuf) != NGX_OK) {
         goto failed;
     }
 
@@ -176,6 +141,87 @@ failed:
     }
 
     return NGX_ERROR;
+}
+
+
+/* the "file" part, made by the read callback, and the POST itself */
+
+static ngx_int_t
+ngx_http_album_zip_job_upload_setopt(ngx_http_album_zip_job_upload_t *up,
+    CURL *curl, curl_mime *mime, curl_mimepart *part,
+    struct curl_slist *headers, char *errbuf)
+{
+    ngx_http_album_zip_job_ctx_t  *ctx;
+
+    ctx = up->job;
+
+    if (curl_mime_name(part, "file") != CURLE_OK
+        || curl_mime_filename(part, ctx->filename) != CURLE_OK
+        || curl_mime_type(part, "application/zip") != CURLE_OK
+        || curl_mime_data_cb(part, (curl_off_t) up->ar.total,
+                             ngx_http_album_zip_job_read,
+                             ngx_http_album_zip_job_seek, NULL, up)
+           != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_URL, ctx->upload_url) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ctx->timeout)
+           != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION,
+                            ngx_http_album_zip_job_discard)
+           != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime) != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK
+        || ngx_http_edge_curl_common(curl, &ctx->guard) != CURLE_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the upload ended: the first reason it failed, if any */
+
+static ngx_int_t
+ngx_http_album_zip_job_uploaded(ngx_http_album_zip_job_upload_t *up,
+    CURL *curl, CURLcode code, const char *errbuf)
+{
+    long                           status;
+    ngx_http_album_zip_job_ctx_t  *ctx;
+
+    ctx = up->job;
+
+    if (ctx->guard.refused != EDGE_NET_PUBLIC) {
+        ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
+                                    "upload: refused: the host's address "
+                                    "is %s (album_zip_job_allow_private "
+                                    "is off)",
+                                    edge_net_class_name(ctx->guard.refused));
+        return NGX_ERROR;
+    }
+
+    if (up->read_error) {
+        ngx_http_album_zip_job_sys_fail(ctx, "upload: temporary file",
+                                        up->err);
+        return NGX_ERROR;
+    }
+
+    if (code != CURLE_OK) {
+        ngx_http_album_zip_job_curl_fail(ctx, "upload", code, errbuf);
+        return NGX_ERROR;
+    }
+
+    status = 0;
+    (void) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+
+    if (status < 200 || status > 299) {
+        ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
+                                    "upload: HTTP %ld", status);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 /* the upload's body: the archive, made on the fly */
