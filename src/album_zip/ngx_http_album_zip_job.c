@@ -49,6 +49,7 @@
 
 #include "ngx_http_album_zip.h"
 #include "ngx_http_album_zip_job.h"
+#include "ngx_http_edge_invoke.h"
 #include "ngx_http_edge_json.h"
 #include "ngx_http_edge_task.h"
 #include "album_zip_format.h"
@@ -56,11 +57,6 @@
 #include "album_zip_job.h"
 #include "edge_net.h"
 
-
-#define NGX_HTTP_ALBUM_ZIP_JOB_SYNC      0
-#define NGX_HTTP_ALBUM_ZIP_JOB_EVENT     1
-#define NGX_HTTP_ALBUM_ZIP_JOB_DRYRUN    2
-#define NGX_HTTP_ALBUM_ZIP_JOB_BAD       3
 
 /* a background job keeps the worker from exiting; the timer re-arms */
 #define NGX_HTTP_ALBUM_ZIP_JOB_HOLD      3600000
@@ -85,9 +81,6 @@ static ngx_int_t ngx_http_album_zip_job_refuse(ngx_http_request_t *r,
 static ngx_int_t ngx_http_album_zip_job_prepare(ngx_http_request_t *r,
     ngx_http_album_zip_job_ctx_t *ctx, album_zip_job_payload_t *payload,
     ngx_pool_t *pool);
-static ngx_uint_t ngx_http_album_zip_job_mode(ngx_http_request_t *r);
-static ngx_int_t ngx_http_album_zip_job_read_body(ngx_http_request_t *r,
-    ngx_str_t *body);
 static album_zip_job_str_t *ngx_http_album_zip_job_allow(ngx_pool_t *pool,
     ngx_array_t *allow);
 static void *ngx_http_album_zip_job_alloc(void *ctx, size_t size);
@@ -96,10 +89,6 @@ static void ngx_http_album_zip_job_late(void *data);
 static void ngx_http_album_zip_job_log(ngx_http_album_zip_job_ctx_t *ctx,
     ngx_log_t *log);
 static void ngx_http_album_zip_job_hold(ngx_event_t *ev);
-
-
-static ngx_str_t  ngx_http_album_zip_job_type =
-    ngx_string("X-Amz-Invocation-Type");
 
 
 /* ------------------------------------------------------------------------
@@ -164,9 +153,11 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
 
     internal = 0;
 
-    mode = ngx_http_album_zip_job_mode(r);
+    /* without the header: RequestResponse, as Lambda does */
 
-    if (mode == NGX_HTTP_ALBUM_ZIP_JOB_BAD) {
+    mode = ngx_http_edge_invoke_type(r, NGX_HTTP_EDGE_INVOKE_SYNC);
+
+    if (mode == NGX_HTTP_EDGE_INVOKE_BAD) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "album_zip job: bad X-Amz-Invocation-Type");
 
@@ -175,13 +166,13 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
                    "or DryRun");
     }
 
-    if (ngx_http_album_zip_job_read_body(r, &body) != NGX_OK) {
+    if (ngx_http_edge_invoke_body(r, &body, 0, "album_zip job") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /* a background job owns a pool that outlives the request */
 
-    if (mode == NGX_HTTP_ALBUM_ZIP_JOB_EVENT) {
+    if (mode == NGX_HTTP_EDGE_INVOKE_EVENT) {
         pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, clcf->error_log);
         if (pool == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -209,7 +200,7 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
         goto failed;
     }
 
-    if (mode == NGX_HTTP_ALBUM_ZIP_JOB_DRYRUN) {
+    if (mode == NGX_HTTP_EDGE_INVOKE_DRYRUN) {
         r->headers_out.status = NGX_HTTP_NO_CONTENT;
         r->header_only = 1;
 
@@ -381,7 +372,7 @@ ngx_http_album_zip_job_post(ngx_http_request_t *r, ngx_http_edge_task_t *t,
 
     ctx = t->data;
 
-    if (mode == NGX_HTTP_ALBUM_ZIP_JOB_EVENT) {
+    if (mode == NGX_HTTP_EDGE_INVOKE_EVENT) {
         ctx->request = NULL;
         ctx->pool = pool;
         ctx->log = clcf->error_log;
@@ -422,7 +413,7 @@ ngx_http_album_zip_job_post(ngx_http_request_t *r, ngx_http_edge_task_t *t,
                                         "is full");
     }
 
-    if (mode == NGX_HTTP_ALBUM_ZIP_JOB_EVENT) {
+    if (mode == NGX_HTTP_EDGE_INVOKE_EVENT) {
 
         /* no timers left lets a worker exit: hold it until the job ends */
 
@@ -551,142 +542,6 @@ ngx_http_album_zip_job_prepare(ngx_http_request_t *r,
 
     } else {
         ngx_str_set(&ctx->host, "?");
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_uint_t
-ngx_http_album_zip_job_mode(ngx_http_request_t *r)
-{
-    ngx_str_t        *v;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len != ngx_http_album_zip_job_type.len
-            || ngx_strncasecmp(h[i].key.data,
-                               ngx_http_album_zip_job_type.data,
-                               ngx_http_album_zip_job_type.len)
-               != 0)
-        {
-            continue;
-        }
-
-        v = &h[i].value;
-
-        if (v->len == 5 && ngx_strncasecmp(v->data, (u_char *) "Event", 5)
-                           == 0)
-        {
-            return NGX_HTTP_ALBUM_ZIP_JOB_EVENT;
-        }
-
-        if (v->len == 15
-            && ngx_strncasecmp(v->data, (u_char *) "RequestResponse", 15)
-               == 0)
-        {
-            return NGX_HTTP_ALBUM_ZIP_JOB_SYNC;
-        }
-
-        if (v->len == 6 && ngx_strncasecmp(v->data, (u_char *) "DryRun", 6)
-                           == 0)
-        {
-            return NGX_HTTP_ALBUM_ZIP_JOB_DRYRUN;
-        }
-
-        return NGX_HTTP_ALBUM_ZIP_JOB_BAD;
-    }
-
-    return NGX_HTTP_ALBUM_ZIP_JOB_SYNC;
-}
-
-
-/*
- * The request body in one piece; a body that went to a temporary file
- * (larger than client_body_buffer_size, at most client_max_body_size) is
- * read back from it.
- */
-
-static ngx_int_t
-ngx_http_album_zip_job_read_body(ngx_http_request_t *r, ngx_str_t *body)
-{
-    off_t         len;
-    u_char       *p;
-    ssize_t       n;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    ngx_str_null(body);
-
-    if (r->request_body == NULL || r->request_body->bufs == NULL) {
-        return NGX_OK;
-    }
-
-    cl = r->request_body->bufs;
-
-    if (cl->next == NULL && ngx_buf_in_memory(cl->buf)) {
-        body->data = cl->buf->pos;
-        body->len = cl->buf->last - cl->buf->pos;
-        return NGX_OK;
-    }
-
-    len = 0;
-
-    for ( /* void */ ; cl; cl = cl->next) {
-        len += ngx_buf_size(cl->buf);
-    }
-
-    if (len == 0) {
-        return NGX_OK;
-    }
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    body->data = p;
-    body->len = len;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (ngx_buf_in_memory(b)) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
-            continue;
-        }
-
-        if (!b->in_file) {
-            continue;
-        }
-
-        n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
-                          b->file_pos);
-
-        if (n != b->file_last - b->file_pos) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "album_zip job: failed: reading the request body "
-                          "from \"%V\"", &b->file->name);
-            return NGX_ERROR;
-        }
-
-        p += n;
     }
 
     return NGX_OK;
