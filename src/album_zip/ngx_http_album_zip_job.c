@@ -80,7 +80,7 @@ static ngx_int_t ngx_http_album_zip_job_refuse(ngx_http_request_t *r,
     const char *err);
 static ngx_int_t ngx_http_album_zip_job_prepare(ngx_http_request_t *r,
     ngx_http_album_zip_job_ctx_t *ctx, album_zip_job_payload_t *payload,
-    ngx_pool_t *pool);
+    album_zip_job_str_t *allow, ngx_pool_t *pool);
 static album_zip_job_str_t *ngx_http_album_zip_job_allow(ngx_pool_t *pool,
     ngx_array_t *allow);
 static void *ngx_http_album_zip_job_alloc(void *ctx, size_t size);
@@ -201,6 +201,9 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
     }
 
     if (mode == NGX_HTTP_EDGE_INVOKE_DRYRUN) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "album_zip job: dry run, answered 204");
+
         r->headers_out.status = NGX_HTTP_NO_CONTENT;
         r->header_only = 1;
 
@@ -214,13 +217,9 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
 
     ctx = t->data;
 
-    ctx->allow = allow;
-    ctx->nallow = allow ? azlcf->allow->nelts : 0;
-    ctx->guard.allow_private = azlcf->allow_private;
-    ctx->max_size = (uint64_t) azlcf->max_size;
-    ctx->timeout = (long) azlcf->job_timeout;
-
-    if (ngx_http_album_zip_job_prepare(r, ctx, &payload, pool) != NGX_OK) {
+    if (ngx_http_album_zip_job_prepare(r, ctx, &payload, allow, pool)
+        != NGX_OK)
+    {
         goto nomem;
     }
 
@@ -279,6 +278,10 @@ ngx_http_album_zip_job_check(ngx_http_request_t *r,
         *internal = 1;
         return NGX_HTTP_BAD_REQUEST;
     }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip job: payload accepted, %uz sources",
+                   payload->nsources);
 
     return 0;
 }
@@ -413,6 +416,13 @@ ngx_http_album_zip_job_post(ngx_http_request_t *r, ngx_http_edge_task_t *t,
                                         "is full");
     }
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip job: task posted to \"%V\", %s, upload to "
+                   "\"%V\"", &azlcf->thread_pool_name,
+                   mode == NGX_HTTP_EDGE_INVOKE_EVENT ? "background"
+                                                      : "synchronous",
+                   &ctx->host);
+
     if (mode == NGX_HTTP_EDGE_INVOKE_EVENT) {
 
         /* no timers left lets a worker exit: hold it until the job ends */
@@ -464,18 +474,26 @@ ngx_http_album_zip_job_refuse(ngx_http_request_t *r, ngx_pool_t *pool,
 static ngx_int_t
 ngx_http_album_zip_job_prepare(ngx_http_request_t *r,
     ngx_http_album_zip_job_ctx_t *ctx, album_zip_job_payload_t *payload,
-    ngx_pool_t *pool)
+    album_zip_job_str_t *allow, ngx_pool_t *pool)
 {
-    u_char                    *p;
-    size_t                     i, n, len;
-    uint64_t                   seed;
-    ngx_str_t                 *dir;
-    const char                *host;
-    album_zip_name_t          *names;
-    album_zip_alloc_t          hooks;
-    ngx_http_core_loc_conf_t  *clcf;
+    u_char                         *p;
+    size_t                          i, n, len;
+    uint64_t                        seed;
+    ngx_str_t                      *dir;
+    const char                     *host;
+    album_zip_name_t               *names;
+    album_zip_alloc_t               hooks;
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_http_album_zip_loc_conf_t  *azlcf;
 
+    azlcf = ngx_http_get_module_loc_conf(r, ngx_http_album_zip_module);
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    ctx->allow = allow;
+    ctx->nallow = allow ? azlcf->allow->nelts : 0;
+    ctx->guard.allow_private = azlcf->allow_private;
+    ctx->max_size = (uint64_t) azlcf->max_size;
+    ctx->timeout = (long) azlcf->job_timeout;
 
     n = payload->nsources;
 
@@ -622,6 +640,10 @@ ngx_http_album_zip_job_done(void *data)
     r = ctx->request;
 
     if (r == NULL) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ctx->log, 0,
+                       "album_zip job: background job ended, status %ui",
+                       ctx->status);
+
         ngx_http_album_zip_job_log(ctx, ctx->log);
 
         if (ctx->hold.timer_set) {
@@ -644,6 +666,9 @@ ngx_http_album_zip_job_done(void *data)
     } else {
         rc = ngx_http_edge_json_error(r, ctx->status, ctx->err);
     }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "album_zip job: answered %ui, rc %i", ctx->status, rc);
 
     ngx_http_finalize_request(r, rc);
 }

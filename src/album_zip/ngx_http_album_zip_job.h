@@ -44,6 +44,7 @@ typedef struct {
     ngx_uint_t                     status;       /* 200, 500 or 502 */
     ngx_http_edge_curl_guard_t     guard;        /* the address policy */
     uint64_t                       bytes;        /* the archive's size */
+    ngx_log_t                     *thread_log;   /* for debug lines */
     char                           err[NGX_HTTP_ALBUM_ZIP_JOB_ERR_LEN];
 
     /* the event loop's */

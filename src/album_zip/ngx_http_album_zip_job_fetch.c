@@ -71,6 +71,11 @@ ngx_http_album_zip_job_thread(void *data, ngx_log_t *log)
     ngx_http_album_zip_job_fetch_t  f;
 
     ctx->status = NGX_HTTP_OK;
+    ctx->thread_log = log;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "album_zip job: thread started, %uz sources",
+                   ctx->nsources);
 
     fd = mkstemp(ctx->temp);
 
@@ -159,6 +164,10 @@ ngx_http_album_zip_job_fetch(ngx_http_album_zip_job_fetch_t *f, size_t i)
     e->crc32 = f->crc;
     e->has_crc = 1;
     e->mtime = (filetime > 0) ? (int64_t) filetime : 0;
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, ctx->thread_log, 0,
+                   "album_zip job: sources[%uz] fetched, %uL bytes at %uL, "
+                   "crc32 %08xD", i, e->size, ctx->offsets[i], e->crc32);
 
     return NGX_OK;
 }

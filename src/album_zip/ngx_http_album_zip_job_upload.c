@@ -215,6 +215,10 @@ ngx_http_album_zip_job_uploaded(ngx_http_album_zip_job_upload_t *up,
     status = 0;
     (void) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ctx->thread_log, 0,
+                   "album_zip job: upload sent, %uL bytes, HTTP %l",
+                   ctx->bytes, status);
+
     if (status < 200 || status > 299) {
         ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
                                     "upload: HTTP %ld", status);
