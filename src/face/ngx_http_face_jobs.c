@@ -19,12 +19,9 @@
 
 #include "ngx_http_face.h"
 #include "face_spool.h"
+#include "ngx_http_edge_invoke.h"
 
 
-#define NGX_HTTP_FACE_JOBS_EVENT       0
-#define NGX_HTTP_FACE_JOBS_SYNC        1
-#define NGX_HTTP_FACE_JOBS_DRYRUN      2
-#define NGX_HTTP_FACE_JOBS_BAD         3
 
 
 /* writing an accepted job into the spool */
@@ -52,13 +49,8 @@ static ngx_int_t ngx_http_face_jobs_spool(ngx_http_request_t *r,
     ngx_str_t *body, ngx_uint_t nsources);
 static void ngx_http_face_spool_write_thread(void *data, ngx_log_t *log);
 static void ngx_http_face_spool_write_done(void *data);
-static ngx_uint_t ngx_http_face_jobs_mode(ngx_http_request_t *r);
-static ngx_int_t ngx_http_face_jobs_read_body(ngx_http_request_t *r,
-    ngx_str_t *body);
 
 
-static ngx_str_t  ngx_http_face_jobs_type =
-    ngx_string("X-Amz-Invocation-Type");
 
 static ngx_uint_t  ngx_http_face_jobs_seq;
 
@@ -114,15 +106,19 @@ ngx_http_face_jobs_start(ngx_http_request_t *r)
     face_jobs_payload_t   payload;
     char                  err[FACE_JOBS_ERR_LEN];
 
-    mode = ngx_http_face_jobs_mode(r);
+    /* Event without the header, as the old function's callers expect */
+    mode = ngx_http_edge_invoke_type(r, NGX_HTTP_EDGE_INVOKE_EVENT);
 
-    if (mode == NGX_HTTP_FACE_JOBS_BAD) {
+    if (mode == NGX_HTTP_EDGE_INVOKE_BAD) {
         return ngx_http_edge_json_error(r, NGX_HTTP_BAD_REQUEST,
                    "X-Amz-Invocation-Type: must be Event, RequestResponse "
                    "or DryRun");
     }
 
-    if (ngx_http_face_jobs_read_body(r, &body) != NGX_OK) {
+    if (ngx_http_edge_invoke_body(r, &body, NGX_HTTP_EDGE_INVOKE_COPY,
+                                  "face job")
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -143,11 +139,11 @@ ngx_http_face_jobs_start(ngx_http_request_t *r)
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "face job: %s, %ui sources",
-                   (mode == NGX_HTTP_FACE_JOBS_DRYRUN) ? "DryRun"
-                   : (mode == NGX_HTTP_FACE_JOBS_SYNC) ? "RequestResponse"
+                   (mode == NGX_HTTP_EDGE_INVOKE_DRYRUN) ? "DryRun"
+                   : (mode == NGX_HTTP_EDGE_INVOKE_SYNC) ? "RequestResponse"
                    : "Event", payload.nsources);
 
-    if (mode == NGX_HTTP_FACE_JOBS_DRYRUN) {
+    if (mode == NGX_HTTP_EDGE_INVOKE_DRYRUN) {
         r->headers_out.status = NGX_HTTP_NO_CONTENT;
         r->headers_out.content_length_n = 0;
         r->header_only = 1;
@@ -155,7 +151,7 @@ ngx_http_face_jobs_start(ngx_http_request_t *r)
         return ngx_http_send_header(r);
     }
 
-    if (mode == NGX_HTTP_FACE_JOBS_EVENT) {
+    if (mode == NGX_HTTP_EDGE_INVOKE_EVENT) {
 
         if (payload.nsources == 0) {
             return ngx_http_edge_json_send(r, NGX_HTTP_ACCEPTED,
@@ -474,133 +470,6 @@ ngx_http_face_spool_write_done(void *data)
 done:
 
     ngx_http_finalize_request(r, rc);
-}
-
-
-/* Event (also without the header), RequestResponse or DryRun */
-
-static ngx_uint_t
-ngx_http_face_jobs_mode(ngx_http_request_t *r)
-{
-    ngx_str_t        *v;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len != ngx_http_face_jobs_type.len
-            || ngx_strncasecmp(h[i].key.data, ngx_http_face_jobs_type.data,
-                               ngx_http_face_jobs_type.len)
-               != 0)
-        {
-            continue;
-        }
-
-        v = &h[i].value;
-
-        if (v->len == 5
-            && ngx_strncasecmp(v->data, (u_char *) "Event", 5) == 0)
-        {
-            return NGX_HTTP_FACE_JOBS_EVENT;
-        }
-
-        if (v->len == 15
-            && ngx_strncasecmp(v->data, (u_char *) "RequestResponse", 15)
-               == 0)
-        {
-            return NGX_HTTP_FACE_JOBS_SYNC;
-        }
-
-        if (v->len == 6
-            && ngx_strncasecmp(v->data, (u_char *) "DryRun", 6) == 0)
-        {
-            return NGX_HTTP_FACE_JOBS_DRYRUN;
-        }
-
-        return NGX_HTTP_FACE_JOBS_BAD;
-    }
-
-    return NGX_HTTP_FACE_JOBS_EVENT;
-}
-
-
-/*
- * The request body in one piece; a body that went to a temporary file
- * (larger than client_body_buffer_size) is read back from it: payloads
- * are a few kilobytes.
- */
-
-static ngx_int_t
-ngx_http_face_jobs_read_body(ngx_http_request_t *r, ngx_str_t *body)
-{
-    off_t         len;
-    u_char       *p;
-    ssize_t       n;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    ngx_str_null(body);
-
-    if (r->request_body == NULL || r->request_body->bufs == NULL) {
-        return NGX_OK;
-    }
-
-    len = 0;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        len += ngx_buf_size(cl->buf);
-    }
-
-    p = ngx_pnalloc(r->pool, len + 1);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    body->data = p;
-    body->len = len;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (ngx_buf_in_memory(b)) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
-            continue;
-        }
-
-        if (!b->in_file) {
-            continue;
-        }
-
-        n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
-                          b->file_pos);
-
-        if (n != b->file_last - b->file_pos) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "face job: reading the request body from \"%V\" "
-                          "failed", &b->file->name);
-            return NGX_ERROR;
-        }
-
-        p += n;
-    }
-
-    *p = '\0';
-
-    return NGX_OK;
 }
 
 
