@@ -46,6 +46,9 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import free_port, machine  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 MODULE = os.environ.get("MODULE", os.path.join(
@@ -53,34 +56,6 @@ MODULE = os.environ.get("MODULE", os.path.join(
 IMAGE_FILTER = "/usr/lib/nginx/modules/ngx_http_image_filter_module.so"
 SHARP_DIR = os.path.join(REPO, "bench", "sharp")
 PHOTO = os.path.join(REPO, "demo", "fixtures", "sample1.jpg")
-
-
-def machine():
-    """The CPU model (lscpu) and the widest SIMD level of its flags."""
-    model, flags = "unknown CPU", set()
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True,
-                             text=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    simd = ("avx512" if "avx512f" in flags else
-            "avx2" if "avx2" in flags else
-            "sse4.2" if "sse4_2" in flags else "baseline")
-    return model, simd
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port, proc, timeout=15):

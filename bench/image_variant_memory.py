@@ -49,6 +49,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import free_port, machine  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 MODULE = os.environ.get("MODULE", os.path.join(
@@ -64,34 +67,6 @@ PRESETS = {
 }
 
 HEAP = 64 << 20          # glibc's HEAP_MAX_SIZE on 64-bit
-
-
-def machine():
-    model = "unknown CPU"
-    flags = set()
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True,
-                             text=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    simd = ("avx512" if "avx512f" in flags else
-            "avx2" if "avx2" in flags else
-            "sse4.2" if "sse4_2" in flags else "baseline")
-    return model, simd
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def children(pid):
