@@ -282,8 +282,10 @@ my $missing = "These files of the album could not be included:\n\n"
 check_zip($t, $r->{content}, ['a.jpg' => $file{'a.jpg'},
     'b.jpg' => $file{'b.jpg'}, 'c.jpg' => $file{'c.jpg'},
     'MISSING.txt' => $missing], label => 'skip, two missing');
-like $t->error_log, qr/album_zip: member 2 "\/media\/nope\.jpg" skipped: status 404/,
+like $t->error_log, qr/album_zip: member 2 "\/media\/nope\.jpg" skipped: not found/,
     'skip: the skipped member is logged';
+is scalar(() = $t->error_log =~ /album_zip: member \d+ "[^"]*" skipped/g), 2,
+    'skip: once per skipped member (not again for its error page)';
 
 $r = get('/skip/missing-first.txt');
 is $r->{status}, 200, 'skip, first missing: 200';

@@ -37,6 +37,8 @@ static ngx_chain_t *ngx_http_album_zip_member_trailer(ngx_http_request_t *sr,
     ngx_http_album_zip_member_ctx_t *mctx);
 static ngx_int_t ngx_http_album_zip_member_next(ngx_http_request_t *sr,
     ngx_http_album_zip_member_ctx_t *mctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_album_zip_member_reason(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx, const char *reason);
 static ngx_int_t ngx_http_album_zip_member_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
 static void ngx_http_album_zip_track(ngx_http_album_zip_member_ctx_t *mctx,
@@ -332,6 +334,15 @@ ngx_http_album_zip_member_header(ngx_http_request_t *sr,
         }
 
         (void) ngx_sprintf(p, "status %ui%Z", sr->headers_out.status);
+
+        if (mctx->failed) {
+            /*
+             * The error page of a member member_done() has skipped: its
+             * status is the better reason for MISSING.txt, and the skip
+             * is logged already.
+             */
+            return ngx_http_album_zip_member_reason(sr, mctx, (char *) p);
+        }
 
         return ngx_http_album_zip_member_fail(sr, mctx,
                            sr->headers_out.status == NGX_HTTP_NOT_FOUND
@@ -957,6 +968,28 @@ ngx_http_album_zip_changed(ngx_http_request_t *sr,
  * status while no header is out, by closing the connection after.
  */
 
+/* a member's reason, kept in the main request's pool for MISSING.txt */
+
+static ngx_int_t
+ngx_http_album_zip_member_reason(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx, const char *reason)
+{
+    ngx_http_album_zip_member_t  *m;
+
+    m = &mctx->main->members[mctx->index];
+
+    m->reason.len = ngx_strlen(reason);
+    m->reason.data = ngx_pnalloc(sr->main->pool, m->reason.len);
+    if (m->reason.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(m->reason.data, reason, m->reason.len);
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_album_zip_member_fail(ngx_http_request_t *sr,
     ngx_http_album_zip_member_ctx_t *mctx, ngx_uint_t status,
@@ -989,13 +1022,9 @@ ngx_http_album_zip_member_fail(ngx_http_request_t *sr,
         return NGX_ERROR;
     }
 
-    m->reason.len = ngx_strlen(reason);
-    m->reason.data = ngx_pnalloc(r->pool, m->reason.len);
-    if (m->reason.data == NULL) {
+    if (ngx_http_album_zip_member_reason(sr, mctx, reason) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    ngx_memcpy(m->reason.data, reason, m->reason.len);
 
     if (ctx->conf->missing == NGX_HTTP_ALBUM_ZIP_MISSING_SKIP
         && !mctx->started)
