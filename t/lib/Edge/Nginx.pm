@@ -61,7 +61,9 @@ sub new {
         events           => $opt{events} // 'worker_connections 1024;',
         log_level        => $opt{log_level} // $ENV{TEST_NGINX_LOG_LEVEL}
                             // 'info',
-        stop_timeout     => $opt{stop_timeout} // 10,
+        # valgrind's own exit can take seconds on a loaded machine
+        stop_timeout     => $opt{stop_timeout}
+                            // ($ENV{TEST_NGINX_VALGRIND} ? 30 : 10),
         binary           => $ENV{TEST_NGINX_BINARY} // '/usr/sbin/nginx',
         valgrind         => $ENV{TEST_NGINX_VALGRIND},
         preload          => $ENV{TEST_NGINX_PRELOAD},
@@ -802,7 +804,7 @@ a missing file dies; listed twice means loaded twice), C<worker_processes>
 (1), C<master_process> (C<on>), C<main> (extra main-context text),
 C<thread_pools> (C<< { name => 'threads=2' } >>), C<events>
 (C<worker_connections 1024;>), C<log_level>, C<stop_timeout> (seconds
-to wait after QUIT, 10).
+to wait after QUIT, 10; 30 under valgrind).
 
 =head1 CONFIGURATION AND CONTROL
 
