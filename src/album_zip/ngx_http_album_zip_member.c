@@ -535,10 +535,14 @@ ngx_http_album_zip_member_body(ngx_http_request_t *sr,
                                                   "shorter than its size");
         }
 
-        /* read to its end: data from memory is what the file held */
-        if (ngx_http_album_zip_unchanged(sr, &ctx->members[mctx->index],
-                                         mctx->fd)
-            != NGX_OK)
+        /*
+         * Read to its end, data from memory is what the file held; a file
+         * sendfile() reads later is checked when it is closed.
+         */
+        if (mctx->fd == NGX_INVALID_FILE
+            && ngx_http_album_zip_unchanged(sr, &ctx->members[mctx->index],
+                                            NGX_INVALID_FILE)
+               != NGX_OK)
         {
             return ngx_http_album_zip_changed(sr, mctx);
         }

@@ -308,6 +308,46 @@ album_zip_manifest_str(album_zip_manifest_parser_t *p,
 }
 
 
+/*
+ * Room for the n members a format counted (it stops counting past the
+ * limit): the limit, an empty manifest and the allocation, each refused
+ * with its message; the array zeroed in p->out.
+ */
+
+int
+album_zip_manifest_members(album_zip_manifest_parser_t *p, size_t n)
+{
+    album_zip_manifest_member_t  *m;
+
+    if (n > p->limits.max_members) {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_ELIMIT, NULL,
+                                        "manifest has more than %zu "
+                                        "members", p->limits.max_members);
+    }
+
+    if (n == 0) {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, NULL,
+                                        "manifest lists no members");
+    }
+
+    if (n > SIZE_MAX / sizeof(album_zip_manifest_member_t)) {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_ENOMEM, NULL,
+                                        "out of memory");
+    }
+
+    m = album_zip_manifest_alloc(p, n * sizeof(album_zip_manifest_member_t));
+    if (m == NULL) {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_ENOMEM, NULL,
+                                        "out of memory");
+    }
+
+    memset(m, 0, n * sizeof(album_zip_manifest_member_t));
+    p->out->members = m;
+
+    return ALBUM_ZIP_MANIFEST_OK;
+}
+
+
 void *
 album_zip_manifest_alloc(album_zip_manifest_parser_t *p, size_t size)
 {

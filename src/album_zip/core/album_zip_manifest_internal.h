@@ -57,6 +57,8 @@ ALBUM_ZIP_MANIFEST_HIDDEN int album_zip_manifest_set_name(
 ALBUM_ZIP_MANIFEST_HIDDEN int album_zip_manifest_text(
     album_zip_manifest_parser_t *p, const char *field, const u_char *s,
     size_t len);
+ALBUM_ZIP_MANIFEST_HIDDEN int album_zip_manifest_members(
+    album_zip_manifest_parser_t *p, size_t n);
 ALBUM_ZIP_MANIFEST_HIDDEN int album_zip_manifest_add(
     album_zip_manifest_parser_t *p, album_zip_manifest_member_t *m);
 ALBUM_ZIP_MANIFEST_HIDDEN int album_zip_manifest_hex(

@@ -55,32 +55,14 @@ album_zip_manifest_parse_lines(album_zip_manifest_parser_t *p,
         }
 
         if (++n > p->limits.max_members) {
-            return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_ELIMIT,
-                                            NULL,
-                                            "manifest has more than %zu "
-                                            "members",
-                                            p->limits.max_members);
+            break;
         }
     }
 
-    if (n == 0) {
-        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, NULL,
-                                        "manifest lists no members");
+    rc = album_zip_manifest_members(p, n);
+    if (rc != ALBUM_ZIP_MANIFEST_OK) {
+        return rc;
     }
-
-    if (n > SIZE_MAX / sizeof(album_zip_manifest_member_t)) {
-        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_ENOMEM, NULL,
-                                        "out of memory");
-    }
-
-    m = album_zip_manifest_alloc(p, n * sizeof(album_zip_manifest_member_t));
-    if (m == NULL) {
-        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_ENOMEM, NULL,
-                                        "out of memory");
-    }
-
-    memset(m, 0, n * sizeof(album_zip_manifest_member_t));
-    p->out->members = m;
 
     for (pos = buf; pos < end; pos = next) {
         last = album_zip_manifest_line(pos, end, &next);
