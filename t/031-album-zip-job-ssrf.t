@@ -41,6 +41,14 @@ my $origin = $t->backend(sub {
         if $p eq '/photos/enc-redirect';
     return [302, { Location => '/photos/%2e%2e/secret.txt' }, 'moved']
         if $p eq '/photos/dot-redirect';
+    return [302, { Location => 'file:///etc/passwd' }, 'moved']
+        if $p eq '/photos/file-redirect';
+    # a chain: /photos/hop/N redirects to /photos/hop/N-1, 0 answers
+    if ($p =~ m{^/photos/hop/(\d+)$}) {
+        return [200, {}, 'end of the chain'] if $1 == 0;
+        return [302, { Location => '/photos/hop/' . ($1 - 1) },
+            'a redirect body that must not reach the archive'];
+    }
     return [200, {}, 'secret'];
 });
 
@@ -182,14 +190,15 @@ $r = job($JOB, sources => ["http://localhost:$recv/a.jpg"],
     upload_url => "http://localhost:$recv/upload");
 is $r->{status}, 502, 'source localhost: 502';
 is_deeply $r->{json},
-    { error => "sources[0]: refused: the host's address is loopback $OFF" },
+    { error => "sources[0]: refused: the host resolves to a loopback "
+        . "address $OFF" },
     'source localhost: says why';
 
 $r = job($JOB, type => 'Event', sources => ["http://localhost:$recv/e.jpg"],
     upload_url => "http://localhost:$recv/upload");
 is $r->{status}, 202, 'Event with localhost: accepted';
 ok $t->wait_for(sub { $t->error_log =~
-    /album_zip job: failed: sources\[0\]: refused: the host's address is/ },
+    /album_zip job: failed: sources\[0\]: refused: the host resolves to/ },
     10), 'Event with localhost: the refusal is logged';
 
 is count($recv), 0, 'names: the receiver got no request';
@@ -243,6 +252,31 @@ for my $from ('enc-redirect', 'dot-redirect') {
 ok !(grep { $_->{path} =~ /secret/ } $t->backend_requests($origin)),
     'allow: the origin never saw a request for the secret';
 is count($up), 1, 'allow: no upload after a refused redirect';
+
+# the shared client's redirect policy: at most 5, http(s) only, every hop
+# checked before it is requested; a redirect's own body is dropped
+
+$r = job('/allow', sources => ["$O/photos/hop/5"], upload_url => "$U/u5");
+is $r->{status}, 200, 'allow: 5 redirects followed';
+my @ups = $t->backend_requests($up);
+unlike $ups[-1]{body}, qr/a redirect body/,
+    'allow: no redirect body in the uploaded archive';
+like $ups[-1]{body}, qr/end of the chain/, 'allow: the final body is';
+
+$seen = count($origin);
+$r = job('/allow', sources => ["$O/photos/hop/6"], upload_url => "$U/u6");
+is $r->{status}, 502, 'allow: 6 redirects: 502';
+is_deeply $r->{json}, { error => 'sources[0]: more than 5 redirects' },
+    'allow: 6 redirects: says so';
+is count($origin) - $seen, 6, 'allow: the 7th hop was never requested';
+
+$r = job('/allow', sources => ["$O/photos/file-redirect"],
+    upload_url => "$U/u7");
+is $r->{status}, 502, 'allow: a redirect to file://: 502';
+is_deeply $r->{json},
+    { error => 'sources[0]: refused: not an http or https URL' },
+    'allow: a redirect to file://: says so';
+is count($up), 2, 'allow: no upload after those';
 
 is count($recv), 0, 'the default location\'s receiver got no request at all';
 

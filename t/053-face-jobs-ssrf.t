@@ -26,15 +26,22 @@ my $t = Edge::Nginx->new(modules => ['face'],
     thread_pools => { face => 'threads=2' });
 
 my $big = 'x' x (3 * 1024 * 1024);
-my $site;
-$site = $t->backend(site_handler(extra => {
-    '/photos/to-localhost' => sub {
-        [302, { Location => "http://localhost:$site/photos/1.webp" }, ''] },
+# (the backend runs in a child forked before its port is known here: the
+# redirect to localhost names no port, it is refused before any request)
+my $site = $t->backend(site_handler(extra => {
+    '/photos/to-localhost' =>
+        [302, { Location => 'http://localhost/photos/1.webp' }, ''],
     '/photos/to-file' => [302, { Location => 'file:///etc/passwd' }, ''],
     '/photos/big' => [200, {}, $big],
     map({ my $n = $_; ("/photos/r$n" =>
         [302, { Location => '/photos/r' . ($n + 1) }, '']) } 0 .. 5),
     '/photos/r6' => sub { site_handler()->({ path => '/photos/2.webp' }) },
+    # each hop well inside face_fetch_timeout, all of them together not
+    map({ my $n = $_; ("/photos/slow$n" => sub {
+        select(undef, undef, undef, 0.8);
+        [302, { Location => '/photos/slow' . ($n + 1) }, ''] }) } 0 .. 3),
+    '/photos/slow4' => sub {
+        site_handler()->({ path => '/photos/2.webp' }) },
 }));
 
 $t->run(<<'EOF');
@@ -55,6 +62,13 @@ $t->run(<<'EOF');
             face_allow_private  on;
             face_allow_hosts  127.0.0.1;
             face_max_input  2m;
+        }
+
+        location = /slow {
+            face_jobs;
+            face_spool  %%PREFIX%%/spool3;
+            face_allow_private  on;
+            face_fetch_timeout  2s;
         }
     }
 EOF
@@ -127,5 +141,16 @@ ok !(grep { $_ eq '/photos/1.webp' } @seen),
     'the refused targets were never requested';
 is scalar(grep { m{^/photos/r} } @seen), 6 + 6,
     'redirect hops: 5 followed, the 6th not';
+
+# ---- face_fetch_timeout covers the whole download, redirects included
+
+($status, @err) = sync_job('/slow', "http://127.0.0.1:$p",
+    [21, 'photo', "http://127.0.0.1:$p/photos/slow0", 't']);
+is $status, 200, 'slow redirects: RequestResponse 200';
+like $err[0], qr/^download: .*(timed out|Timeout)/i,
+    'slow redirects: 4 hops of 0.8 s are over a 2 s face_fetch_timeout';
+@seen = map { $_->{path} } $t->backend_requests($site);
+ok !(grep { $_ eq '/photos/slow4' } @seen),
+    'slow redirects: the last hop was never requested';
 
 $t->done;

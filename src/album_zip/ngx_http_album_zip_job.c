@@ -31,11 +31,12 @@
  * on, a loopback, private, link-local, unspecified, multicast or reserved
  * address is refused, in any spelling ("127.1", "0x7f000001",
  * "[::ffff:127.0.0.1]", NAT64...).  Address literals in the payload are
- * refused before the job starts (400); a Location naming one is refused
- * before libcurl follows it; and libcurl's open-socket callback checks
- * the address of every connection it opens, whatever name led there.
- * Only http and https, redirects included; no proxy from the environment
- * (it would be an address nobody checked).
+ * refused before the job starts (400); the shared client
+ * (src/edge/ngx_http_edge_curl.c) follows at most 5 redirects by hand and
+ * refuses a Location naming one before it is requested; and it checks
+ * the address of every connection libcurl opens, whatever name led
+ * there.  Only http and https, redirects included; no proxy from the
+ * environment (it would be an address nobody checked).
  *
  * album_zip_allow, when set, narrows that further: every source, every
  * redirect, and upload_url must start with one of its prefixes (see
@@ -58,8 +59,7 @@
 #include "edge_net.h"
 
 
-/* a background job keeps the worker from exiting; the timer re-arms */
-#define NGX_HTTP_ALBUM_ZIP_JOB_HOLD      3600000
+#define NGX_HTTP_ALBUM_ZIP_JOB_REDIRECTS 5
 
 
 static void ngx_http_album_zip_job_body(ngx_http_request_t *r);
@@ -88,7 +88,6 @@ static void ngx_http_album_zip_job_done(void *data);
 static void ngx_http_album_zip_job_late(void *data);
 static void ngx_http_album_zip_job_log(ngx_http_album_zip_job_ctx_t *ctx,
     ngx_log_t *log);
-static void ngx_http_album_zip_job_hold(ngx_event_t *ev);
 
 
 /* ------------------------------------------------------------------------
@@ -427,10 +426,8 @@ ngx_http_album_zip_job_post(ngx_http_request_t *r, ngx_http_edge_task_t *t,
 
         /* no timers left lets a worker exit: hold it until the job ends */
 
-        ctx->hold.handler = ngx_http_album_zip_job_hold;
         ctx->hold.data = ctx;
-        ctx->hold.log = clcf->error_log;
-        ngx_add_timer(&ctx->hold, NGX_HTTP_ALBUM_ZIP_JOB_HOLD);
+        ngx_http_edge_hold(&ctx->hold, clcf->error_log);
 
         return ngx_http_edge_json_send(r, NGX_HTTP_ACCEPTED,
                                        (u_char *) "{\"accepted\": true}",
@@ -491,9 +488,23 @@ ngx_http_album_zip_job_prepare(ngx_http_request_t *r,
 
     ctx->allow = allow;
     ctx->nallow = allow ? azlcf->allow->nelts : 0;
-    ctx->guard.allow_private = azlcf->allow_private;
     ctx->max_size = (uint64_t) azlcf->max_size;
-    ctx->timeout = (long) azlcf->job_timeout;
+
+    /* the shared client's policy for every transfer of the job */
+
+    ctx->policy.guarded = 1;
+    ctx->policy.allow_private = azlcf->allow_private;
+    ctx->policy.private_name = "album_zip_job_allow_private";
+    ctx->policy.max_redirects = NGX_HTTP_ALBUM_ZIP_JOB_REDIRECTS;
+    ctx->policy.timeout_ms = (long) azlcf->job_timeout;
+    ctx->policy.max_size = ctx->max_size;
+    ctx->policy.size_name = "album_zip_max_size";
+    ctx->policy.user_agent = "photo-edge album_zip_job";
+
+    if (allow) {
+        ctx->policy.allow = ngx_http_album_zip_job_allowed_hop;
+        ctx->policy.allow_data = ctx;
+    }
 
     n = payload->nsources;
 
@@ -646,9 +657,7 @@ ngx_http_album_zip_job_done(void *data)
 
         ngx_http_album_zip_job_log(ctx, ctx->log);
 
-        if (ctx->hold.timer_set) {
-            ngx_del_timer(&ctx->hold);
-        }
+        ngx_http_edge_release(&ctx->hold);
 
         ngx_destroy_pool(ctx->pool);
         return;
@@ -699,9 +708,3 @@ ngx_http_album_zip_job_log(ngx_http_album_zip_job_ctx_t *ctx, ngx_log_t *log)
                   ctx->err);
 }
 
-
-static void
-ngx_http_album_zip_job_hold(ngx_event_t *ev)
-{
-    ngx_add_timer(ev, NGX_HTTP_ALBUM_ZIP_JOB_HOLD);
-}

@@ -38,11 +38,10 @@ typedef struct {
     album_zip_job_str_t           *allow;
     size_t                         nallow;
     uint64_t                       max_size;
-    long                           timeout;      /* ms, per transfer */
+    ngx_http_edge_curl_policy_t    policy;       /* every transfer's */
 
     /* set by the thread */
     ngx_uint_t                     status;       /* 200, 500 or 502 */
-    ngx_http_edge_curl_guard_t     guard;        /* the address policy */
     uint64_t                       bytes;        /* the archive's size */
     ngx_log_t                     *thread_log;   /* for debug lines */
     char                           err[NGX_HTTP_ALBUM_ZIP_JOB_ERR_LEN];
@@ -62,15 +61,14 @@ edge_net_class_e ngx_http_album_zip_job_literal(const char *url,
 
 /* ngx_http_album_zip_job_fetch.c */
 void ngx_http_album_zip_job_thread(void *data, ngx_log_t *log);
+ngx_int_t ngx_http_album_zip_job_allowed_hop(void *data, const char *url,
+    size_t len, ngx_uint_t hop, char *reason, size_t size);
 void ngx_http_album_zip_job_fail(ngx_http_album_zip_job_ctx_t *ctx,
     ngx_uint_t status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-void ngx_http_album_zip_job_curl_fail(
-    ngx_http_album_zip_job_ctx_t *ctx, const char *what, CURLcode code,
-    const char *errbuf);
 void ngx_http_album_zip_job_sys_fail(
     ngx_http_album_zip_job_ctx_t *ctx, const char *what, ngx_err_t err);
 

@@ -16,7 +16,6 @@
 
 #include "ngx_http_album_zip_job.h"
 #include "album_zip_format.h"
-#include "edge_net.h"
 #include "ngx_http_edge_curl.h"
 
 
@@ -32,18 +31,14 @@ typedef struct {
 } ngx_http_album_zip_job_upload_t;
 
 
-static ngx_int_t ngx_http_album_zip_job_upload_setopt(
-    ngx_http_album_zip_job_upload_t *up, CURL *curl, curl_mime *mime,
-    curl_mimepart *part, struct curl_slist *headers, char *errbuf);
+static ngx_int_t ngx_http_album_zip_job_form(
+    ngx_http_album_zip_job_upload_t *up, curl_mimepart *part);
 static ngx_int_t ngx_http_album_zip_job_uploaded(
-    ngx_http_album_zip_job_upload_t *up, CURL *curl, CURLcode code,
-    const char *errbuf);
+    ngx_http_album_zip_job_upload_t *up, ngx_http_edge_curl_request_t *rq);
 static size_t ngx_http_album_zip_job_read(char *buf, size_t size,
     size_t nitems, void *data);
 static int ngx_http_album_zip_job_seek(void *data, curl_off_t offset,
     int origin);
-static size_t ngx_http_album_zip_job_discard(char *ptr, size_t size,
-    size_t nmemb, void *data);
 
 
 ngx_int_t
@@ -51,12 +46,13 @@ ngx_http_album_zip_job_upload(ngx_http_album_zip_job_ctx_t *ctx, CURL *curl,
     ngx_fd_t fd)
 {
     int                               rc;
-    CURLcode                          code;
+    ngx_int_t                         ok;
     curl_mime                        *mime;
     curl_mimepart                    *part;
     struct curl_slist                *headers;
+    ngx_http_edge_curl_policy_t       policy;
+    ngx_http_edge_curl_request_t      rq;
     ngx_http_album_zip_job_upload_t   up;
-    char                              errbuf[CURL_ERROR_SIZE];
 
     ngx_memzero(&up, sizeof(ngx_http_album_zip_job_upload_t));
 
@@ -77,60 +73,43 @@ ngx_http_album_zip_job_upload(ngx_http_album_zip_job_ctx_t *ctx, CURL *curl,
 
     ctx->bytes = up.ar.total;
 
-    curl_easy_reset(curl);
-
-    errbuf[0] = '\0';
     headers = NULL;
 
     mime = curl_mime_init(curl);
-    if (mime == NULL) {
-        goto nomem;
-    }
-
-    part = curl_mime_addpart(mime);
-    if (part == NULL) {
-        goto nomem;
-    }
+    part = mime ? curl_mime_addpart(mime) : NULL;
 
     /* without "Expect:" libcurl waits up to 1 s for "100 Continue" */
 
-    headers = curl_slist_append(NULL, "Expect:");
-    if (headers == NULL) {
-        goto nomem;
+    if (part != NULL) {
+        headers = curl_slist_append(NULL, "Expect:");
     }
 
-    if (ngx_http_album_zip_job_upload_setopt(&up, curl, mime, part, headers,
-                                             errbuf)
-        != NGX_OK)
+    if (headers == NULL || ngx_http_album_zip_job_form(&up, part) != NGX_OK)
     {
         ngx_http_album_zip_job_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "upload: libcurl refused an option");
-        goto failed;
+                                    "upload: libcurl: out of memory");
+        ok = NGX_ERROR;
+        goto done;
     }
 
-    ctx->guard.refused = EDGE_NET_PUBLIC;
+    /* the sources' policy, but a POST is never redirected */
 
-    code = curl_easy_perform(curl);
+    policy = ctx->policy;
+    policy.max_redirects = 0;
+    policy.max_size = 0;
 
-    if (ngx_http_album_zip_job_uploaded(&up, curl, code, errbuf) != NGX_OK) {
-        goto failed;
-    }
+    ngx_memzero(&rq, sizeof(ngx_http_edge_curl_request_t));
+    rq.policy = &policy;
+    rq.what = "upload";
+    rq.url = ctx->upload_url;
+    rq.mime = mime;
+    rq.headers = headers;
 
-    curl_easy_reset(curl);
-    curl_mime_free(mime);
-    curl_slist_free_all(headers);
+    (void) ngx_http_edge_curl_request(curl, &rq);
 
-    return NGX_OK;
+    ok = ngx_http_album_zip_job_uploaded(&up, &rq);
 
-nomem:
-
-    ngx_http_album_zip_job_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                "upload: libcurl: out of memory");
-
-failed:
-
-    /* the handle must not point to the mime and headers freed here */
-    curl_easy_reset(curl);
+done:
 
     if (mime) {
         curl_mime_free(mime);
@@ -140,16 +119,15 @@ failed:
         curl_slist_free_all(headers);
     }
 
-    return NGX_ERROR;
+    return ok;
 }
 
 
-/* the "file" part, made by the read callback, and the POST itself */
+/* the "file" part, made by the read callback */
 
 static ngx_int_t
-ngx_http_album_zip_job_upload_setopt(ngx_http_album_zip_job_upload_t *up,
-    CURL *curl, curl_mime *mime, curl_mimepart *part,
-    struct curl_slist *headers, char *errbuf)
+ngx_http_album_zip_job_form(ngx_http_album_zip_job_upload_t *up,
+    curl_mimepart *part)
 {
     ngx_http_album_zip_job_ctx_t  *ctx;
 
@@ -161,18 +139,7 @@ ngx_http_album_zip_job_upload_setopt(ngx_http_album_zip_job_upload_t *up,
         || curl_mime_data_cb(part, (curl_off_t) up->ar.total,
                              ngx_http_album_zip_job_read,
                              ngx_http_album_zip_job_seek, NULL, up)
-           != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_URL, ctx->upload_url) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ctx->timeout)
-           != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION,
-                            ngx_http_album_zip_job_discard)
-           != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK
-        || ngx_http_edge_curl_common(curl, &ctx->guard) != CURLE_OK)
+           != CURLE_OK)
     {
         return NGX_ERROR;
     }
@@ -185,21 +152,11 @@ ngx_http_album_zip_job_upload_setopt(ngx_http_album_zip_job_upload_t *up,
 
 static ngx_int_t
 ngx_http_album_zip_job_uploaded(ngx_http_album_zip_job_upload_t *up,
-    CURL *curl, CURLcode code, const char *errbuf)
+    ngx_http_edge_curl_request_t *rq)
 {
-    long                           status;
     ngx_http_album_zip_job_ctx_t  *ctx;
 
     ctx = up->job;
-
-    if (ctx->guard.refused != EDGE_NET_PUBLIC) {
-        ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
-                                    "upload: refused: the host's address "
-                                    "is %s (album_zip_job_allow_private "
-                                    "is off)",
-                                    edge_net_class_name(ctx->guard.refused));
-        return NGX_ERROR;
-    }
 
     if (up->read_error) {
         ngx_http_album_zip_job_sys_fail(ctx, "upload: temporary file",
@@ -207,26 +164,21 @@ ngx_http_album_zip_job_uploaded(ngx_http_album_zip_job_upload_t *up,
         return NGX_ERROR;
     }
 
-    if (code != CURLE_OK) {
-        ngx_http_album_zip_job_curl_fail(ctx, "upload", code, errbuf);
-        return NGX_ERROR;
-    }
-
-    status = 0;
-    (void) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ctx->thread_log, 0,
                    "album_zip job: upload sent, %uL bytes, HTTP %l",
-                   ctx->bytes, status);
+                   ctx->bytes, rq->status);
 
-    if (status < 200 || status > 299) {
-        ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY,
-                                    "upload: HTTP %ld", status);
+    if (rq->result != NGX_HTTP_EDGE_CURL_RESPONSE
+        || rq->status < 200 || rq->status > 299)
+    {
+        ngx_http_album_zip_job_fail(ctx, NGX_HTTP_BAD_GATEWAY, "%s",
+                                    rq->err);
         return NGX_ERROR;
     }
 
     return NGX_OK;
 }
+
 
 /* the upload's body: the archive, made on the fly */
 
@@ -298,10 +250,3 @@ ngx_http_album_zip_job_seek(void *data, curl_off_t offset, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
-
-static size_t
-ngx_http_album_zip_job_discard(char *ptr, size_t size, size_t nmemb,
-    void *data)
-{
-    return size * nmemb;
-}

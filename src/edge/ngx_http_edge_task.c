@@ -14,10 +14,15 @@
 #include "ngx_http_edge_task.h"
 
 
+/* a worker's hold: an hour, re-armed while the work lasts */
+#define NGX_HTTP_EDGE_HOLD_MS  3600000
+
+
 static void ngx_http_edge_task_event(ngx_event_t *ev);
 static void ngx_http_edge_task_request_done(ngx_http_edge_task_t *t);
 static void ngx_http_edge_task_expired(ngx_http_edge_task_t *t);
 static void ngx_http_edge_task_answer(ngx_http_edge_task_t *t);
+static void ngx_http_edge_hold_again(ngx_event_t *ev);
 
 
 static ngx_str_t  ngx_http_edge_task_pool = ngx_string("?");
@@ -280,6 +285,37 @@ ngx_http_edge_task_answer(ngx_http_edge_task_t *t)
     }
 
     ngx_http_finalize_request(r, rc);
+}
+
+
+void
+ngx_http_edge_hold(ngx_event_t *ev, ngx_log_t *log)
+{
+    if (ev->timer_set) {
+        return;
+    }
+
+    ev->handler = ngx_http_edge_hold_again;
+    ev->log = log;
+    ev->cancelable = 0;
+
+    ngx_add_timer(ev, NGX_HTTP_EDGE_HOLD_MS);
+}
+
+
+void
+ngx_http_edge_release(ngx_event_t *ev)
+{
+    if (ev->timer_set) {
+        ngx_del_timer(ev);
+    }
+}
+
+
+static void
+ngx_http_edge_hold_again(ngx_event_t *ev)
+{
+    ngx_add_timer(ev, NGX_HTTP_EDGE_HOLD_MS);
 }
 
 

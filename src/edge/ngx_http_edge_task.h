@@ -86,6 +86,17 @@ NGX_HTTP_EDGE_HIDDEN ngx_http_edge_task_t *ngx_http_edge_task_alloc(
 NGX_HTTP_EDGE_HIDDEN ngx_int_t ngx_http_edge_task_post(
     ngx_http_edge_task_t *t, ngx_thread_pool_t *pool, ngx_str_t *pool_name);
 
+/*
+ * Keeps this worker from exiting while background work it owns (a job, a
+ * notification) runs: a leaving worker exits once only cancelable timers
+ * are left, so a timer that is not cancelable, re-armed every hour while
+ * the work lasts, holds it.  hold() arms ev unless it is armed; release()
+ * disarms it.  ev is the module's, zeroed or used by these two only.
+ */
+NGX_HTTP_EDGE_HIDDEN void ngx_http_edge_hold(ngx_event_t *ev,
+    ngx_log_t *log);
+NGX_HTTP_EDGE_HIDDEN void ngx_http_edge_release(ngx_event_t *ev);
+
 /* in a thread: nice +10 for the thread, once (Linux: per thread) */
 NGX_HTTP_EDGE_HIDDEN void ngx_http_edge_nice(ngx_log_t *log);
 

@@ -34,7 +34,6 @@
 #define NGX_HTTP_FACE_OP_CALLBACK      2
 
 #define NGX_HTTP_FACE_WAKE_MS          100
-#define NGX_HTTP_FACE_HOLD_MS          3600000
 #define NGX_HTTP_FACE_BACKOFF_MS       1000
 #define NGX_HTTP_FACE_BACKOFF_MAX_MS   60000
 
@@ -50,7 +49,6 @@ static void ngx_http_face_source_retry(ngx_event_t *ev);
 static void ngx_http_face_source_final(ngx_http_face_source_t *s);
 static void ngx_http_face_source_drop(ngx_http_face_source_t *s);
 static void ngx_http_face_job_wake(ngx_event_t *ev);
-static void ngx_http_face_job_hold(ngx_event_t *ev);
 static void ngx_http_face_job_respond(ngx_http_face_job_t *job);
 static void ngx_http_face_job_finish_thread(void *data, ngx_log_t *log);
 static void ngx_http_face_job_finish_done(void *data);
@@ -98,9 +96,7 @@ ngx_http_face_job_create(ngx_http_face_loc_conf_t *conf, ngx_log_t *log)
     job->callback = job->fetch;
     job->callback.timeout_ms = (long) conf->callback_timeout;
 
-    job->hold.handler = ngx_http_face_job_hold;
     job->hold.data = job;
-    job->hold.log = log;
 
     job->wake.handler = ngx_http_face_job_wake;
     job->wake.data = job;
@@ -215,8 +211,8 @@ ngx_http_face_job_run(ngx_http_face_job_t *job)
         job->next++;
     }
 
-    if (job->tasks == 0 && job->hold.timer_set) {
-        ngx_del_timer(&job->hold);
+    if (job->tasks == 0) {
+        ngx_http_edge_release(&job->hold);
     }
 
     if (job->running) {
@@ -266,9 +262,7 @@ ngx_http_face_job_post(ngx_http_face_source_t *s)
 
     /* a worker shutting down waits for the tasks in flight */
 
-    if (!job->hold.timer_set) {
-        ngx_add_timer(&job->hold, NGX_HTTP_FACE_HOLD_MS);
-    }
+    ngx_http_edge_hold(&job->hold, job->log);
 
     return NGX_OK;
 }
@@ -617,12 +611,6 @@ ngx_http_face_job_wake(ngx_event_t *ev)
 }
 
 
-static void
-ngx_http_face_job_hold(ngx_event_t *ev)
-{
-    ngx_add_timer(ev, NGX_HTTP_FACE_HOLD_MS);
-}
-
 
 void
 ngx_http_face_job_reason(ngx_http_face_job_t *job, ngx_http_face_source_t *s,
@@ -800,9 +788,7 @@ ngx_http_face_job_finish(ngx_http_face_job_t *job)
 
     job->tasks++;
 
-    if (!job->hold.timer_set) {
-        ngx_add_timer(&job->hold, NGX_HTTP_FACE_HOLD_MS);
-    }
+    ngx_http_edge_hold(&job->hold, job->log);
 }
 
 
@@ -915,9 +901,7 @@ ngx_http_face_job_release(ngx_http_face_job_t *job)
 
     spool = job->spool;
 
-    if (job->hold.timer_set) {
-        ngx_del_timer(&job->hold);
-    }
+    ngx_http_edge_release(&job->hold);
 
     if (job->wake.timer_set) {
         ngx_del_timer(&job->wake);

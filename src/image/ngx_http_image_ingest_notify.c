@@ -28,16 +28,13 @@
 #include "ngx_http_edge_curl.h"
 
 
-/* while a task runs, a timer keeps an exiting worker alive; it re-arms */
-#define NGX_HTTP_IMAGE_INGEST_NOTIFY_HOLD  3600000
-
-
 typedef struct {
     ngx_pool_t                   *pool;
     ngx_log_t                    *log;
     ngx_thread_pool_t            *thread_pool;
     ngx_http_edge_task_t         *task;
-    ngx_event_t                   timer;
+    ngx_event_t                   timer;        /* the next attempt */
+    ngx_event_t                   hold;         /* the worker, meanwhile */
 
     /* read-only for the thread */
     char                         *url;          /* NUL-terminated */
@@ -51,9 +48,9 @@ typedef struct {
     ngx_msec_t                    backoff_max;
 
     /* set by the thread */
-    long                          status;       /* 0: no response */
-    CURLcode                      code;
-    char                          errbuf[CURL_ERROR_SIZE];
+    ngx_uint_t                    answered;     /* a response came */
+    long                          status;       /* its status */
+    char                          err[NGX_HTTP_EDGE_CURL_ERR_LEN];
 } ngx_http_image_ingest_notify_t;
 
 
@@ -63,10 +60,7 @@ static void ngx_http_image_ingest_notify_done(void *data);
 static void ngx_http_image_ingest_notify_retry(
     ngx_http_image_ingest_notify_t *n, const char *why);
 static void ngx_http_image_ingest_notify_timer(ngx_event_t *ev);
-static void ngx_http_image_ingest_notify_hold(ngx_event_t *ev);
 static void ngx_http_image_ingest_notify_thread(void *data, ngx_log_t *log);
-static size_t ngx_http_image_ingest_notify_discard(char *ptr, size_t size,
-    size_t nmemb, void *data);
 
 
 ngx_int_t
@@ -121,8 +115,10 @@ ngx_http_image_ingest_notify(ngx_http_request_t *r,
     n->task->timeout = conf->thread_timeout;
     n->task->done = ngx_http_image_ingest_notify_done;
 
+    n->timer.handler = ngx_http_image_ingest_notify_timer;
     n->timer.data = n;
     n->timer.log = n->log;
+    n->hold.data = n;
 
     ngx_http_image_ingest_notify_post(n);
 
@@ -152,8 +148,7 @@ ngx_http_image_ingest_notify_post(ngx_http_image_ingest_notify_t *n)
         return;
     }
 
-    n->timer.handler = ngx_http_image_ingest_notify_hold;
-    ngx_add_timer(&n->timer, NGX_HTTP_IMAGE_INGEST_NOTIFY_HOLD);
+    ngx_http_edge_hold(&n->hold, n->log);
 }
 
 
@@ -162,13 +157,11 @@ ngx_http_image_ingest_notify_done(void *data)
 {
     ngx_http_image_ingest_notify_t *n = data;
 
-    char  why[CURL_ERROR_SIZE + 64];
+    const char  *why;
 
-    if (n->timer.timer_set) {
-        ngx_del_timer(&n->timer);
-    }
+    ngx_http_edge_release(&n->hold);
 
-    if (n->code == CURLE_OK && n->status >= 200 && n->status <= 299) {
+    if (n->answered && n->status >= 200 && n->status <= 299) {
         ngx_log_error(NGX_LOG_INFO, n->log, 0,
                       "image_ingest: notified %s (HTTP %l, attempt %ui)",
                       n->url, n->status, n->attempt);
@@ -176,15 +169,15 @@ ngx_http_image_ingest_notify_done(void *data)
         return;
     }
 
-    if (n->code != CURLE_OK) {
-        ngx_snprintf((u_char *) why, sizeof(why), "%s%Z",
-                     n->errbuf[0] ? n->errbuf : curl_easy_strerror(n->code));
+    /* the shared client's message, without its "notify: " */
 
-    } else {
-        ngx_snprintf((u_char *) why, sizeof(why), "HTTP %l%Z", n->status);
+    why = n->err;
+
+    if (ngx_strncmp(why, "notify: ", sizeof("notify: ") - 1) == 0) {
+        why += sizeof("notify: ") - 1;
     }
 
-    if (!image_ingest_notify_retryable(n->code == CURLE_OK ? n->status : 0))
+    if (!image_ingest_notify_retryable(n->answered ? n->status : 0))
     {
         ngx_log_error(NGX_LOG_ERR, n->log, 0,
                       "image_ingest: notify %s failed: %s, not retried",
@@ -220,7 +213,6 @@ ngx_http_image_ingest_notify_retry(ngx_http_image_ingest_notify_t *n,
                   "retrying in %M ms", n->url, why, n->attempt,
                   n->retries + 1, wait);
 
-    n->timer.handler = ngx_http_image_ingest_notify_timer;
     ngx_add_timer(&n->timer, wait);
 }
 
@@ -232,26 +224,23 @@ ngx_http_image_ingest_notify_timer(ngx_event_t *ev)
 }
 
 
-static void
-ngx_http_image_ingest_notify_hold(ngx_event_t *ev)
-{
-    ngx_add_timer(ev, NGX_HTTP_IMAGE_INGEST_NOTIFY_HOLD);
-}
 
-
-/* the thread: libcurl only */
+/* the thread: the shared client, to the receiver the configuration names */
 
 static void
 ngx_http_image_ingest_notify_thread(void *data, ngx_log_t *log)
 {
     ngx_http_image_ingest_notify_t *n = data;
 
-    CURL               *curl;
-    struct curl_slist  *headers, *h;
+    CURL                          *curl;
+    struct curl_slist             *headers, *h;
+    ngx_http_edge_curl_policy_t    policy;
+    ngx_http_edge_curl_request_t   rq;
 
     n->status = 0;
-    n->errbuf[0] = '\0';
-    n->code = CURLE_OUT_OF_MEMORY;
+    n->answered = 0;
+    ngx_cpystrn((u_char *) n->err, (u_char *) "notify: out of memory",
+                sizeof(n->err));
 
     curl = curl_easy_init();
     if (curl == NULL) {
@@ -271,42 +260,27 @@ ngx_http_image_ingest_notify_thread(void *data, ngx_log_t *log)
 
     /* the configuration names the receiver: no address policy */
 
-    if (ngx_http_edge_curl_common(curl, NULL) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_URL, n->url) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, n->timeout)
-           != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, n->errbuf)
-           != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_USERAGENT, "nginx image_ingest")
-           != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_POSTFIELDS, n->json) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                            (curl_off_t) n->len)
-           != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION,
-                            ngx_http_image_ingest_notify_discard)
-           != CURLE_OK)
-    {
-        n->code = CURLE_FAILED_INIT;
-        goto done;
+    ngx_memzero(&policy, sizeof(ngx_http_edge_curl_policy_t));
+    policy.timeout_ms = n->timeout;
+    policy.user_agent = "nginx image_ingest";
+
+    ngx_memzero(&rq, sizeof(ngx_http_edge_curl_request_t));
+    rq.policy = &policy;
+    rq.what = "notify";
+    rq.url = n->url;
+    rq.body = (char *) n->json;
+    rq.body_len = n->len;
+    rq.headers = headers;
+
+    if (ngx_http_edge_curl_request(curl, &rq) == NGX_HTTP_EDGE_CURL_RESPONSE) {
+        n->answered = 1;
+        n->status = rq.status;
     }
 
-    n->code = curl_easy_perform(curl);
-
-    (void) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &n->status);
+    ngx_cpystrn((u_char *) n->err, (u_char *) rq.err, sizeof(n->err));
 
 done:
 
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
-}
-
-
-static size_t
-ngx_http_image_ingest_notify_discard(char *ptr, size_t size, size_t nmemb,
-    void *data)
-{
-    return size * nmemb;
 }

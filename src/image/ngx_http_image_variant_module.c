@@ -105,7 +105,7 @@ static void ngx_http_image_variant_cleanup(void *data);
 
 static void ngx_http_image_variant_trim_timer(ngx_event_t *ev);
 static void ngx_http_image_variant_trim_thread(void *data, ngx_log_t *log);
-static void ngx_http_image_variant_trim_done(ngx_event_t *ev);
+static void ngx_http_image_variant_trim_done(void *data);
 
 static char *ngx_http_image_variant_preset(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -249,11 +249,11 @@ static ngx_str_t  ngx_http_image_variant_vary = ngx_string("Accept");
  * the last render (malloc_trim() takes the arenas' locks: never on the
  * event loop).
  */
-static ngx_uint_t          ngx_http_image_variant_renders;
-static ngx_msec_t          ngx_http_image_variant_trim_delay;
-static ngx_event_t         ngx_http_image_variant_trim_event;
-static ngx_thread_task_t  *ngx_http_image_variant_trim_task;
-static ngx_thread_pool_t  *ngx_http_image_variant_trim_pool;
+static ngx_uint_t             ngx_http_image_variant_renders;
+static ngx_msec_t             ngx_http_image_variant_trim_delay;
+static ngx_event_t            ngx_http_image_variant_trim_event;
+static ngx_http_edge_task_t  *ngx_http_image_variant_trim_task;
+static ngx_thread_pool_t     *ngx_http_image_variant_trim_pool;
 
 
 static ngx_int_t
@@ -919,12 +919,12 @@ ngx_http_image_variant_cleanup(void *data)
 static void
 ngx_http_image_variant_trim_timer(ngx_event_t *ev)
 {
-    ngx_thread_task_t  *task;
+    ngx_http_edge_task_t  *t;
 
-    task = ngx_http_image_variant_trim_task;
+    t = ngx_http_image_variant_trim_task;
 
-    if (ngx_http_image_variant_renders || task == NULL || task->event.active
-        || ngx_http_image_variant_trim_pool == NULL)
+    if (ngx_http_image_variant_renders || t == NULL
+        || t->task->event.active || ngx_http_image_variant_trim_pool == NULL)
     {
         return;
     }
@@ -932,12 +932,10 @@ ngx_http_image_variant_trim_timer(ngx_event_t *ev)
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0,
                    "image_variant: renders idle, trimming the heap");
 
-    if (ngx_thread_task_post(ngx_http_image_variant_trim_pool, task)
-        != NGX_OK)
-    {
-        /* the pool is busy: a later idle period trims */
-        return;
-    }
+    /* the pool is busy: a later idle period trims */
+
+    (void) ngx_http_edge_task_post(t, ngx_http_image_variant_trim_pool,
+                                   NULL);
 }
 
 
@@ -951,9 +949,9 @@ ngx_http_image_variant_trim_thread(void *data, ngx_log_t *log)
 
 
 static void
-ngx_http_image_variant_trim_done(ngx_event_t *ev)
+ngx_http_image_variant_trim_done(void *data)
 {
-    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "image_variant: heap trimmed");
 }
 
@@ -1236,7 +1234,7 @@ ngx_http_image_variant_init_process(ngx_cycle_t *cycle)
 {
     char                                 err[256];
     ngx_event_t                         *ev;
-    ngx_thread_task_t                   *task;
+    ngx_http_edge_task_t                *t;
     ngx_http_image_variant_main_conf_t  *ivmcf;
 
     ivmcf = ngx_http_cycle_get_module_main_conf(
@@ -1259,17 +1257,20 @@ ngx_http_image_variant_init_process(ngx_cycle_t *cycle)
     }
 
     if (ivmcf && ivmcf->malloc_trim) {
-        /* the worker's whole life */
-        task = ngx_calloc(sizeof(ngx_thread_task_t), cycle->log);
-        if (task == NULL) {
+        /* the worker's whole life, with the edge tasks' watchdog */
+        t = ngx_http_edge_task_alloc(cycle->pool, 0);
+        if (t == NULL) {
             return NGX_ERROR;
         }
 
-        task->handler = ngx_http_image_variant_trim_thread;
-        task->event.handler = ngx_http_image_variant_trim_done;
-        task->event.log = cycle->log;
+        t->task->handler = ngx_http_image_variant_trim_thread;
+        t->log = cycle->log;
+        t->module = "image_variant";
+        t->work = "heap trim";
+        ngx_str_set(&t->name, "malloc_trim");
+        t->done = ngx_http_image_variant_trim_done;
 
-        ngx_http_image_variant_trim_task = task;
+        ngx_http_image_variant_trim_task = t;
         ngx_http_image_variant_trim_delay = (ngx_msec_t) ivmcf->malloc_trim;
 
         ev = &ngx_http_image_variant_trim_event;
