@@ -125,11 +125,13 @@ unit: deps $(UNIT_BINS)
 test: build models unit
 	scripts/check-layout src
 	scripts/check-ngx-formats src
+	scripts/check-docs src docs
 	prove -j$(PROVE_JOBS) -r t
 
 asan: deps models $(call SO,$(BUILD)/asan) $(BUILD)/asan/faceenc
 	scripts/check-layout src
 	scripts/check-ngx-formats src
+	scripts/check-docs src docs
 	$(MAKE) unit BUILD=$(BUILD)/unit-asan \
 	    UNIT_EXTRA="$(ASAN_FLAGS)"
 	TEST_FACEENC=$(CURDIR)/$(BUILD)/asan/faceenc \
