@@ -46,7 +46,7 @@ ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 ASAN_RT      = $(shell $(CC) -print-file-name=libasan.so 2>/dev/null)
 UBSAN_RT     = $(shell $(CC) -print-file-name=libubsan.so 2>/dev/null)
 
-.PHONY: all deps build models unit test asan run fuzz bench clean distclean
+.PHONY: all deps build models unit test asan run deb fuzz bench clean distclean
 
 all: build
 
@@ -147,6 +147,12 @@ run: build models
 	@mkdir -p $(BUILD)/run
 	@echo "demo on http://127.0.0.1:8080/ (Ctrl-C stops it)"
 	exec $(NGINX) -p $(CURDIR)/ -c conf/nginx.conf -g 'daemon off; $(RUN_USER)'
+
+
+# --- Debian packages (t/004 builds and installs them too) -----------------
+
+deb: build models
+	scripts/make-deb $(BUILD)/nginx models $(BUILD)/deb
 
 
 # --- not tests --------------------------------------------------------------
