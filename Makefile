@@ -46,7 +46,8 @@ ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 ASAN_RT      = $(shell $(CC) -print-file-name=libasan.so 2>/dev/null)
 UBSAN_RT     = $(shell $(CC) -print-file-name=libubsan.so 2>/dev/null)
 
-.PHONY: all deps build models unit test asan run deb fuzz bench clean distclean
+.PHONY: all deps build models unit test asan run deb container-test fuzz bench \
+        clean distclean
 
 all: build
 
@@ -153,6 +154,12 @@ run: build models
 
 deb: build models
 	scripts/make-deb $(BUILD)/nginx models $(BUILD)/deb
+
+# not part of "make test": podman, a base image made with debootstrap, two
+# stages built from scratch (minutes)
+container-test: models
+	@scripts/install-deps.sh deps-container.txt
+	scripts/container-test $(BUILD)/container
 
 
 # --- not tests --------------------------------------------------------------

@@ -77,7 +77,7 @@ ngx_http_edge_curl_request(CURL *curl, ngx_http_edge_curl_request_t *rq)
 
         left = ngx_http_edge_curl_left(rq, &start);
 
-        if (left <= 0) {
+        if (left < 0) {
             return ngx_http_edge_curl_end(curl, rq, copy,
                        ngx_http_edge_curl_failed(rq, CURLE_OPERATION_TIMEDOUT));
         }
@@ -235,8 +235,10 @@ ngx_http_edge_curl_setup(CURL *curl, ngx_http_edge_curl_request_t *rq,
     ngx_http_edge_curl_opt(CURLOPT_PROXY, "");
     ngx_http_edge_curl_opt(CURLOPT_NOPROXY, "*");
     ngx_http_edge_curl_opt(CURLOPT_CONNECTTIMEOUT_MS,
-                           (long) ngx_min(timeout,
-                                          NGX_HTTP_EDGE_CURL_CONNECT_MS));
+                           (timeout == 0)
+                           ? (long) NGX_HTTP_EDGE_CURL_CONNECT_MS
+                           : (long) ngx_min(timeout,
+                                            NGX_HTTP_EDGE_CURL_CONNECT_MS));
     ngx_http_edge_curl_opt(CURLOPT_TIMEOUT_MS, timeout);
     ngx_http_edge_curl_opt(CURLOPT_ERRORBUFFER, rq->errbuf);
     ngx_http_edge_curl_opt(CURLOPT_WRITEFUNCTION, ngx_http_edge_curl_write);
@@ -354,21 +356,27 @@ ngx_http_edge_curl_end(CURL *curl, ngx_http_edge_curl_request_t *rq,
 }
 
 
-/* ms left of the request's time limit */
+/* ms left of the request's time limit (at least 1); 0: no limit, -1: out */
 
 static long
 ngx_http_edge_curl_left(ngx_http_edge_curl_request_t *rq,
     struct timespec *start)
 {
-    long             elapsed;
+    long             elapsed, left;
     struct timespec  now;
+
+    if (rq->policy->timeout_ms <= 0) {
+        return 0;
+    }
 
     (void) clock_gettime(CLOCK_MONOTONIC, &now);
 
     elapsed = (long) (now.tv_sec - start->tv_sec) * 1000
               + (now.tv_nsec - start->tv_nsec) / 1000000;
 
-    return rq->policy->timeout_ms - elapsed;
+    left = rq->policy->timeout_ms - elapsed;
+
+    return (left > 0) ? left : -1;
 }
 
 

@@ -76,7 +76,7 @@ typedef struct {
     ngx_uint_t                    allow_private;  /* internal ones too */
     const char                   *private_name;   /* its directive */
     ngx_uint_t                    max_redirects;  /* 0: none followed */
-    long                          timeout_ms;     /* the whole request */
+    long                          timeout_ms;     /* all hops; 0: none */
     uint64_t                      max_size;       /* of a body; 0: none */
     const char                   *size_name;      /* its directive */
     ngx_http_edge_curl_allow_pt   allow;          /* NULL: any host */
