@@ -14,10 +14,11 @@
  * render itself, the images a render holds and its time limit.
  *
  * vips_thumbnail_buffer() was measured against this and not kept: it
- * parses the header twice after our own parse for the pixel limit, decodes
- * JPEG at 1/2 where 1/4 is enough, and with export_profile "srgb" pays an
- * lcms transform even for sRGB sources (~21 ms CPU against ~10 ms for the
- * 1920x1280 sample cut to 256x256 JPEG).
+ * parses the header twice after our own parse for the pixel limit, and
+ * with export_profile "srgb" pays an lcms transform even for sRGB sources
+ * (~21 ms CPU against ~10 ms for the 1920x1280 sample cut to 256x256
+ * JPEG).  Its shrink-on-load rule is kept: at least 2x is left to the
+ * Lanczos-3 resampler (see image_variant_preshrink()).
  */
 
 

@@ -70,6 +70,10 @@ typedef struct {
 typedef struct {
     image_variant_job_t    *job;
     image_variant_box_t     box;
+    int                     src_width;  /* the source's stored pixels */
+    int                     src_height;
+    double                  load_x;     /* loaded pixels per source pixel */
+    double                  load_y;
     image_variant_clock_t   clock;
     VipsImage              *images[IMAGE_VARIANT_STEPS];
     int                     n;
