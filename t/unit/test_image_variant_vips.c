@@ -852,6 +852,53 @@ UNIT_TEST(test_format_auto)
         job_done(&job);
     }
 
+    /*
+     * An alpha band that is 255 everywhere (an RGBA PNG of a photo, a
+     * gif2webp output) is not transparency: JPEG, not a PNG ten times its
+     * size.  A clear square in the middle is transparency.
+     */
+    for (i = 0; i < 2; i++) {
+        blob_t      opaque;
+        VipsImage  *t[3];
+
+        memset(t, 0, sizeof(t));
+        opaque.data = NULL;
+
+        if (vips_black(&t[0], 300, 200, "bands", 3, NULL) != 0
+            || vips_linear1(t[0], &t[1], 1.0, 100.0,
+                            "uchar", TRUE, NULL) != 0
+            || vips_bandjoin_const1(t[1], &t[2], 255.0, NULL) != 0
+            || (i == 1 && vips_draw_rect1(t[2], 0.0, 130, 80, 40, 40,
+                                          "fill", TRUE, NULL) != 0)
+            || vips_pngsave_buffer(t[2], &opaque.data, &opaque.len, NULL)
+               != 0)
+        {
+            vips_failed("opaque RGBA");
+        }
+
+        unref_all(t, 3);
+        CHECK(opaque.data != NULL);
+
+        if (opaque.data == NULL) {
+            continue;
+        }
+
+        job_init(&job, &opaque, 64, 64, IMAGE_VARIANT_FIT_COVER,
+                 IMAGE_VARIANT_FORMAT_AUTO);
+        im = render(&job);
+        CHECK(im != NULL);
+        CHECK_INT(job.out_format, i == 0 ? IMAGE_VARIANT_FORMAT_JPEG
+                                         : IMAGE_VARIANT_FORMAT_PNG);
+
+        if (im) {
+            CHECK_INT(im->Bands, i == 0 ? 3 : 4);
+            g_object_unref(im);
+        }
+
+        job_done(&job);
+        g_free(opaque.data);
+    }
+
     /* AVIF is AV1 in HEIF */
     job_init(&job, &fx.photo, 64, 64, IMAGE_VARIANT_FIT_COVER,
              IMAGE_VARIANT_FORMAT_AVIF);
