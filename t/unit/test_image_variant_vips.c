@@ -1259,6 +1259,71 @@ UNIT_TEST(test_not_image)
 }
 
 
+/*
+ * One rule for truncated JPEGs whatever the preset (fail_on "truncated",
+ * a missing final EOI tolerated): a 1200x800 baseline JPEG without its EOI
+ * is an image for a crop of its middle rows (a wide box) and for the whole
+ * (fit inside), where it was 415 before; cut at 90% of its bytes, it is
+ * 415 for both, where the wide crop, never reaching the cut, was 200.
+ * The same file with trailing bytes after its EOI is an image.
+ */
+
+UNIT_TEST(test_truncated)
+{
+    int                  i, k;
+    blob_t               b;
+    unsigned char       *buf;
+    image_variant_job_t  job;
+
+    static const struct {
+        unsigned             w, h;
+        image_variant_fit_e  fit;
+    } presets[] = {
+        { 400, 100, IMAGE_VARIANT_FIT_COVER },
+        { 100, 100, IMAGE_VARIANT_FIT_INSIDE }
+    };
+
+    buf = g_malloc(fx.photo.len + 100);
+    memcpy(buf, fx.photo.data, fx.photo.len);
+    memset(buf + fx.photo.len, 0, 100);
+
+    CHECK(fx.photo.len > 2 && buf[fx.photo.len - 2] == 0xff
+          && buf[fx.photo.len - 1] == 0xd9);
+
+    for (k = 0; k < 3; k++) {
+        b.data = buf;
+        b.len = k == 0 ? fx.photo.len - 2          /* no EOI */
+                : k == 1 ? fx.photo.len * 9 / 10    /* cut */
+                : fx.photo.len + 100;               /* trailing zeros */
+
+        for (i = 0; i < 2; i++) {
+            job_init(&job, &b, presets[i].w, presets[i].h, presets[i].fit,
+                     IMAGE_VARIANT_FORMAT_JPEG);
+            image_variant_render(&job);
+
+            if (k == 1) {
+                CHECK_INT(job.status, IMAGE_VARIANT_E_NOT_IMAGE);
+                CHECK(strstr(job.error, "truncated") != NULL);
+
+            } else {
+                CHECK_INT(job.status, IMAGE_VARIANT_DONE);
+            }
+
+            if (job.status != (k == 1 ? IMAGE_VARIANT_E_NOT_IMAGE
+                                      : IMAGE_VARIANT_DONE))
+            {
+                fprintf(stderr, "case %d, preset %d: %s\n", k, i,
+                        job.error);
+            }
+
+            job_done(&job);
+        }
+    }
+
+    g_free(buf);
+}
+
+
 UNIT_TEST(test_timeout)
 {
     double               t0, full, ms;
@@ -1662,6 +1727,7 @@ UNIT_TEST(test_cleanup)
 UNIT_MAIN(test_init, test_orientation, test_cmyk, test_icc_p3,
           test_png16_palette, test_alpha, test_fit, test_format_auto,
           test_quality_defaults, test_inputs, test_gif_first_frame,
-          test_stripped, test_bomb, test_not_image, test_timeout,
+          test_stripped, test_bomb, test_not_image, test_truncated,
+          test_timeout,
           test_no_leaks, test_threads, test_quality, test_bench,
           test_cleanup)

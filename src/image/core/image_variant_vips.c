@@ -239,6 +239,9 @@ done:
         g_object_unref(run.images[i]);
     }
 
+    /* after the images: a loader may read it until its last unref */
+    g_free(run.owned);
+
     /* libvips' per-thread buffers: this nginx thread may idle for long */
     vips_thread_shutdown();
 }

@@ -74,6 +74,7 @@ typedef struct {
     int                     src_height;
     double                  load_x;     /* loaded pixels per source pixel */
     double                  load_y;
+    void                   *owned;      /* a copy of the source, g_free() */
     image_variant_clock_t   clock;
     VipsImage              *images[IMAGE_VARIANT_STEPS];
     int                     n;
