@@ -72,7 +72,9 @@ image_variant_negotiate(const char *accept, size_t len)
  * The serialisation is fixed: no struct is hashed as memory, so padding
  * and enum sizes never matter.  Integers are big-endian.
  *
- *   "IVE1"                      layout version, 4 bytes
+ *   "IVE2"                      layout version, 4 bytes (IVE2: the
+ *                               pipeline of the 2x shrink-on-load rule,
+ *                               whose variants differ from IVE1's)
  *   validator length            8 bytes
  *   validator                   that many bytes
  *   width, height, fit, gravity,
@@ -101,7 +103,7 @@ image_variant_etag(const char *validator, size_t len,
     static const char  hex[] = "0123456789abcdef";
 
     n = 0;
-    memcpy(buf, "IVE1", 4);
+    memcpy(buf, "IVE2", 4);
     n += 4;
 
     for (i = 0; i < 8; i++) {
@@ -156,6 +158,33 @@ image_variant_etag(const char *validator, size_t len,
     }
 
     out[IMAGE_VARIANT_ETAG_LEN - 1] = '"';
+}
+
+
+void
+image_variant_content_validator(const void *data, size_t len,
+    char out[IMAGE_VARIANT_CONTENT_LEN])
+{
+    size_t    i;
+    uint8_t   md[EVP_MAX_MD_SIZE];
+    unsigned  md_len;
+
+    static const char  hex[] = "0123456789abcdef";
+
+    md_len = 0;
+
+    if (!EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL)
+        || md_len != 32)
+    {
+        memset(md, 0, 32);
+    }
+
+    memcpy(out, "sha256:", 7);
+
+    for (i = 0; i < 32; i++) {
+        out[7 + 2 * i] = hex[md[i] >> 4];
+        out[8 + 2 * i] = hex[md[i] & 0x0f];
+    }
 }
 
 
