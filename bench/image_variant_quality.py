@@ -90,9 +90,18 @@ def make_photo(sample, w, h, path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--keep", help="keep the photos and outputs in DIR")
+    ap.add_argument("--shrink-on-load", default="thumbnail",
+                    choices=("thumbnail", "fast"),
+                    help="as image_variant_shrink_on_load (thumbnail: 2x "
+                         "left to the resampler, the default; fast: 1.25x)")
     args = ap.parse_args()
+    env = dict(os.environ)
+    env.pop("IMAGE_VARIANT_FAST_SHRINK", None)
+    if args.shrink_on_load == "fast":
+        env["IMAGE_VARIANT_FAST_SHRINK"] = "1"
 
     print(machine())
+    print("image_variant_shrink_on_load %s" % args.shrink_on_load)
     build_tool()
     ensure_sharp()
 
@@ -109,7 +118,7 @@ def main():
         theirs = photo[:-4] + "-sharp.jpg"
         subprocess.run(["node", os.path.join(SHARP_DIR, "cover.js"), photo,
                         theirs], check=True)
-        res = subprocess.run([TOOL, photo, theirs], check=True,
+        res = subprocess.run([TOOL, photo, theirs], check=True, env=env,
                              capture_output=True, text=True).stdout.split()
         ours, sharp = float(res[0]), float(res[1])
         rows.append((ours - sharp, "%dx%d" % (w, h), sample, what, ours,

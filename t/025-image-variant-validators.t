@@ -84,6 +84,12 @@ $t->run(<<'EOF');
             proxy_pass http://127.0.0.1:%%BACKEND%%/;
             image_variant small;
         }
+
+        location ~ ^/fast/(?<file>.+)$ {
+            alias %%PREFIX%%/html/img/$file;
+            image_variant small;
+            image_variant_shrink_on_load fast;
+        }
     }
 EOF
 
@@ -185,6 +191,15 @@ like($r->{content}, qr/Content-Encoding: gzip/,
 my $enc = qr{the source is encoded \(Content-Encoding: gzip\)};
 like($t->error_log, qr{415 for source "/o/gzip\.jpg": $enc},
      'gzip source: logged so');
+
+# ---- image_variant_shrink_on_load fast: other variants, another ETag
+
+$r = get('/fast/photo.jpg');
+is(join(' ', $r->{status}, image_type($r->{content})), '200 jpeg',
+   'shrink_on_load fast: a variant');
+my $slow = get('/v/small/photo.jpg');
+isnt($r->{headers}{etag}, $slow->{headers}{etag},
+     'shrink_on_load fast: its own ETag');
 
 # ---- Range: the whole variant, 200
 

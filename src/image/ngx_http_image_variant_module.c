@@ -61,6 +61,7 @@ typedef struct {
     ngx_str_t                    thread_pool_name;
     ngx_thread_pool_t           *thread_pool;
     ngx_uint_t                   log_level;     /* ..._log_level */
+    ngx_uint_t                   shrink_on_load;  /* 1: fast */
     ngx_uint_t                   merged;        /* for image_ingest */
 } ngx_http_image_variant_loc_conf_t;
 
@@ -154,6 +155,14 @@ static ngx_conf_enum_t  ngx_http_image_variant_log_levels[] = {
 };
 
 
+/* image_variant_shrink_on_load: what is left to the Lanczos resampler */
+static ngx_conf_enum_t  ngx_http_image_variant_shrink[] = {
+    { ngx_string("thumbnail"), 0 },
+    { ngx_string("fast"), 1 },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_http_image_variant_commands[] = {
 
     { ngx_string("image_variant_preset"),
@@ -225,6 +234,13 @@ static ngx_command_t  ngx_http_image_variant_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_image_variant_loc_conf_t, log_level),
       &ngx_http_image_variant_log_levels },
+
+    { ngx_string("image_variant_shrink_on_load"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_variant_loc_conf_t, shrink_on_load),
+      &ngx_http_image_variant_shrink },
 
     { ngx_string("image_variant_malloc_arenas"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -334,6 +350,8 @@ ngx_http_image_variant_header_filter(ngx_http_request_t *r)
     if (rc != NGX_OK) {
         return ngx_http_image_variant_refuse(r, ctx, rc, 1, "%s", reason);
     }
+
+    ctx->job.params.fast_shrink = conf->shrink_on_load;
 
     if (ngx_http_image_variant_encoded(r, ctx) != NGX_OK) {
         return ngx_http_image_variant_refuse(r, ctx,
@@ -1460,6 +1478,7 @@ ngx_http_image_variant_create_loc_conf(ngx_conf_t *cf)
     conf->timeout = NGX_CONF_UNSET_MSEC;
     conf->thread_timeout = NGX_CONF_UNSET_MSEC;
     conf->log_level = NGX_CONF_UNSET_UINT;
+    conf->shrink_on_load = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -1523,6 +1542,7 @@ ngx_http_image_variant_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_str_value(conf->thread_pool_name, prev->thread_pool_name,
                              "default");
     ngx_conf_merge_uint_value(conf->log_level, prev->log_level, NGX_LOG_ERR);
+    ngx_conf_merge_uint_value(conf->shrink_on_load, prev->shrink_on_load, 0);
 
     if (conf->max_input == 0 || conf->max_pixels == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -1114,6 +1114,23 @@ UNIT_TEST(test_content_validator)
 }
 
 
+/* image_variant_shrink_on_load fast makes other variants: another tag */
+
+UNIT_TEST(test_etag_fast_shrink)
+{
+    char                    a[IMAGE_VARIANT_ETAG_LEN + 1];
+    char                    b[IMAGE_VARIANT_ETAG_LEN + 1];
+    image_variant_params_t  p;
+
+    image_variant_params_init(&p);
+    CHECK_INT(p.fast_shrink, 0);
+    etag("\"5f3c-1a2b\"", &p, AVIF, a);
+    p.fast_shrink = 1;
+    etag("\"5f3c-1a2b\"", &p, AVIF, b);
+    CHECK(strcmp(a, b) != 0);
+}
+
+
 UNIT_TEST(test_etag_fields)
 {
     size_t                  i, j, n;
@@ -1137,6 +1154,7 @@ UNIT_TEST(test_etag_fields)
     a.dpr = b.dpr = base.dpr;
     memcpy(a.background, base.background, 3);
     memcpy(b.background, base.background, 3);
+    a.fast_shrink = b.fast_shrink = base.fast_shrink;
 
     etag("v", &a, WEBP, tags[0]);
     etag("v", &b, WEBP, tags[1]);
@@ -1242,7 +1260,8 @@ UNIT_TEST(test_etag_validator)
 }
 
 
-UNIT_MAIN(test_init, test_content_validator, test_preset_good,
+UNIT_MAIN(test_init, test_content_validator, test_etag_fast_shrink,
+          test_preset_good,
           test_preset_background,
           test_preset_bad, test_preset_directive, test_preset_messages,
           test_query_good, test_query_bad, test_query_over_preset,

@@ -64,6 +64,9 @@ typedef struct {
     unsigned                  quality;   /* 1..100; 0: the format's default */
     unsigned                  dpr;       /* 1..4, already applied to sizes */
     uint8_t                   background[3];   /* RGB, default white */
+    unsigned                  fast_shrink;     /* 1: shrink-on-load leaves
+                                                  1.25x to the resampler,
+                                                  0: 2x (vips_thumbnail) */
 } image_variant_params_t;
 
 

@@ -81,6 +81,7 @@ image_variant_negotiate(const char *accept, size_t len)
  *   format, quality, dpr        4 bytes each
  *   background                  3 bytes: r, g, b
  *   accept class                4 bytes, only when format is auto
+ *   fast shrink-on-load         4 bytes (1), only when set
  *
  * The tag is the first 16 bytes of its SHA-256, in lowercase hex, quoted.
  * Should the digest fail (out of memory inside OpenSSL), the tag is 32
@@ -94,7 +95,7 @@ image_variant_etag(const char *validator, size_t len,
 {
     int          ok;
     size_t       i, n;
-    uint8_t      buf[4 + 8 + 4 * 8 + 3];
+    uint8_t      buf[4 + 8 + 4 * 9 + 3];
     uint8_t      md[EVP_MAX_MD_SIZE];
     uint32_t     f[8];
     unsigned     md_len;
@@ -141,6 +142,10 @@ image_variant_etag(const char *validator, size_t len,
 
         if (p->format == IMAGE_VARIANT_FORMAT_AUTO) {
             n += image_variant_put32(buf + n, f[7]);
+        }
+
+        if (p->fast_shrink) {
+            n += image_variant_put32(buf + n, 1);
         }
 
         ok = EVP_DigestUpdate(ctx, buf, n)

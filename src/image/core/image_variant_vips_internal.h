@@ -53,6 +53,7 @@ typedef struct {
     VipsSize                size;
     VipsInteresting         crop;
     int                     pad;        /* contain: embed in width x height */
+    double                  resample;   /* the reduction left to Lanczos */
 } image_variant_box_t;
 
 

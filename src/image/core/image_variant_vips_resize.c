@@ -28,6 +28,7 @@ image_variant_box(const image_variant_params_t *p, image_variant_box_t *box)
     box->size = VIPS_SIZE_BOTH;
     box->crop = VIPS_INTERESTING_NONE;
     box->pad = 0;
+    box->resample = p->fast_shrink ? 1.25 : 2.0;
 
     if (p->width == 0 && p->height == 0) {
         box->size = VIPS_SIZE_DOWN;
