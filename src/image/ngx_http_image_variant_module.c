@@ -91,6 +91,9 @@ typedef struct {
 static ngx_int_t ngx_http_image_variant_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_image_variant_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_int_t ngx_http_image_variant_read(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx,
+    ngx_http_image_variant_loc_conf_t *conf);
 static ngx_int_t ngx_http_image_variant_resolve(ngx_http_request_t *r,
     ngx_http_image_variant_loc_conf_t *conf, image_variant_params_t *p,
     u_char *reason, size_t size);
@@ -314,7 +317,6 @@ static ngx_thread_pool_t  *ngx_http_image_variant_trim_pool;
 static ngx_int_t
 ngx_http_image_variant_header_filter(ngx_http_request_t *r)
 {
-    off_t                               len;
     u_char                              buf[NGX_OFF_T_LEN + NGX_TIME_T_LEN
                                             + 2];
     u_char                              reason[NGX_HTTP_IMAGE_VARIANT_REASON];
@@ -403,6 +405,24 @@ ngx_http_image_variant_header_filter(ngx_http_request_t *r)
         ctx->hash = 1;
     }
 
+    return ngx_http_image_variant_read(r, ctx, conf);
+}
+
+
+/*
+ * The body is to be collected: its length checked, its buffer made.
+ * HEAD goes through a real render too: its Content-Type and
+ * Content-Length are then exactly GET's (the negotiated format may
+ * depend on the source's alpha, known only from its pixels).
+ */
+
+static ngx_int_t
+ngx_http_image_variant_read(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx,
+    ngx_http_image_variant_loc_conf_t *conf)
+{
+    off_t  len;
+
     len = r->headers_out.content_length_n;
 
     if (len > (off_t) conf->max_input) {
@@ -411,12 +431,6 @@ ngx_http_image_variant_header_filter(ngx_http_request_t *r)
                    "source of %O bytes is larger than "
                    "image_variant_max_input %uz", len, conf->max_input);
     }
-
-    /*
-     * HEAD goes through a real render too: its Content-Type and
-     * Content-Length are then exactly GET's (the negotiated format may
-     * depend on the source's alpha, known only from its pixels).
-     */
 
     ctx->state = NGX_HTTP_IMAGE_VARIANT_READ;
 
