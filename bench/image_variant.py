@@ -310,6 +310,10 @@ def main():
                     help="interleaved rounds (server after server), each "
                          "--duration long; the table shows medians")
     ap.add_argument("--rss-requests", type=int, default=10000)
+    ap.add_argument("--shrink-on-load", default="thumbnail",
+                    choices=("thumbnail", "fast"),
+                    help="image_variant_shrink_on_load (thumbnail: 2x left "
+                         "to the resampler, the default; fast: 1.25x)")
     ap.add_argument("--no-sharp", action="store_true")
     ap.add_argument("--no-image-filter", action="store_true")
     args = ap.parse_args()
@@ -351,6 +355,7 @@ def run(args, work, servers):
             alias {photo};
             image_variant {f};
             image_variant_thread_pool bench;
+            image_variant_shrink_on_load {args.shrink_on_load};
         }}""" for f in ("jpeg", "webp", "avif"))
     ours = Nginx(work, "image_variant", [MODULE],
                  f"thread_pool bench threads={args.pool_threads};",

@@ -587,6 +587,13 @@ EOF
        '200 avif 256x256 MISS', 'conf: avatar in AVIF');
     is($get->('/v/avatar/2024/beach.jpg', 'text/html,image/webp;q=0.8'),
        '200 webp 256x256 HIT', 'conf: another WebP Accept, same entry');
+    is($get->('/v/avatar/2024/beach.jpg', 'image/avif;q=0,image/webp'),
+       '200 webp 256x256 HIT', 'conf: AVIF refused with q=0, WebP');
+    is($get->('/v/avatar/2024/beach.jpg',
+              'image/avif; q=0.0, image/webp;q=0, */*'),
+       '200 jpeg 256x256 MISS', 'conf: AVIF and WebP refused, JPEG');
+    is($get->('/v/avatar/2024/beach.jpg', 'image/avif;q=0.5,*/*'),
+       '200 avif 256x256 HIT', 'conf: AVIF at q=0.5 is AVIF');
     is($get->('/v/banner/2024/beach.jpg', '*/*'), '200 jpeg 1500x500 MISS',
        'conf: banner');
     is($get->('/v/thumb/2024/beach.jpg', '*/*'), '200 jpeg 320x213 MISS',

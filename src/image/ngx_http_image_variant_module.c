@@ -32,6 +32,9 @@
 /* r->buffered: the image filter's bit; the two never share a location */
 #define NGX_HTTP_IMAGE_VARIANT_BUFFERED  0x08
 
+/* a refusal's reason, logged and sent as the body */
+#define NGX_HTTP_IMAGE_VARIANT_REASON    320
+
 
 typedef struct {
     ngx_str_t                    name;
@@ -57,6 +60,8 @@ typedef struct {
     ngx_msec_t                   thread_timeout;  /* ..._thread_timeout */
     ngx_str_t                    thread_pool_name;
     ngx_thread_pool_t           *thread_pool;
+    ngx_uint_t                   log_level;     /* ..._log_level */
+    ngx_uint_t                   shrink_on_load;  /* 1: fast */
     ngx_uint_t                   merged;        /* for image_ingest */
 } ngx_http_image_variant_loc_conf_t;
 
@@ -65,6 +70,7 @@ typedef struct {
 #define NGX_HTTP_IMAGE_VARIANT_WORK   2       /* a thread is rendering */
 #define NGX_HTTP_IMAGE_VARIANT_SEND   3       /* the variant is ready */
 #define NGX_HTTP_IMAGE_VARIANT_DONE   4
+#define NGX_HTTP_IMAGE_VARIANT_REFUSED  5     /* the source is dropped */
 
 
 typedef struct {
@@ -74,8 +80,10 @@ typedef struct {
     u_char                      *last;
     u_char                      *end;
     u_char                       etag[IMAGE_VARIANT_ETAG_LEN];
+    time_t                       last_modified; /* the source's; -1 */
     image_variant_job_t          job;
     unsigned                     vary:1;
+    unsigned                     hash:1;        /* ETag from the bytes */
     unsigned                     expired:1;     /* the watchdog answered */
 } ngx_http_image_variant_ctx_t;
 
@@ -83,13 +91,31 @@ typedef struct {
 static ngx_int_t ngx_http_image_variant_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_image_variant_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_int_t ngx_http_image_variant_read(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx,
+    ngx_http_image_variant_loc_conf_t *conf);
 static ngx_int_t ngx_http_image_variant_resolve(ngx_http_request_t *r,
-    ngx_http_image_variant_loc_conf_t *conf, image_variant_params_t *p);
-static void ngx_http_image_variant_validator(ngx_http_request_t *r,
-    ngx_str_t *v, u_char *buf, size_t size);
+    ngx_http_image_variant_loc_conf_t *conf, image_variant_params_t *p,
+    u_char *reason, size_t size);
+static ngx_int_t ngx_http_image_variant_validator(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx, ngx_str_t *v, u_char *buf,
+    size_t size);
 static ngx_int_t ngx_http_image_variant_etag_matches(ngx_http_request_t *r,
     u_char *etag);
+static ngx_int_t ngx_http_image_variant_conditional(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx);
+static ngx_int_t ngx_http_image_variant_not_modified(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx);
 static ngx_int_t ngx_http_image_variant_set_etag(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx, u_char *validator, size_t len);
+static ngx_int_t ngx_http_image_variant_set_vary(ngx_http_request_t *r);
+static ngx_int_t ngx_http_image_variant_encoded(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx);
+static ngx_int_t ngx_http_image_variant_refuse(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx, ngx_uint_t status, ngx_uint_t log,
+    const char *fmt, ...);
+static ngx_int_t ngx_http_image_variant_preaccess(ngx_http_request_t *r);
+static ngx_int_t ngx_http_image_variant_hashed(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx);
 static ngx_int_t ngx_http_image_variant_collect(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx, ngx_chain_t *in);
@@ -120,6 +146,24 @@ static char *ngx_http_image_variant_merge_loc_conf(ngx_conf_t *cf,
 static ngx_int_t ngx_http_image_variant_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_image_variant_init_process(ngx_cycle_t *cycle);
 static void ngx_http_image_variant_exit_process(ngx_cycle_t *cycle);
+
+
+/* image_variant_log_level: where refusals are logged */
+static ngx_conf_enum_t  ngx_http_image_variant_log_levels[] = {
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_null_string, 0 }
+};
+
+
+/* image_variant_shrink_on_load: what is left to the Lanczos resampler */
+static ngx_conf_enum_t  ngx_http_image_variant_shrink[] = {
+    { ngx_string("thumbnail"), 0 },
+    { ngx_string("fast"), 1 },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_command_t  ngx_http_image_variant_commands[] = {
@@ -186,6 +230,20 @@ static ngx_command_t  ngx_http_image_variant_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_image_variant_loc_conf_t, thread_pool_name),
       NULL },
+
+    { ngx_string("image_variant_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_variant_loc_conf_t, log_level),
+      &ngx_http_image_variant_log_levels },
+
+    { ngx_string("image_variant_shrink_on_load"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_variant_loc_conf_t, shrink_on_load),
+      &ngx_http_image_variant_shrink },
 
     { ngx_string("image_variant_malloc_arenas"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -259,8 +317,11 @@ static ngx_thread_pool_t     *ngx_http_image_variant_trim_pool;
 static ngx_int_t
 ngx_http_image_variant_header_filter(ngx_http_request_t *r)
 {
-    off_t                               len;
+    u_char                              buf[NGX_OFF_T_LEN + NGX_TIME_T_LEN
+                                            + 2];
+    u_char                              reason[NGX_HTTP_IMAGE_VARIANT_REASON];
     ngx_int_t                           rc;
+    ngx_str_t                           v;
     ngx_http_image_variant_ctx_t       *ctx;
     ngx_http_image_variant_loc_conf_t  *conf;
 
@@ -285,59 +346,91 @@ ngx_http_image_variant_header_filter(ngx_http_request_t *r)
     ctx->request = r;
     ngx_http_set_ctx(r, ctx, ngx_http_image_variant_module);
 
-    rc = ngx_http_image_variant_resolve(r, conf, &ctx->job.params);
+    rc = ngx_http_image_variant_resolve(r, conf, &ctx->job.params, reason,
+                                        sizeof(reason));
 
     if (rc != NGX_OK) {
-        ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
-        return ngx_http_filter_finalize_request(r,
-                                                &ngx_http_image_variant_module,
-                                                rc);
+        return ngx_http_image_variant_refuse(r, ctx, rc, 1, "%s", reason);
+    }
+
+    ctx->job.params.fast_shrink = conf->shrink_on_load;
+
+    if (ngx_http_image_variant_encoded(r, ctx) != NGX_OK) {
+        return ngx_http_image_variant_refuse(r, ctx,
+                   NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, 1,
+                   "the source is encoded (Content-Encoding: %V), "
+                   "image_variant needs its bytes as stored "
+                   "(with proxy_pass: proxy_set_header Accept-Encoding \"\")",
+                   &r->headers_out.content_encoding->value);
     }
 
     ctx->vary = (ctx->job.params.format == IMAGE_VARIANT_FORMAT_AUTO);
 
-    if (ctx->vary && r->headers_in.accept) {
-        ctx->job.accept = image_variant_negotiate(
-                              (char *) r->headers_in.accept->value.data,
-                              r->headers_in.accept->value.len);
+    if (ctx->vary) {
+        if (r->headers_in.accept) {
+            ctx->job.accept = image_variant_negotiate(
+                                  (char *) r->headers_in.accept->value.data,
+                                  r->headers_in.accept->value.len);
+        }
+
+        if (ngx_http_image_variant_set_vary(r) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
-    if (ngx_http_image_variant_set_etag(r, ctx) != NGX_OK) {
-        return NGX_ERROR;
+    /*
+     * The variant's validators are the only ones: nginx's not-modified
+     * filter, which would answer with the source's, was turned off for
+     * this location (see ngx_http_image_variant_preaccess()).  A source
+     * without an ETag or a Last-Modified gets its ETag from its bytes,
+     * once they are all here.
+     */
+
+    if (ngx_http_image_variant_validator(r, ctx, &v, buf, sizeof(buf))
+        == NGX_OK)
+    {
+        if (ngx_http_image_variant_set_etag(r, ctx, v.data, v.len)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        /* nothing to decode when the client has this very variant */
+
+        if (ngx_http_image_variant_conditional(r, ctx) == NGX_OK) {
+            return ngx_http_image_variant_not_modified(r, ctx);
+        }
+
+    } else {
+        ctx->hash = 1;
     }
 
-    /* nothing to decode when the client has this very variant */
+    return ngx_http_image_variant_read(r, ctx, conf);
+}
 
-    if (ngx_http_image_variant_etag_matches(r, ctx->etag) == NGX_OK) {
-        ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
 
-        r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
-        r->headers_out.status_line.len = 0;
-        ngx_http_clear_content_length(r);
-        ngx_http_clear_accept_ranges(r);
-        r->header_only = 1;
+/*
+ * The body is to be collected: its length checked, its buffer made.
+ * HEAD goes through a real render too: its Content-Type and
+ * Content-Length are then exactly GET's (the negotiated format may
+ * depend on the source's alpha, known only from its pixels).
+ */
 
-        return ngx_http_next_header_filter(r);
-    }
+static ngx_int_t
+ngx_http_image_variant_read(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx,
+    ngx_http_image_variant_loc_conf_t *conf)
+{
+    off_t  len;
 
     len = r->headers_out.content_length_n;
 
     if (len > (off_t) conf->max_input) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "image_variant: source of %O bytes is larger than "
-                      "image_variant_max_input %uz", len, conf->max_input);
-
-        ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
-        return ngx_http_filter_finalize_request(r,
-                                       &ngx_http_image_variant_module,
-                                       NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
+        return ngx_http_image_variant_refuse(r, ctx,
+                   NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, 1,
+                   "source of %O bytes is larger than "
+                   "image_variant_max_input %uz", len, conf->max_input);
     }
-
-    /*
-     * HEAD goes through a real render too: its Content-Type and
-     * Content-Length are then exactly GET's (the negotiated format may
-     * depend on the source's alpha, known only from its header).
-     */
 
     ctx->state = NGX_HTTP_IMAGE_VARIANT_READ;
 
@@ -363,7 +456,8 @@ ngx_http_image_variant_header_filter(ngx_http_request_t *r)
 
 static ngx_int_t
 ngx_http_image_variant_resolve(ngx_http_request_t *r,
-    ngx_http_image_variant_loc_conf_t *conf, image_variant_params_t *p)
+    ngx_http_image_variant_loc_conf_t *conf, image_variant_params_t *p,
+    u_char *reason, size_t size)
 {
     int                               rc, found;
     u_char                           *q;
@@ -373,6 +467,7 @@ ngx_http_image_variant_resolve(ngx_http_request_t *r,
     ngx_http_image_variant_preset_t  *preset;
 
     if (ngx_http_complex_value(r, conf->variant, &name) != NGX_OK) {
+        ngx_cpystrn(reason, (u_char *) "the preset's name failed", size);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -393,8 +488,7 @@ ngx_http_image_variant_resolve(ngx_http_request_t *r,
     }
 
     if (preset == NULL) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "image_variant: no preset \"%V\"", &name);
+        *ngx_snprintf(reason, size - 1, "no preset \"%V\"", &name) = '\0';
         return NGX_HTTP_NOT_FOUND;
     }
 
@@ -426,15 +520,14 @@ ngx_http_image_variant_resolve(ngx_http_request_t *r,
                                        (char *) path.data, path.len,
                                        (char *) r->args.data, r->args.len))
     {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "image_variant: parameters without a valid signature");
+        ngx_cpystrn(reason, (u_char *) "parameters without a valid signature",
+                    size);
         return NGX_HTTP_FORBIDDEN;
     }
 
     /* signed, yet not valid: the app's mistake, not an attack */
     if (rc != IMAGE_VARIANT_OK) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "image_variant: bad parameters: %s", err);
+        *ngx_snprintf(reason, size - 1, "bad parameters: %s", err) = '\0';
         return NGX_HTTP_BAD_REQUEST;
     }
 
@@ -444,15 +537,11 @@ ngx_http_image_variant_resolve(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_image_variant_set_etag(ngx_http_request_t *r,
-    ngx_http_image_variant_ctx_t *ctx)
+    ngx_http_image_variant_ctx_t *ctx, u_char *validator, size_t len)
 {
-    u_char            buf[NGX_OFF_T_LEN + NGX_TIME_T_LEN + 2];
-    ngx_str_t         v;
     ngx_table_elt_t  *h;
 
-    ngx_http_image_variant_validator(r, &v, buf, sizeof(buf));
-
-    image_variant_etag((char *) v.data, v.len, &ctx->job.params,
+    image_variant_etag((char *) validator, len, &ctx->job.params,
                        ctx->job.accept, (char *) ctx->etag);
 
     h = r->headers_out.etag;
@@ -472,38 +561,267 @@ ngx_http_image_variant_set_etag(ngx_http_request_t *r,
     h->value.data = ctx->etag;
     h->value.len = IMAGE_VARIANT_ETAG_LEN;
 
-    if (ctx->vary) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_ERROR;
-        }
+    return NGX_OK;
+}
 
-        h->hash = 1;
-        ngx_str_set(&h->key, "Vary");
-        h->lowcase_key = (u_char *) "vary";
-        h->value = ngx_http_image_variant_vary;
+
+static ngx_int_t
+ngx_http_image_variant_set_vary(ngx_http_request_t *r)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
     }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Vary");
+    h->lowcase_key = (u_char *) "vary";
+    h->value = ngx_http_image_variant_vary;
 
     return NGX_OK;
 }
 
 
-/* the source's validator: its ETag, else its Last-Modified and length */
+/*
+ * The source's validator: its ETag, else its Last-Modified and length.
+ * NGX_DECLINED when it has neither (a length alone would give every
+ * source of that size one tag, and no length at all one tag to all): the
+ * tag then comes from the bytes, see ngx_http_image_variant_hashed().
+ * The source's Last-Modified time is kept for If-Modified-Since (a
+ * proxied one is parsed here: upstream parses it only for its cache).
+ */
 
-static void
-ngx_http_image_variant_validator(ngx_http_request_t *r, ngx_str_t *v,
-    u_char *buf, size_t size)
+static ngx_int_t
+ngx_http_image_variant_validator(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx, ngx_str_t *v, u_char *buf,
+    size_t size)
 {
-    if (r->headers_out.etag && r->headers_out.etag->hash) {
+    time_t            lm;
+    ngx_table_elt_t  *h;
+
+    lm = r->headers_out.last_modified_time;
+    h = r->headers_out.last_modified;
+
+    if (lm == -1 && h && h->hash) {
+        lm = ngx_parse_http_time(h->value.data, h->value.len);
+        lm = (lm == NGX_ERROR) ? -1 : lm;
+    }
+
+    ctx->last_modified = lm;
+
+    if (r->headers_out.etag && r->headers_out.etag->hash
+        && r->headers_out.etag->value.len)
+    {
         *v = r->headers_out.etag->value;
-        return;
+        return NGX_OK;
+    }
+
+    if (lm == -1) {
+        return NGX_DECLINED;
     }
 
     v->data = buf;
-    v->len = ngx_snprintf(buf, size, "%T-%O",
-                          r->headers_out.last_modified_time,
+    v->len = ngx_snprintf(buf, size, "%T-%O", lm,
                           r->headers_out.content_length_n)
              - buf;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The preconditions of a GET for the variant, by its validators only
+ * (RFC 9110, 13.2.2): If-None-Match when present, else If-Modified-Since
+ * against the source's Last-Modified, as nginx's if_modified_since
+ * directive says (off, exact, before).  NGX_OK: 304.
+ */
+
+static ngx_int_t
+ngx_http_image_variant_conditional(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx)
+{
+    time_t                     ims;
+    ngx_table_elt_t           *h;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (r->headers_in.if_none_match) {
+        return ngx_http_image_variant_etag_matches(r, ctx->etag);
+    }
+
+    h = r->headers_in.if_modified_since;
+
+    if (h == NULL || ctx->last_modified == -1) {
+        return NGX_DECLINED;
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->if_modified_since == NGX_HTTP_IMS_OFF) {
+        return NGX_DECLINED;
+    }
+
+    ims = ngx_parse_http_time(h->value.data, h->value.len);
+
+    if (ims == NGX_ERROR) {
+        return NGX_DECLINED;
+    }
+
+    if (ims == ctx->last_modified
+        || (clcf->if_modified_since == NGX_HTTP_IMS_BEFORE
+            && ctx->last_modified <= ims))
+    {
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * 304 with the variant's ETag, Last-Modified and Vary, and no
+ * Content-Type: the source's (image/jpeg for a WebP variant) would be
+ * merged into a cache's stored response (RFC 9111, 4.3.4).
+ */
+
+static ngx_int_t
+ngx_http_image_variant_not_modified(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx)
+{
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "image_variant: not modified, nothing rendered");
+
+    ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
+    r->buffered &= ~NGX_HTTP_IMAGE_VARIANT_BUFFERED;
+
+    r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
+    r->headers_out.status_line.len = 0;
+
+    r->headers_out.content_type.len = 0;
+    r->headers_out.content_type.data = NULL;
+    r->headers_out.content_type_len = 0;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+
+    ngx_http_clear_content_length(r);
+    ngx_http_clear_accept_ranges(r);
+
+    r->header_only = 1;
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/* a source with a Content-Encoding other than identity */
+
+static ngx_int_t
+ngx_http_image_variant_encoded(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx)
+{
+    ngx_table_elt_t  *h;
+
+    h = r->headers_out.content_encoding;
+
+    if (h == NULL || !h->hash || h->value.len == 0
+        || (h->value.len == 8
+            && ngx_strncasecmp(h->value.data, (u_char *) "identity", 8) == 0))
+    {
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A refusal: logged once (at image_variant_log_level, 500 at error; not
+ * when the edge task has said it already), and answered with its reason
+ * as a short text/plain body instead of nginx's stock page, without the
+ * source's headers.  Like ngx_http_filter_finalize_request(), from either
+ * filter, before the variant's header went out: NGX_ERROR once it is sent
+ * (the source's response is dropped), NGX_AGAIN while it is being sent.
+ */
+
+static ngx_int_t
+ngx_http_image_variant_refuse(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx, ngx_uint_t status, ngx_uint_t log,
+    const char *fmt, ...)
+{
+    u_char                             *p, *body;
+    size_t                              len;
+    va_list                             args;
+    ngx_int_t                           rc;
+    ngx_buf_t                          *b;
+    ngx_uint_t                          level;
+    ngx_chain_t                         out;
+    ngx_http_image_variant_loc_conf_t  *conf;
+    u_char                              reason[NGX_HTTP_IMAGE_VARIANT_REASON];
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(reason, reason + sizeof(reason) - 1, fmt, args);
+    va_end(args);
+
+    len = p - reason;
+    *p = LF;
+
+    conf = ngx_http_get_module_loc_conf(r, ngx_http_image_variant_module);
+
+    if (log) {
+        level = (status == NGX_HTTP_INTERNAL_SERVER_ERROR) ? NGX_LOG_ERR
+                                                           : conf->log_level;
+
+        ngx_log_error(level, r->connection->log, 0,
+                      "image_variant: %ui for source \"%V\": %*s",
+                      status, &r->uri, len, reason);
+    }
+
+    ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
+    r->buffered &= ~NGX_HTTP_IMAGE_VARIANT_BUFFERED;
+
+    body = ngx_pnalloc(r->pool, len + 1);
+    if (body == NULL) {
+        ctx->state = NGX_HTTP_IMAGE_VARIANT_REFUSED;
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(body, reason, len + 1);
+
+    ngx_http_clean_header(r);
+
+    r->filter_finalize = 1;
+    r->headers_out.status = status;
+    ngx_str_set(&r->headers_out.content_type, "text/plain");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_length_n = len + 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ctx->state = NGX_HTTP_IMAGE_VARIANT_REFUSED;
+        return (rc == NGX_OK) ? NGX_ERROR : rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        ctx->state = NGX_HTTP_IMAGE_VARIANT_REFUSED;
+        return NGX_ERROR;
+    }
+
+    b->pos = body;
+    b->last = body + len + 1;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    rc = ngx_http_output_filter(r, &out);
+
+    ctx->state = NGX_HTTP_IMAGE_VARIANT_REFUSED;
+
+    return (rc == NGX_OK || rc == NGX_DONE) ? NGX_ERROR : rc;
 }
 
 
@@ -555,13 +873,26 @@ ngx_http_image_variant_etag_matches(ngx_http_request_t *r, u_char *etag)
 static ngx_int_t
 ngx_http_image_variant_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_int_t                      rc;
-    ngx_http_image_variant_ctx_t  *ctx;
+    ngx_int_t                           rc;
+    ngx_chain_t                        *cl;
+    ngx_http_image_variant_ctx_t       *ctx;
+    ngx_http_image_variant_loc_conf_t  *conf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_image_variant_module);
 
     if (ctx == NULL || ctx->state == NGX_HTTP_IMAGE_VARIANT_DONE) {
         return ngx_http_next_body_filter(r, in);
+    }
+
+    if (ctx->state == NGX_HTTP_IMAGE_VARIANT_REFUSED) {
+        /* the refusal's body went out: the source's goes nowhere */
+
+        for (cl = in; cl; cl = cl->next) {
+            cl->buf->pos = cl->buf->last;
+            cl->buf->file_pos = cl->buf->file_last;
+        }
+
+        return ngx_http_next_body_filter(r, NULL);
     }
 
     switch (ctx->state) {
@@ -573,11 +904,30 @@ ngx_http_image_variant_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
             return NGX_OK;
         }
 
+        if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+            conf = ngx_http_get_module_loc_conf(r,
+                                                ngx_http_image_variant_module);
+
+            return ngx_http_image_variant_refuse(r, ctx, rc, 1,
+                       "source is larger than image_variant_max_input %uz",
+                       conf->max_input);
+        }
+
+        if (rc == NGX_HTTP_UNSUPPORTED_MEDIA_TYPE) {
+            return ngx_http_image_variant_refuse(r, ctx, rc, 1,
+                                                 "empty source");
+        }
+
         if (rc != NGX_OK) {
-            ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
-            r->buffered &= ~NGX_HTTP_IMAGE_VARIANT_BUFFERED;
-            return ngx_http_filter_finalize_request(r,
-                                       &ngx_http_image_variant_module, rc);
+            return NGX_ERROR;
+        }
+
+        if (ctx->hash) {
+            rc = ngx_http_image_variant_hashed(r, ctx);
+
+            if (rc != NGX_DECLINED) {
+                return rc;
+            }
         }
 
         return ngx_http_image_variant_post(r, ctx);
@@ -625,9 +975,6 @@ ngx_http_image_variant_collect(ngx_http_request_t *r,
         have = ctx->last - ctx->data;
 
         if (size > conf->max_input - have) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "image_variant: source is larger than "
-                          "image_variant_max_input %uz", conf->max_input);
             return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
         }
 
@@ -638,7 +985,7 @@ ngx_http_image_variant_collect(ngx_http_request_t *r,
 
             p = ngx_palloc(r->pool, want);
             if (p == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                return NGX_ERROR;
             }
 
             if (have) {
@@ -660,12 +1007,42 @@ ngx_http_image_variant_collect(ngx_http_request_t *r,
     }
 
     if (ctx->last == ctx->data) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "image_variant: empty source");
         return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A source without validators, all here: its ETag from its bytes (SHA-256
+ * on the event loop, ~1 ms per MB, and only for such sources), then the
+ * preconditions as for any other.  NGX_DECLINED: render it.
+ */
+
+static ngx_int_t
+ngx_http_image_variant_hashed(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx)
+{
+    u_char  v[IMAGE_VARIANT_CONTENT_LEN];
+
+    image_variant_content_validator(ctx->data, ctx->last - ctx->data,
+                                    (char *) v);
+
+    if (ngx_http_image_variant_set_etag(r, ctx, v, sizeof(v)) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "image_variant: source without validators, "
+                   "ETag from its bytes: %*s", (size_t) IMAGE_VARIANT_ETAG_LEN,
+                   ctx->etag);
+
+    if (ngx_http_image_variant_conditional(r, ctx) == NGX_OK) {
+        return ngx_http_image_variant_not_modified(r, ctx);
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -712,12 +1089,10 @@ ngx_http_image_variant_post(ngx_http_request_t *r,
     if (ngx_http_edge_task_post(t, conf->thread_pool, &conf->thread_pool_name)
         != NGX_OK)
     {
-        ctx->state = NGX_HTTP_IMAGE_VARIANT_DONE;
-        r->buffered &= ~NGX_HTTP_IMAGE_VARIANT_BUFFERED;
-
-        return ngx_http_filter_finalize_request(r,
-                                       &ngx_http_image_variant_module,
-                                       NGX_HTTP_SERVICE_UNAVAILABLE);
+        /* logged by the edge task */
+        return ngx_http_image_variant_refuse(r, ctx,
+                                             NGX_HTTP_SERVICE_UNAVAILABLE, 0,
+                                             "the render queue is full");
     }
 
     ctx->state = NGX_HTTP_IMAGE_VARIANT_WORK;
@@ -830,9 +1205,9 @@ static ngx_int_t
 ngx_http_image_variant_send(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx)
 {
-    ngx_int_t             rc, status;
+    ngx_int_t             rc;
     ngx_buf_t            *b;
-    ngx_uint_t            level;
+    ngx_uint_t            status;
     ngx_chain_t           out;
     image_variant_job_t  *job;
 
@@ -842,23 +1217,16 @@ ngx_http_image_variant_send(ngx_http_request_t *r,
 
     if (ctx->expired) {
         /* the job is still the thread's: not a byte of it is read */
-        return ngx_http_filter_finalize_request(r,
-                                                &ngx_http_image_variant_module,
-                                                NGX_HTTP_SERVICE_UNAVAILABLE);
+        return ngx_http_image_variant_refuse(r, ctx,
+                   NGX_HTTP_SERVICE_UNAVAILABLE, 0,
+                   "the render outlasted image_variant_thread_timeout");
     }
 
     if (job->status != IMAGE_VARIANT_DONE) {
-        status = (ngx_int_t) ngx_http_image_variant_status(job->status);
+        status = ngx_http_image_variant_status(job->status);
 
-        level = (status == NGX_HTTP_INTERNAL_SERVER_ERROR) ? NGX_LOG_ERR
-                                                           : NGX_LOG_INFO;
-
-        ngx_log_error(level, r->connection->log, 0,
-                      "image_variant: %s", job->error);
-
-        return ngx_http_filter_finalize_request(r,
-                                                &ngx_http_image_variant_module,
-                                                status);
+        return ngx_http_image_variant_refuse(r, ctx, status, 1, "%s",
+                                             job->error);
     }
 
     r->headers_out.content_type.data =
@@ -1121,6 +1489,8 @@ ngx_http_image_variant_create_loc_conf(ngx_conf_t *cf)
     conf->max_pixels = NGX_CONF_UNSET_UINT;
     conf->timeout = NGX_CONF_UNSET_MSEC;
     conf->thread_timeout = NGX_CONF_UNSET_MSEC;
+    conf->log_level = NGX_CONF_UNSET_UINT;
+    conf->shrink_on_load = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -1183,6 +1553,8 @@ ngx_http_image_variant_merge_loc_conf(ngx_conf_t *cf, void *parent,
                               NGX_HTTP_EDGE_TASK_TIMEOUT);
     ngx_conf_merge_str_value(conf->thread_pool_name, prev->thread_pool_name,
                              "default");
+    ngx_conf_merge_uint_value(conf->log_level, prev->log_level, NGX_LOG_ERR);
+    ngx_conf_merge_uint_value(conf->shrink_on_load, prev->shrink_on_load, 0);
 
     if (conf->max_input == 0 || conf->max_pixels == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1214,6 +1586,18 @@ ngx_http_image_variant_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static ngx_int_t
 ngx_http_image_variant_init(ngx_conf_t *cf)
 {
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_image_variant_preaccess;
+
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_image_variant_header_filter;
 
@@ -1221,6 +1605,29 @@ ngx_http_image_variant_init(ngx_conf_t *cf)
     ngx_http_top_body_filter = ngx_http_image_variant_body_filter;
 
     return NGX_OK;
+}
+
+
+/*
+ * nginx's not-modified filter runs before this one: in a location that
+ * makes variants it would answer If-Modified-Since (or an If-None-Match
+ * with the source's ETag) with a 304 of its own, carrying the source's
+ * ETag and no Vary.  Off here: the header filter answers preconditions
+ * with the variant's validators.
+ */
+
+static ngx_int_t
+ngx_http_image_variant_preaccess(ngx_http_request_t *r)
+{
+    ngx_http_image_variant_loc_conf_t  *conf;
+
+    conf = ngx_http_get_module_loc_conf(r, ngx_http_image_variant_module);
+
+    if (conf->variant) {
+        r->disable_not_modified = 1;
+    }
+
+    return NGX_DECLINED;
 }
 
 

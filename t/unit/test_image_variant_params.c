@@ -1066,7 +1066,7 @@ UNIT_TEST(test_etag_format)
 
 
 /*
- * python3: sha256(b"IVE1" + pack(">Q", len(v)) + v + pack(">7I", width,
+ * python3: sha256(b"IVE2" + pack(">Q", len(v)) + v + pack(">7I", width,
  * height, fit, gravity, format, quality, dpr) + bytes(background)
  * [+ pack(">I", accept) when format is auto]).hexdigest()[:32]
  */
@@ -1078,7 +1078,7 @@ UNIT_TEST(test_etag_known_answers)
 
     image_variant_params_init(&p);
     etag("\"5f3c-1a2b\"", &p, AVIF, t);
-    CHECK_STR(t, "\"ba11d20834a50e75f281d4172a399ee6\"");
+    CHECK_STR(t, "\"df9cce17cee69a757c2806cd9e7462fc\"");
 
     p.width = 512;
     p.height = 512;
@@ -1088,7 +1088,46 @@ UNIT_TEST(test_etag_known_answers)
     p.dpr = 2;
     memset(p.background, 0, 3);
     etag("\"5f3c-1a2b\"", &p, AVIF, t);
-    CHECK_STR(t, "\"668cf902a75a1aba35c70f3d81ccb3fe\"");
+    CHECK_STR(t, "\"6f19732dfe8749f0acdfb0c77022b9f2\"");
+}
+
+
+/*
+ * Sources without a validator: the tag comes from the bytes.  python3:
+ * "sha256:" + sha256(b"abc").hexdigest() is the known answer.
+ */
+
+UNIT_TEST(test_content_validator)
+{
+    char  a[IMAGE_VARIANT_CONTENT_LEN + 1], b[IMAGE_VARIANT_CONTENT_LEN + 1];
+
+    a[IMAGE_VARIANT_CONTENT_LEN] = '\0';
+    b[IMAGE_VARIANT_CONTENT_LEN] = '\0';
+
+    image_variant_content_validator("abc", 3, a);
+    CHECK_STR(a, "sha256:ba7816bf8f01cfea414140de5dae2223"
+                 "b00361a396177a9cb410ff61f20015ad");
+
+    /* same length, one byte apart */
+    image_variant_content_validator("abd", 3, b);
+    CHECK(strcmp(a, b) != 0);
+}
+
+
+/* image_variant_shrink_on_load fast makes other variants: another tag */
+
+UNIT_TEST(test_etag_fast_shrink)
+{
+    char                    a[IMAGE_VARIANT_ETAG_LEN + 1];
+    char                    b[IMAGE_VARIANT_ETAG_LEN + 1];
+    image_variant_params_t  p;
+
+    image_variant_params_init(&p);
+    CHECK_INT(p.fast_shrink, 0);
+    etag("\"5f3c-1a2b\"", &p, AVIF, a);
+    p.fast_shrink = 1;
+    etag("\"5f3c-1a2b\"", &p, AVIF, b);
+    CHECK(strcmp(a, b) != 0);
 }
 
 
@@ -1115,6 +1154,7 @@ UNIT_TEST(test_etag_fields)
     a.dpr = b.dpr = base.dpr;
     memcpy(a.background, base.background, 3);
     memcpy(b.background, base.background, 3);
+    a.fast_shrink = b.fast_shrink = base.fast_shrink;
 
     etag("v", &a, WEBP, tags[0]);
     etag("v", &b, WEBP, tags[1]);
@@ -1220,7 +1260,9 @@ UNIT_TEST(test_etag_validator)
 }
 
 
-UNIT_MAIN(test_init, test_preset_good, test_preset_background,
+UNIT_MAIN(test_init, test_content_validator, test_etag_fast_shrink,
+          test_preset_good,
+          test_preset_background,
           test_preset_bad, test_preset_directive, test_preset_messages,
           test_query_good, test_query_bad, test_query_over_preset,
           test_query_length, test_canonical, test_sign_known_answers,

@@ -20,6 +20,7 @@
 #define IMAGE_VARIANT_MAX_DPR      4
 #define IMAGE_VARIANT_SIG_LEN      43       /* base64url of 32 bytes */
 #define IMAGE_VARIANT_ETAG_LEN     34       /* '"' + 32 hex + '"' */
+#define IMAGE_VARIANT_CONTENT_LEN  71       /* "sha256:" + 64 hex */
 
 
 typedef enum {
@@ -63,6 +64,9 @@ typedef struct {
     unsigned                  quality;   /* 1..100; 0: the format's default */
     unsigned                  dpr;       /* 1..4, already applied to sizes */
     uint8_t                   background[3];   /* RGB, default white */
+    unsigned                  fast_shrink;     /* 1: shrink-on-load leaves
+                                                  1.25x to the resampler,
+                                                  0: 2x (vips_thumbnail) */
 } image_variant_params_t;
 
 
@@ -155,6 +159,16 @@ image_variant_accept_e image_variant_negotiate(const char *accept,
 void image_variant_etag(const char *validator, size_t len,
     const image_variant_params_t *p, image_variant_accept_e accept,
     char out[IMAGE_VARIANT_ETAG_LEN]);
+
+/*
+ * The validator of a source that came without one (no ETag, no
+ * Last-Modified): "sha256:" and the hex SHA-256 of its bytes, for
+ * image_variant_etag().  Two different sources never share a tag, and a
+ * changed source gets a new one, whatever its length.  Writes
+ * IMAGE_VARIANT_CONTENT_LEN bytes, no NUL; zeros should OpenSSL fail.
+ */
+void image_variant_content_validator(const void *data, size_t len,
+    char out[IMAGE_VARIANT_CONTENT_LEN]);
 
 
 #endif /* _IMAGE_VARIANT_PARAMS_H_INCLUDED_ */

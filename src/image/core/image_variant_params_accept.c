@@ -72,13 +72,16 @@ image_variant_negotiate(const char *accept, size_t len)
  * The serialisation is fixed: no struct is hashed as memory, so padding
  * and enum sizes never matter.  Integers are big-endian.
  *
- *   "IVE1"                      layout version, 4 bytes
+ *   "IVE2"                      layout version, 4 bytes (IVE2: the
+ *                               pipeline of the 2x shrink-on-load rule,
+ *                               whose variants differ from IVE1's)
  *   validator length            8 bytes
  *   validator                   that many bytes
  *   width, height, fit, gravity,
  *   format, quality, dpr        4 bytes each
  *   background                  3 bytes: r, g, b
  *   accept class                4 bytes, only when format is auto
+ *   fast shrink-on-load         4 bytes (1), only when set
  *
  * The tag is the first 16 bytes of its SHA-256, in lowercase hex, quoted.
  * Should the digest fail (out of memory inside OpenSSL), the tag is 32
@@ -92,7 +95,7 @@ image_variant_etag(const char *validator, size_t len,
 {
     int          ok;
     size_t       i, n;
-    uint8_t      buf[4 + 8 + 4 * 8 + 3];
+    uint8_t      buf[4 + 8 + 4 * 9 + 3];
     uint8_t      md[EVP_MAX_MD_SIZE];
     uint32_t     f[8];
     unsigned     md_len;
@@ -101,7 +104,7 @@ image_variant_etag(const char *validator, size_t len,
     static const char  hex[] = "0123456789abcdef";
 
     n = 0;
-    memcpy(buf, "IVE1", 4);
+    memcpy(buf, "IVE2", 4);
     n += 4;
 
     for (i = 0; i < 8; i++) {
@@ -141,6 +144,10 @@ image_variant_etag(const char *validator, size_t len,
             n += image_variant_put32(buf + n, f[7]);
         }
 
+        if (p->fast_shrink) {
+            n += image_variant_put32(buf + n, 1);
+        }
+
         ok = EVP_DigestUpdate(ctx, buf, n)
              && EVP_DigestFinal_ex(ctx, md, &md_len)
              && md_len >= 16;
@@ -156,6 +163,33 @@ image_variant_etag(const char *validator, size_t len,
     }
 
     out[IMAGE_VARIANT_ETAG_LEN - 1] = '"';
+}
+
+
+void
+image_variant_content_validator(const void *data, size_t len,
+    char out[IMAGE_VARIANT_CONTENT_LEN])
+{
+    size_t    i;
+    uint8_t   md[EVP_MAX_MD_SIZE];
+    unsigned  md_len;
+
+    static const char  hex[] = "0123456789abcdef";
+
+    md_len = 0;
+
+    if (!EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL)
+        || md_len != 32)
+    {
+        memset(md, 0, 32);
+    }
+
+    memcpy(out, "sha256:", 7);
+
+    for (i = 0; i < 32; i++) {
+        out[7 + 2 * i] = hex[md[i] >> 4];
+        out[8 + 2 * i] = hex[md[i] & 0x0f];
+    }
 }
 
 

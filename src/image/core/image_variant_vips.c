@@ -14,10 +14,11 @@
  * render itself, the images a render holds and its time limit.
  *
  * vips_thumbnail_buffer() was measured against this and not kept: it
- * parses the header twice after our own parse for the pixel limit, decodes
- * JPEG at 1/2 where 1/4 is enough, and with export_profile "srgb" pays an
- * lcms transform even for sRGB sources (~21 ms CPU against ~10 ms for the
- * 1920x1280 sample cut to 256x256 JPEG).
+ * parses the header twice after our own parse for the pixel limit, and
+ * with export_profile "srgb" pays an lcms transform even for sRGB sources
+ * (~21 ms CPU against ~10 ms for the 1920x1280 sample cut to 256x256
+ * JPEG).  Its shrink-on-load rule is kept: at least 2x is left to the
+ * Lanczos-3 resampler (see image_variant_preshrink()).
  */
 
 
@@ -38,6 +39,8 @@ static void image_variant_watch(image_variant_clock_t *clock,
     VipsImage *image, int n);
 static void image_variant_unwatch(image_variant_clock_t *clock);
 static int image_variant_late(image_variant_clock_t *clock);
+static int image_variant_alpha_used(image_variant_run_t *run,
+    VipsImage **image);
 static void image_variant_log(const gchar *domain, GLogLevelFlags level,
     const gchar *message, gpointer data);
 
@@ -171,8 +174,28 @@ image_variant_render(image_variant_job_t *job)
             break;
 
         default:
-            format = vips_image_hasalpha(in) ? IMAGE_VARIANT_FORMAT_PNG
-                                             : IMAGE_VARIANT_FORMAT_JPEG;
+            format = IMAGE_VARIANT_FORMAT_JPEG;
+
+            if (!vips_image_hasalpha(in)) {
+                break;
+            }
+
+            switch (image_variant_alpha_used(&run, &in)) {
+
+            case 1:
+                format = IMAGE_VARIANT_FORMAT_PNG;
+                break;
+
+            case 0:
+                break;
+
+            default:
+                image_variant_fail(job, run.clock.expired
+                                        ? IMAGE_VARIANT_E_TIMEOUT
+                                        : IMAGE_VARIANT_E_NOT_IMAGE,
+                                   "render");
+                goto done;
+            }
         }
     }
 
@@ -215,6 +238,9 @@ done:
     for (i = run.n - 1; i >= 0; i--) {
         g_object_unref(run.images[i]);
     }
+
+    /* after the images: a loader may read it until its last unref */
+    g_free(run.owned);
 
     /* libvips' per-thread buffers: this nginx thread may idle for long */
     vips_thread_shutdown();
@@ -301,6 +327,44 @@ image_variant_loader(const char *type)
     }
 
     return IMAGE_VARIANT_LOAD_NONE;
+}
+
+
+/*
+ * Whether the alpha band of the resized image is used: an alpha of 255
+ * everywhere (an RGBA PNG of a photo, most gif2webp outputs) is no
+ * transparency, and format auto then gives JPEG rather than a PNG ten
+ * times its size.  The variant is small (it is the box's size): computed
+ * once into memory, where both the minimum and the saver read it.
+ * 1 used, 0 not, -1 error (the image replaced by its memory copy).
+ */
+
+static int
+image_variant_alpha_used(image_variant_run_t *run, VipsImage **image)
+{
+    double      min;
+    VipsImage  *in, *alpha;
+
+    in = image_variant_keep(run, vips_image_copy_memory(*image));
+    if (in == NULL) {
+        return -1;
+    }
+
+    *image = in;
+
+    if (vips_extract_band(in, &alpha, in->Bands - 1, NULL) != 0) {
+        return -1;
+    }
+
+    if (vips_min(alpha, &min, NULL) != 0) {
+        g_object_unref(alpha);
+        return -1;
+    }
+
+    g_object_unref(alpha);
+
+    /* 8-bit here: image_variant_resize() made it so */
+    return min < 255.0;
 }
 
 

@@ -64,7 +64,8 @@ void image_variant_shutdown(void);
  * sRGB (CMYK included), 16-bit and palette sources to 8-bit sRGB, alpha
  * flattened onto the background for JPEG (PNG, WebP and AVIF keep it),
  * metadata stripped; JPEG is progressive.  Format auto: AVIF/WebP by
- * job->accept, else JPEG, or PNG when the source has alpha.
+ * job->accept, else JPEG, or PNG when the variant's alpha is used (some
+ * pixel below 255).
  *
  * E_NOT_IMAGE also covers damage found while decoding the pixels (a
  * truncated file), and job->error says what.  The time limit stops

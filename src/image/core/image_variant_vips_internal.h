@@ -53,6 +53,7 @@ typedef struct {
     VipsSize                size;
     VipsInteresting         crop;
     int                     pad;        /* contain: embed in width x height */
+    double                  resample;   /* the reduction left to Lanczos */
 } image_variant_box_t;
 
 
@@ -70,6 +71,11 @@ typedef struct {
 typedef struct {
     image_variant_job_t    *job;
     image_variant_box_t     box;
+    int                     src_width;  /* the source's stored pixels */
+    int                     src_height;
+    double                  load_x;     /* loaded pixels per source pixel */
+    double                  load_y;
+    void                   *owned;      /* a copy of the source, g_free() */
     image_variant_clock_t   clock;
     VipsImage              *images[IMAGE_VARIANT_STEPS];
     int                     n;

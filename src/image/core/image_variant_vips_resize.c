@@ -5,6 +5,8 @@
  */
 
 
+#include <math.h>
+
 #include "image_variant_vips_internal.h"
 
 
@@ -26,6 +28,7 @@ image_variant_box(const image_variant_params_t *p, image_variant_box_t *box)
     box->size = VIPS_SIZE_BOTH;
     box->crop = VIPS_INTERESTING_NONE;
     box->pad = 0;
+    box->resample = p->fast_shrink ? 1.25 : 2.0;
 
     if (p->width == 0 && p->height == 0) {
         box->size = VIPS_SIZE_DOWN;
@@ -167,16 +170,24 @@ image_variant_resize(image_variant_run_t *run, VipsImage *in)
  * photo cut to a square), copy it to memory to stay sequential, and crop
  * there.  The part cut here is the box's aspect ratio, centred, in the
  * orientation thumbnail will see after its EXIF rotation; thumbnail then
- * only scales it to the box (size "force": both axes exactly).  Returns
- * 1 when the image has the box's aspect now, 0 when thumbnail must crop
- * (several pages), -1 on error.
+ * only scales it to the box (size "force": both axes exactly, the part's
+ * edges on the box's edges).
+ *
+ * The part is placed in the source's own pixels, to a fraction of one,
+ * and only then mapped onto the shrunk image: each edge is within half a
+ * shrunk pixel of the exact one (a quarter of an output pixel, since at
+ * least 2x is left to the resampler).  Placing it in shrunk pixels, from
+ * the shrunk size (rounded up by the decoder) and with the margin halved
+ * by integer division, shifted the picture by up to 0.7 output pixels.
+ * Returns 1 when the image has the box's aspect now, 0 when thumbnail
+ * must crop (several pages), -1 on error.
  */
 
 static int
 image_variant_precrop(image_variant_run_t *run, VipsImage **image)
 {
-    int         w, h, cw, ch, swap;
-    double      sx, sy;
+    int         swap, left, top, right, bottom;
+    double      w, h, cw, ch, scale, x0, y0;
     VipsImage  *in, *out;
 
     in = *image;
@@ -188,34 +199,40 @@ image_variant_precrop(image_variant_run_t *run, VipsImage **image)
     swap = vips_image_get_orientation_swap(in);
 
     /* the source as thumbnail will see it, and the part that covers */
-    w = swap ? in->Ysize : in->Xsize;
-    h = swap ? in->Xsize : in->Ysize;
+    w = swap ? run->src_height : run->src_width;
+    h = swap ? run->src_width : run->src_height;
 
-    sx = (double) run->box.width / w;
-    sy = (double) run->box.height / h;
+    scale = VIPS_MAX(run->box.width / w, run->box.height / h);
+    cw = VIPS_MIN(w, run->box.width / scale);
+    ch = VIPS_MIN(h, run->box.height / scale);
 
-    if (sx >= sy) {
-        cw = w;
-        ch = VIPS_MAX(1, VIPS_MIN(h, (int) (run->box.height / sx + 0.5)));
-
-    } else {
-        ch = h;
-        cw = VIPS_MAX(1, VIPS_MIN(w, (int) (run->box.width / sy + 0.5)));
+    if (swap) {
+        x0 = cw;
+        cw = ch;
+        ch = x0;
     }
 
-    if (cw == w && ch == h) {
-        /* the box's aspect to the pixel already */
+    /* centred in the stored pixels, then in the loaded ones */
+    x0 = (run->src_width - cw) / 2.0;
+    y0 = (run->src_height - ch) / 2.0;
+
+    left = (int) floor(x0 * run->load_x + 0.5);
+    top = (int) floor(y0 * run->load_y + 0.5);
+    right = (int) floor((x0 + cw) * run->load_x + 0.5);
+    bottom = (int) floor((y0 + ch) * run->load_y + 0.5);
+
+    right = VIPS_MIN(VIPS_MAX(right, left + 1), in->Xsize);
+    bottom = VIPS_MIN(VIPS_MAX(bottom, top + 1), in->Ysize);
+    left = VIPS_MIN(left, right - 1);
+    top = VIPS_MIN(top, bottom - 1);
+
+    if (left == 0 && top == 0 && right == in->Xsize && bottom == in->Ysize) {
+        /* the box's aspect already, to the loaded pixel */
         return 1;
     }
 
-    if (swap) {
-        w = cw;
-        cw = ch;
-        ch = w;
-    }
-
-    if (vips_extract_area(in, &out, (in->Xsize - cw) / 2,
-                          (in->Ysize - ch) / 2, cw, ch, NULL)
+    if (vips_extract_area(in, &out, left, top, right - left, bottom - top,
+                          NULL)
         != 0)
     {
         return -1;
