@@ -85,10 +85,10 @@ $t->run(<<'EOF');
             image_variant small;
         }
 
-        location ~ ^/fast/(?<file>.+)$ {
+        location ~ ^/thumbnail/(?<file>.+)$ {
             alias %%PREFIX%%/html/img/$file;
             image_variant small;
-            image_variant_shrink_on_load fast;
+            image_variant_shrink_on_load thumbnail;
         }
     }
 EOF
@@ -192,14 +192,15 @@ my $enc = qr{the source is encoded \(Content-Encoding: gzip\)};
 like($t->error_log, qr{415 for source "/o/gzip\.jpg": $enc},
      'gzip source: logged so');
 
-# ---- image_variant_shrink_on_load fast: other variants, another ETag
+# ---- image_variant_shrink_on_load thumbnail (fast is the default):
+# other variants, another ETag
 
-$r = get('/fast/photo.jpg');
+$r = get('/thumbnail/photo.jpg');
 is(join(' ', $r->{status}, image_type($r->{content})), '200 jpeg',
-   'shrink_on_load fast: a variant');
-my $slow = get('/v/small/photo.jpg');
-isnt($r->{headers}{etag}, $slow->{headers}{etag},
-     'shrink_on_load fast: its own ETag');
+   'shrink_on_load thumbnail: a variant');
+my $fast = get('/v/small/photo.jpg');
+isnt($r->{headers}{etag}, $fast->{headers}{etag},
+     'shrink_on_load thumbnail: its own ETag');
 
 # ---- Range: the whole variant, 200
 

@@ -1554,7 +1554,7 @@ ngx_http_image_variant_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_str_value(conf->thread_pool_name, prev->thread_pool_name,
                              "default");
     ngx_conf_merge_uint_value(conf->log_level, prev->log_level, NGX_LOG_ERR);
-    ngx_conf_merge_uint_value(conf->shrink_on_load, prev->shrink_on_load, 0);
+    ngx_conf_merge_uint_value(conf->shrink_on_load, prev->shrink_on_load, 1);
 
     if (conf->max_input == 0 || conf->max_pixels == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
