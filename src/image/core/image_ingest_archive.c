@@ -358,6 +358,8 @@ image_ingest_archive_cb_skip(struct archive *ar, void *data,
 
     uint64_t  n;
 
+    (void) ar;
+
     if (request <= 0) {
         return 0;
     }
