@@ -384,6 +384,7 @@ UNIT_TEST(test_entries)
     }
 
     CHECK_INT(image_ingest_archive_next(a, &e), IMAGE_INGEST_ARCHIVE_END);
+    CHECK_INT(image_ingest_archive_next(a, &e), IMAGE_INGEST_ARCHIVE_END);
     CHECK(image_ingest_archive_error(a) == NULL);
     CHECK_INT(image_ingest_archive_counts(a)->entries, 11);
     CHECK_INT(image_ingest_archive_counts(a)->refused, 2);

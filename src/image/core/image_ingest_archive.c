@@ -45,6 +45,7 @@ struct image_ingest_archive_s {
     uint64_t                        nbatch;
 
     int                             stopped;
+    int                             ended;
     char                            error[256];
 };
 
@@ -497,11 +498,16 @@ image_ingest_archive_next(image_ingest_archive_t *a,
         return IMAGE_INGEST_ARCHIVE_STOP;
     }
 
+    if (a->ended) {
+        return IMAGE_INGEST_ARCHIVE_END;
+    }
+
     memset(e, 0, sizeof(image_ingest_archive_entry_t));
 
     rc = archive_read_next_header(a->ar, &ae);
 
     if (rc == ARCHIVE_EOF) {
+        a->ended = 1;
         return IMAGE_INGEST_ARCHIVE_END;
     }
 
