@@ -22,10 +22,11 @@ use File::Path qw(make_path);
 use File::Temp ();
 use JSON::PP ();
 use Test::More;
+use IO::Socket::INET;
 use Time::HiRes qw(time);
 
 use Edge::Nginx;
-use Edge::Image qw(have_vips png slurp);
+use Edge::Image qw(have_vips png slurp sample_photo);
 
 have_vips() or BAIL_OUT('the vips command is missing (libvips-tools)');
 for my $tool (qw(zip tar 7z python3 xz bzip2)) {
@@ -96,6 +97,16 @@ $t->run(<<'EOF');
             image_ingest_archive            on;
             image_ingest_archive_max_bytes  20k;
         }
+
+        location = /slow {
+            image_ingest;
+            image_ingest_store           %%PREFIX%%/slow;
+            image_ingest_variants        small;
+            image_ingest_archive         on;
+            image_ingest_thread_timeout  1s;
+        }
+
+        location = /ping { return 200 "pong\n"; }
 
         location = /many {
             image_ingest;
@@ -514,6 +525,57 @@ my $bd = eval { $json->decode($b[0]{body}) } // {};
 is_deeply([ sort map { $_->{key} } @{ $bd->{images} // [] } ],
           [ sort @k{qw(a b c)} ], 'batch: every stored image in it');
 is($bd->{stored}, 3, 'batch: the count');
+
+# ---- the watchdog covers one entry: an archive longer than
+# image_ingest_thread_timeout, each entry well within it, is answered in
+# full; a client that leaves mid-archive stops it, nothing crashes
+
+my $photo = sample_photo();
+my @slow;
+for my $i (1 .. 24) {
+    push @slow, write_file("slow/$i.jpg", $photo . pack('N', $i));
+}
+sh('cd slow && zip -q -0 ../slow.zip ' . join ' ', map { "$_.jpg" } 1 .. 24);
+my $slowzip = slurp("$w/slow.zip");
+
+$t0 = time;
+$r = put('/slow', $slowzip);
+$took = time - $t0;
+is($r->{status}, 201, 'an archive outlasting the watchdog: 201')
+    or diag substr($r->{content}, 0, 300);
+is($r->{json}{stored}, 24, '... every entry stored');
+diag(sprintf '24 photos with a variant: %.1f s (watchdog 1s per entry)',
+     $took);
+cmp_ok($took, '>', 1, '... the archive took longer than the watchdog')
+    or diag 'the machine renders too fast for this check to mean much';
+
+my @before_abort = stored_keys("$p/slow");
+{
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $t->port,
+                                  Timeout => 5) or die "connect: $!";
+    # a new archive: the same photos with other suffixes
+    write_file("abort/$_.jpg", $photo . pack('N', 1000 + $_)) for 1 .. 24;
+    sh('cd abort && zip -q -0 ../abort.zip '
+       . join ' ', map { "$_.jpg" } 1 .. 24);
+    my $body = slurp("$w/abort.zip");
+    print {$s} "PUT /slow HTTP/1.1\r\nHost: x\r\nContent-Length: "
+               . length($body) . "\r\nConnection: close\r\n\r\n" . $body;
+    Time::HiRes::sleep(0.4);
+    close $s;
+}
+Time::HiRes::sleep(1.5);
+is($t->get('/ping')->{content}, "pong\n", 'after a client left mid-archive: '
+   . 'the worker answers');
+my @after_abort = stored_keys("$p/slow");
+cmp_ok(scalar @after_abort, '<', scalar(@before_abort) + 24,
+       '... and the archive stopped with the client');
+my %old = map { $_ => 1 } @before_abort;
+my $partial = 0;
+for my $k (grep { !$old{$_} } @after_abort) {
+    $partial++ unless -f "$p/slow/small/$k.jpg"
+                      && -f "$p/slow/$k.json";
+}
+is($partial, 0, '... every image it stored is whole (variant, metadata)');
 
 # ---- 5,000 small images in one archive: time and memory
 
