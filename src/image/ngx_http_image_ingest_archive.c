@@ -54,6 +54,7 @@ struct ngx_http_image_ingest_archive_s {
     unsigned                        giveup:1;  /* its key stays locked */
     unsigned                        finished:1;
     unsigned                        failed:1;  /* no archive was read */
+    unsigned                        logged:1;  /* err, once */
 };
 
 
@@ -198,10 +199,11 @@ ngx_http_image_ingest_archive_done(ngx_http_image_ingest_ctx_t *ctx)
         st->notify = NULL;
     }
 
-    if (st->status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
+    if (st->err[0] && !st->logged) {
         ngx_log_error(NGX_LOG_ERR, c->log, 0,
                       "image_ingest: archive entry \"%s\": %s",
                       st->entry.name, st->err);
+        st->logged = 1;
     }
 
     if (!st->finished) {
