@@ -60,11 +60,15 @@ struct ngx_http_image_ingest_archive_s {
 
 static ssize_t ngx_http_image_ingest_archive_read(void *data, void *buf,
     size_t len, uint64_t off);
+static ngx_int_t ngx_http_image_ingest_archive_sniff(
+    ngx_http_image_ingest_ctx_t *ctx);
 static ngx_int_t ngx_http_image_ingest_archive_start(
     ngx_http_image_ingest_ctx_t *ctx);
 static void ngx_http_image_ingest_archive_entry(
     ngx_http_image_ingest_ctx_t *ctx);
 static void ngx_http_image_ingest_archive_result(
+    ngx_http_image_ingest_ctx_t *ctx);
+static void ngx_http_image_ingest_archive_notify(
     ngx_http_image_ingest_ctx_t *ctx);
 static void ngx_http_image_ingest_archive_answer(
     ngx_http_image_ingest_ctx_t *ctx);
@@ -177,26 +181,8 @@ ngx_http_image_ingest_archive_done(ngx_http_image_ingest_ctx_t *ctx)
         st->giveup = 0;
     }
 
-    /* a stored image is news for the app: now, or with the archive */
-
     if (st->notify) {
-        if (conf->notify_batch) {
-            if (image_ingest_archive_batch_add(st->arc, st->notify,
-                                               st->notify_len)
-                != 0)
-            {
-                ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                              "image_ingest: notify: out of memory");
-            }
-
-        } else {
-            (void) ngx_http_image_ingest_notify(r, conf,
-                                                (u_char *) st->notify,
-                                                st->notify_len);
-        }
-
-        free(st->notify);
-        st->notify = NULL;
+        ngx_http_image_ingest_archive_notify(ctx);
     }
 
     if (st->err[0] && !st->logged) {
@@ -204,6 +190,26 @@ ngx_http_image_ingest_archive_done(ngx_http_image_ingest_ctx_t *ctx)
                       "image_ingest: archive entry \"%s\": %s",
                       st->entry.name, st->err);
         st->logged = 1;
+    }
+
+    /*
+     * A client that went away ends the archive after the entry in work:
+     * with the body read, only a read event tells (EPOLLRDHUP), which
+     * ngx_http_test_reading() turns into c->error, seen when the next
+     * task ends
+     */
+
+    r->read_event_handler = ngx_http_test_reading;
+
+    if (!st->finished && c->read->pending_eof) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "image_ingest: client closed the connection, archive "
+                      "stopped after %uL entries",
+                      image_ingest_archive_counts(st->arc)->entries);
+
+        c->error = 1;
+        ngx_http_finalize_request(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
+        return;
     }
 
     if (!st->finished) {
@@ -224,6 +230,37 @@ ngx_http_image_ingest_archive_done(ngx_http_image_ingest_ctx_t *ctx)
     }
 
     ngx_http_image_ingest_archive_answer(ctx);
+}
+
+
+/* a stored image is news for the app: now, or with the archive */
+
+static void
+ngx_http_image_ingest_archive_notify(ngx_http_image_ingest_ctx_t *ctx)
+{
+    ngx_http_request_t               *r;
+    ngx_http_image_ingest_archive_t  *st;
+
+    r = ctx->request;
+    st = ctx->archive;
+
+    if (ctx->conf->notify_batch) {
+        if (image_ingest_archive_batch_add(st->arc, st->notify,
+                                           st->notify_len)
+            != 0)
+        {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "image_ingest: notify: out of memory");
+        }
+
+    } else {
+        (void) ngx_http_image_ingest_notify(r, ctx->conf,
+                                            (u_char *) st->notify,
+                                            st->notify_len);
+    }
+
+    free(st->notify);
+    st->notify = NULL;
 }
 
 
@@ -333,8 +370,6 @@ ngx_http_image_ingest_archive_cleanup(void *data)
 ngx_int_t
 ngx_http_image_ingest_archive_thread(ngx_http_image_ingest_ctx_t *ctx)
 {
-    u_char                                head[512];
-    ssize_t                               n;
     uint64_t                              bytes;
     ngx_uint_t                            skipped;
     ngx_http_image_ingest_archive_t      *st;
@@ -342,40 +377,10 @@ ngx_http_image_ingest_archive_thread(ngx_http_image_ingest_ctx_t *ctx)
 
     st = ctx->archive;
 
-    if (!ctx->sniffed) {
-        ctx->sniffed = 1;
-
-        n = ngx_http_image_ingest_archive_read(ctx, head,
-                                               ngx_min(sizeof(head),
-                                                       ctx->body_len), 0);
-
-        if (n > 0
-            && image_ingest_archive_sniff(head, (size_t) n)
-               == IMAGE_INGEST_ARCHIVE_SNIFF_ARCHIVE)
-        {
-            ctx->is_archive = 1;
-
-        } else if ((off_t) ctx->body_len
-                   > ngx_http_image_ingest_body_max(ctx->conf->max_size))
-        {
-            ctx->status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
-            ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err),
-                         "body: larger than image_ingest_max_size, and "
-                         "not an archive%Z");
-            return NGX_OK;
-
-        } else {
-            ctx->body = malloc(ctx->body_len);
-
-            if (ctx->body == NULL) {
-                ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-                ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err),
-                             "out of memory%Z");
-                return NGX_OK;
-            }
-
-            ctx->body_malloc = 1;
-        }
+    if (!ctx->sniffed && ngx_http_image_ingest_archive_sniff(ctx) != NGX_OK)
+    {
+        /* not an archive, and no single upload either: answered */
+        return NGX_OK;
     }
 
     if (!ctx->is_archive) {
@@ -446,6 +451,57 @@ ngx_http_image_ingest_archive_thread(ngx_http_image_ingest_ctx_t *ctx)
                          "out of memory%Z");
         }
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The body's first bytes: an archive (ctx->is_archive), or a single
+ * upload, then read into memory; NGX_ERROR when that cannot be (the
+ * status and error set).
+ */
+
+static ngx_int_t
+ngx_http_image_ingest_archive_sniff(ngx_http_image_ingest_ctx_t *ctx)
+{
+    u_char   head[512];
+    ssize_t  n;
+
+    ctx->sniffed = 1;
+
+    n = ngx_http_image_ingest_archive_read(ctx, head,
+                                           ngx_min(sizeof(head),
+                                                   ctx->body_len), 0);
+
+    if (n > 0
+        && image_ingest_archive_sniff(head, (size_t) n)
+           == IMAGE_INGEST_ARCHIVE_SNIFF_ARCHIVE)
+    {
+        ctx->is_archive = 1;
+        return NGX_OK;
+    }
+
+    if ((off_t) ctx->body_len
+        > ngx_http_image_ingest_body_max(ctx->conf->max_size))
+    {
+        ctx->status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err),
+                     "body: larger than image_ingest_max_size, and not an "
+                     "archive%Z");
+        return NGX_ERROR;
+    }
+
+    ctx->body = malloc(ctx->body_len);
+
+    if (ctx->body == NULL) {
+        ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err),
+                     "out of memory%Z");
+        return NGX_ERROR;
+    }
+
+    ctx->body_malloc = 1;
 
     return NGX_OK;
 }

@@ -56,8 +56,16 @@ static la_int64_t image_ingest_archive_cb_skip(struct archive *ar,
     void *data, la_int64_t request);
 static la_int64_t image_ingest_archive_cb_seek(struct archive *ar,
     void *data, la_int64_t offset, int whence);
+static const char *image_ingest_archive_describe(struct archive_entry *ae,
+    image_ingest_archive_entry_t *e);
+static int image_ingest_archive_classify(struct archive_entry *ae,
+    const char *name, image_ingest_archive_entry_t *e);
 static int image_ingest_archive_read_entry(image_ingest_archive_t *a,
     struct archive_entry *ae, image_ingest_archive_entry_t *e);
+static int image_ingest_archive_first(image_ingest_archive_t *a,
+    image_ingest_archive_entry_t *e, size_t n);
+static int image_ingest_archive_grow(image_ingest_archive_t *a,
+    image_ingest_archive_entry_t *e, la_int64_t size);
 static int image_ingest_archive_drain(image_ingest_archive_t *a,
     image_ingest_archive_entry_t *e, struct archive_entry *ae,
     uint64_t produced, uint64_t start);
@@ -487,11 +495,7 @@ image_ingest_archive_next(image_ingest_archive_t *a,
     image_ingest_archive_entry_t *e)
 {
     int                    rc;
-    time_t                 t;
-    mode_t                 type;
-    la_int64_t             size;
-    struct tm              tm;
-    const char            *name, *why;
+    const char            *name;
     struct archive_entry  *ae;
 
     if (a->stopped) {
@@ -529,6 +533,38 @@ image_ingest_archive_next(image_ingest_archive_t *a,
         return IMAGE_INGEST_ARCHIVE_STOP;
     }
 
+    name = image_ingest_archive_describe(ae, e);
+
+    switch (image_ingest_archive_classify(ae, name, e)) {
+
+    case 0:
+        /* not a regular file: nothing to read or count */
+        return IMAGE_INGEST_ARCHIVE_ENTRY;
+
+    case 1:
+        return image_ingest_archive_read_entry(a, ae, e);
+
+    default:
+        /*
+         * Not read: libarchive skips the data when the next header is
+         * read, which decompresses it unless the format can seek past it;
+         * counted by the size the archive declares, or read and counted.
+         */
+        return image_ingest_archive_drain(a, e, ae, 0, a->delivered);
+    }
+}
+
+
+/* the entry's name (sanitised into e) and mtime; the raw name */
+
+static const char *
+image_ingest_archive_describe(struct archive_entry *ae,
+    image_ingest_archive_entry_t *e)
+{
+    time_t       t;
+    struct tm    tm;
+    const char  *name;
+
     /* the name: metadata only, never a path */
 
     name = archive_entry_pathname_utf8(ae);
@@ -553,28 +589,41 @@ image_ingest_archive_next(image_ingest_archive_t *a,
         }
     }
 
-    type = archive_entry_filetype(ae);
-    size = archive_entry_size_is_set(ae) ? archive_entry_size(ae) : -1;
+    return name;
+}
+
+
+/*
+ * What an entry is, before its data: 1, a regular file to read; 0, not a
+ * regular file (skipped, no data); 2, a regular file skipped or refused
+ * unread (e->cls and e->reason set).
+ */
+
+static int
+image_ingest_archive_classify(struct archive_entry *ae, const char *name,
+    image_ingest_archive_entry_t *e)
+{
+    const char  *why;
 
     e->cls = IMAGE_INGEST_ARCHIVE_SKIPPED;
 
     if (archive_entry_hardlink(ae)) {
         e->reason = "hard link";
-        return IMAGE_INGEST_ARCHIVE_ENTRY;
+        return 0;
     }
 
-    switch (type) {
+    switch (archive_entry_filetype(ae)) {
     case AE_IFREG:
         break;
     case AE_IFDIR:
         e->reason = "directory";
-        return IMAGE_INGEST_ARCHIVE_ENTRY;
+        return 0;
     case AE_IFLNK:
         e->reason = "symbolic link";
-        return IMAGE_INGEST_ARCHIVE_ENTRY;
+        return 0;
     default:
         e->reason = "device or special file";
-        return IMAGE_INGEST_ARCHIVE_ENTRY;
+        return 0;
     }
 
     why = image_ingest_archive_junk(name);
@@ -582,7 +631,9 @@ image_ingest_archive_next(image_ingest_archive_t *a,
     if (why) {
         e->reason = why;
 
-    } else if (size == 0) {
+    } else if (archive_entry_size_is_set(ae)
+               && archive_entry_size(ae) == 0)
+    {
         e->reason = "empty";
 
     } else if (archive_entry_is_encrypted(ae)) {
@@ -594,28 +645,10 @@ image_ingest_archive_next(image_ingest_archive_t *a,
         e->reason = "nested archive: not opened";
 
     } else {
-        return image_ingest_archive_read_entry(a, ae, e);
+        return 1;
     }
 
-    /*
-     * Not read: libarchive skips the data when the next header is read,
-     * which decompresses it unless the format can seek past it; counted
-     * by the size the archive declares, or read and counted here.
-     */
-
-    if (size < 0) {
-        return image_ingest_archive_drain(a, e, ae, 0, a->delivered);
-    }
-
-    if (image_ingest_archive_check(a, e, 0, a->delivered, (uint64_t) size)
-        != 0)
-    {
-        return IMAGE_INGEST_ARCHIVE_ENTRY;
-    }
-
-    a->counts.bytes += (uint64_t) size;
-
-    return IMAGE_INGEST_ARCHIVE_ENTRY;
+    return 2;
 }
 
 
@@ -629,11 +662,10 @@ static int
 image_ingest_archive_read_entry(image_ingest_archive_t *a,
     struct archive_entry *ae, image_ingest_archive_entry_t *e)
 {
-    size_t          want, cap;
+    size_t          want;
     uint64_t        start;
     la_ssize_t      n;
     la_int64_t      size;
-    unsigned char  *p;
 
     start = a->delivered;
     size = archive_entry_size_is_set(ae) ? archive_entry_size(ae) : -1;
@@ -661,30 +693,9 @@ image_ingest_archive_read_entry(image_ingest_archive_t *a,
                 break;
             }
 
-            cap = a->entry_cap ? a->entry_cap * 2 : 256 * 1024;
-
-            if (size > 0 && e->len == 0 && (uint64_t) size + 1 <= cap * 64) {
-                cap = (size_t) size + 1;
-            }
-
-            if (cap > a->limits.max_entry + 1) {
-                cap = (size_t) a->limits.max_entry + 1;
-            }
-
-            if (cap <= a->entry_cap) {
-                cap = a->entry_cap + 1;
-            }
-
-            p = realloc(a->entry, cap);
-            if (p == NULL) {
-                image_ingest_archive_stop(a, "out of memory");
-                e->cls = IMAGE_INGEST_ARCHIVE_REFUSED;
-                e->reason = "out of memory";
+            if (image_ingest_archive_grow(a, e, size) != 0) {
                 return IMAGE_INGEST_ARCHIVE_ENTRY;
             }
-
-            a->entry = p;
-            a->entry_cap = cap;
         }
 
         want = a->entry_cap - e->len;
@@ -715,23 +726,8 @@ image_ingest_archive_read_entry(image_ingest_archive_t *a,
             return IMAGE_INGEST_ARCHIVE_ENTRY;
         }
 
-        if (e->len == 0
-            && image_ingest_archive_sniff(a->entry, (size_t) n)
-               != IMAGE_INGEST_ARCHIVE_SNIFF_IMAGE)
-        {
+        if (e->len == 0 && !image_ingest_archive_first(a, e, (size_t) n)) {
             /* decided by the first bytes: the rest is not read */
-
-            if (image_ingest_archive_sniff(a->entry, (size_t) n)
-                == IMAGE_INGEST_ARCHIVE_SNIFF_ARCHIVE)
-            {
-                e->cls = IMAGE_INGEST_ARCHIVE_REFUSED;
-                e->reason = "nested archive: not opened";
-
-            } else {
-                e->cls = IMAGE_INGEST_ARCHIVE_SKIPPED;
-                e->reason = "not an image";
-            }
-
             return image_ingest_archive_drain(a, e, ae, (uint64_t) n, start);
         }
 
@@ -759,6 +755,68 @@ image_ingest_archive_read_entry(image_ingest_archive_t *a,
     e->data = a->entry;
 
     return IMAGE_INGEST_ARCHIVE_ENTRY;
+}
+
+
+/* 1 when an entry's first block is an image's, else e->reason set */
+
+static int
+image_ingest_archive_first(image_ingest_archive_t *a,
+    image_ingest_archive_entry_t *e, size_t n)
+{
+    switch (image_ingest_archive_sniff(a->entry, n)) {
+
+    case IMAGE_INGEST_ARCHIVE_SNIFF_IMAGE:
+        return 1;
+
+    case IMAGE_INGEST_ARCHIVE_SNIFF_ARCHIVE:
+        e->cls = IMAGE_INGEST_ARCHIVE_REFUSED;
+        e->reason = "nested archive: not opened";
+        return 0;
+
+    default:
+        e->cls = IMAGE_INGEST_ARCHIVE_SKIPPED;
+        e->reason = "not an image";
+        return 0;
+    }
+}
+
+
+/*
+ * The entry's buffer, larger: doubled from 256 KB, or the declared size
+ * (and a byte, to see the end) at once; never past max_entry + 1.
+ */
+
+static int
+image_ingest_archive_grow(image_ingest_archive_t *a,
+    image_ingest_archive_entry_t *e, la_int64_t size)
+{
+    size_t          cap;
+    unsigned char  *p;
+
+    cap = a->entry_cap ? a->entry_cap * 2 : 256 * 1024;
+
+    if (size > 0 && (uint64_t) size + 1 > cap) {
+        cap = (size_t) size + 1;
+    }
+
+    if (cap > a->limits.max_entry + 1) {
+        cap = (size_t) a->limits.max_entry + 1;
+    }
+
+    p = realloc(a->entry, cap);
+    if (p == NULL) {
+        image_ingest_archive_stop(a, "out of memory");
+        e->cls = IMAGE_INGEST_ARCHIVE_REFUSED;
+        e->reason = "out of memory";
+        e->len = 0;
+        return -1;
+    }
+
+    a->entry = p;
+    a->entry_cap = cap;
+
+    return 0;
 }
 
 
