@@ -3,8 +3,9 @@
  * ngx_http_image_ingest_module: uploads at the edge.  Shared by the
  * module's files: the handler (ngx_http_image_ingest_module.c), the
  * thread pool task (ngx_http_image_ingest_thread.c), the configuration
- * (ngx_http_image_ingest_conf.c) and the notification to the app
- * (ngx_http_image_ingest_notify.c).
+ * (ngx_http_image_ingest_conf.c), the notification to the app
+ * (ngx_http_image_ingest_notify.c) and archive uploads
+ * (ngx_http_image_ingest_archive.c).
  */
 
 

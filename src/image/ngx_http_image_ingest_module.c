@@ -32,6 +32,10 @@
  * of image_variant's configuration of the same location, and libvips is
  * set up by that module's init_process.
  *
+ * With image_ingest_archive on, a body that is a zip, tar or 7z archive
+ * is ingested entry by entry, each image as above, in one task per entry:
+ * see ngx_http_image_ingest_archive.c.
+ *
  * This file: the module's tables and the event loop side.  The thread
  * pool task is in ngx_http_image_ingest_thread.c, the directives in
  * ngx_http_image_ingest_conf.c.
