@@ -3,8 +3,9 @@
  * ngx_http_image_ingest_module: uploads at the edge.  Shared by the
  * module's files: the handler (ngx_http_image_ingest_module.c), the
  * thread pool task (ngx_http_image_ingest_thread.c), the configuration
- * (ngx_http_image_ingest_conf.c) and the notification to the app
- * (ngx_http_image_ingest_notify.c).
+ * (ngx_http_image_ingest_conf.c), the notification to the app
+ * (ngx_http_image_ingest_notify.c) and archive uploads
+ * (ngx_http_image_ingest_archive.c).
  */
 
 
@@ -21,6 +22,11 @@
 #include "image_ingest_store.h"
 #include "image_ingest_vips.h"
 #include "ngx_http_edge_task.h"
+
+
+/* a JSON body may hold the base64 of image_ingest_max_size, and more */
+#define ngx_http_image_ingest_body_max(size)                                  \
+    ((off_t) (size) / 3 * 4 + 65536)
 
 
 /* image_ingest_uri + "<preset>/<key>.<ext>" */
@@ -59,6 +65,13 @@ typedef struct {
     size_t                       max_size;
     ngx_msec_t                   thread_timeout;
 
+    /* archive uploads (ngx_http_image_ingest_archive.c) */
+    ngx_flag_t                   archive;
+    ngx_uint_t                   archive_max_entries;
+    off_t                        archive_max_bytes;
+    ngx_uint_t                   archive_max_ratio;
+    ngx_flag_t                   notify_batch;
+
     /* from image_variant's configuration of the location */
     ngx_array_t                 *variants;      /* ..._variant_t */
     ngx_uint_t                   max_pixels;
@@ -78,6 +91,7 @@ typedef struct {
 typedef struct {
     ngx_http_image_ingest_variant_t  *variant;
     image_variant_format_e            format;     /* 0: the preset's */
+    image_variant_format_e            asked;      /* before format=auto */
     char                              rel[IMAGE_INGEST_REL_LEN];
     char                              uri[NGX_HTTP_IMAGE_INGEST_URI_LEN];
 } ngx_http_image_ingest_render_t;
@@ -90,6 +104,10 @@ typedef struct {
     ngx_fd_t                          fd;
     off_t                             offset;
 } ngx_http_image_ingest_part_t;
+
+
+typedef struct ngx_http_image_ingest_archive_s
+    ngx_http_image_ingest_archive_t;
 
 
 typedef struct {
@@ -128,7 +146,13 @@ typedef struct {
     unsigned                          probed:1;   /* all before the lock */
     unsigned                          busy:1;     /* the key was locked */
     unsigned                          full:1;     /* ENOSPC, EDQUOT */
+    unsigned                          sniffed:1;  /* archive or not */
+    unsigned                          is_archive:1;
+    unsigned                          body_malloc:1;
     image_ingest_txn_t                txn;
+
+    /* image_ingest_archive on: the archive, when the body is one */
+    ngx_http_image_ingest_archive_t  *archive;
 } ngx_http_image_ingest_ctx_t;
 
 
@@ -139,8 +163,12 @@ extern ngx_conf_enum_t  ngx_http_image_ingest_format_names[];
 /* the event loop (ngx_http_image_ingest_module.c) */
 ngx_int_t ngx_http_image_ingest_handler(ngx_http_request_t *r);
 
+ngx_int_t ngx_http_image_ingest_wait(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx);
+
 /* the thread pool task (ngx_http_image_ingest_thread.c) */
 void ngx_http_image_ingest_thread(void *data, ngx_log_t *log);
+ngx_int_t ngx_http_image_ingest_image(ngx_http_image_ingest_ctx_t *ctx);
 void ngx_http_image_ingest_info(ngx_http_image_ingest_ctx_t *ctx,
     image_ingest_info_t *info);
 
@@ -160,6 +188,16 @@ char *ngx_http_image_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 ngx_int_t ngx_http_image_ingest_init_process(ngx_cycle_t *cycle);
 void ngx_http_image_ingest_exit_process(ngx_cycle_t *cycle);
+
+
+/* archive uploads (ngx_http_image_ingest_archive.c) */
+ngx_int_t ngx_http_image_ingest_archive_init(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx);
+ngx_int_t ngx_http_image_ingest_archive_thread(
+    ngx_http_image_ingest_ctx_t *ctx);
+void ngx_http_image_ingest_archive_done(ngx_http_image_ingest_ctx_t *ctx);
+char *ngx_http_image_ingest_archive_merge(ngx_conf_t *cf,
+    ngx_http_image_ingest_loc_conf_t *conf);
 
 
 /*

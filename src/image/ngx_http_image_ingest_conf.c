@@ -309,6 +309,11 @@ ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf)
     conf->notify_backoff_max = NGX_CONF_UNSET_MSEC;
     conf->max_size = NGX_CONF_UNSET_SIZE;
     conf->thread_timeout = NGX_CONF_UNSET_MSEC;
+    conf->archive = NGX_CONF_UNSET;
+    conf->archive_max_entries = NGX_CONF_UNSET_UINT;
+    conf->archive_max_bytes = NGX_CONF_UNSET;
+    conf->archive_max_ratio = NGX_CONF_UNSET_UINT;
+    conf->notify_batch = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -349,6 +354,20 @@ ngx_http_image_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     if (conf->max_size == 0) {
         return "image_ingest_max_size must be positive";
+    }
+
+    ngx_conf_merge_value(conf->archive, prev->archive, 0);
+    ngx_conf_merge_uint_value(conf->archive_max_entries,
+                              prev->archive_max_entries, 10000);
+    ngx_conf_merge_off_value(conf->archive_max_bytes,
+                             prev->archive_max_bytes,
+                             (off_t) 4 * 1024 * 1024 * 1024);
+    ngx_conf_merge_uint_value(conf->archive_max_ratio,
+                              prev->archive_max_ratio, 100);
+    ngx_conf_merge_value(conf->notify_batch, prev->notify_batch, 0);
+
+    if (ngx_http_image_ingest_archive_merge(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
     }
 
     if (conf->notify_backoff_max < conf->notify_backoff) {

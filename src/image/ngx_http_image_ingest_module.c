@@ -32,6 +32,10 @@
  * of image_variant's configuration of the same location, and libvips is
  * set up by that module's init_process.
  *
+ * With image_ingest_archive on, a body that is a zip, tar or 7z archive
+ * is ingested entry by entry, each image as above, in one task per entry:
+ * see ngx_http_image_ingest_archive.c.
+ *
  * This file: the module's tables and the event loop side.  The thread
  * pool task is in ngx_http_image_ingest_thread.c, the directives in
  * ngx_http_image_ingest_conf.c.
@@ -54,11 +58,6 @@
 #define NGX_HTTP_IMAGE_INGEST_RETRY_MAX  100
 
 
-/* a JSON body may hold the base64 of image_ingest_max_size, and more */
-#define ngx_http_image_ingest_body_max(size)                                  \
-    ((off_t) (size) / 3 * 4 + 65536)
-
-
 static ngx_int_t ngx_http_image_ingest_signed(ngx_http_request_t *r,
     ngx_http_image_ingest_loc_conf_t *conf, const char **msg);
 static ngx_int_t ngx_http_image_ingest_eval_meta(ngx_http_request_t *r,
@@ -68,8 +67,6 @@ static ngx_int_t ngx_http_image_ingest_prepare(ngx_http_request_t *r,
 static void ngx_http_image_ingest_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_image_ingest_start(ngx_http_request_t *r);
 static void ngx_http_image_ingest_done(void *data);
-static ngx_int_t ngx_http_image_ingest_wait(ngx_http_request_t *r,
-    ngx_http_image_ingest_ctx_t *ctx);
 static void ngx_http_image_ingest_retry(ngx_event_t *ev);
 static ngx_int_t ngx_http_image_ingest_failed(ngx_http_request_t *r,
     ngx_http_image_ingest_ctx_t *ctx);
@@ -169,6 +166,41 @@ static ngx_command_t  ngx_http_image_ingest_commands[] = {
       0,
       NULL },
 
+    { ngx_string("image_ingest_archive"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, archive),
+      NULL },
+
+    { ngx_string("image_ingest_archive_max_entries"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, archive_max_entries),
+      NULL },
+
+    { ngx_string("image_ingest_archive_max_bytes"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_off_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, archive_max_bytes),
+      NULL },
+
+    { ngx_string("image_ingest_archive_max_ratio"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, archive_max_ratio),
+      NULL },
+
+    { ngx_string("image_ingest_notify_batch"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, notify_batch),
+      NULL },
+
     { ngx_string("image_ingest_max_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -244,8 +276,11 @@ ngx_http_image_ingest_handler(ngx_http_request_t *r)
         return ngx_http_edge_json_error(r, NGX_HTTP_FORBIDDEN, msg);
     }
 
-    if (r->headers_in.content_length_n
-        > ngx_http_image_ingest_body_max(conf->max_size))
+    /* an archive may be larger: client_max_body_size and its limits */
+
+    if (!conf->archive
+        && r->headers_in.content_length_n
+           > ngx_http_image_ingest_body_max(conf->max_size))
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "image_ingest: body of %O bytes is larger than "
@@ -287,7 +322,9 @@ ngx_http_image_ingest_handler(ngx_http_request_t *r)
     /* the variables of auth_request and the like, before the body */
 
     if (ngx_http_image_ingest_eval_meta(r, ctx) != NGX_OK
-        || ngx_http_image_ingest_prepare(r, ctx) != NGX_OK)
+        || ngx_http_image_ingest_prepare(r, ctx) != NGX_OK
+        || (conf->archive
+            && ngx_http_image_ingest_archive_init(r, ctx) != NGX_OK))
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -435,6 +472,7 @@ ngx_http_image_ingest_prepare(ngx_http_request_t *r,
             ctx->renders[k].variant = &v[i];
             ctx->renders[k].format = fmt ? (image_variant_format_e) fmt[j]
                                          : v[i].params.format;
+            ctx->renders[k].asked = ctx->renders[k].format;
             k++;
         }
     }
@@ -490,7 +528,9 @@ ngx_http_image_ingest_start(ngx_http_request_t *r)
                                         "body: empty");
     }
 
-    if (total > ngx_http_image_ingest_body_max(conf->max_size)) {
+    if (!conf->archive
+        && total > ngx_http_image_ingest_body_max(conf->max_size))
+    {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "image_ingest: body of %O bytes is larger than "
                       "image_ingest_max_size %uz allows",
@@ -503,10 +543,21 @@ ngx_http_image_ingest_start(ngx_http_request_t *r)
     }
 
     ctx->parts = ngx_palloc(r->pool, n * sizeof(ngx_http_image_ingest_part_t));
-    ctx->body = ngx_palloc(r->pool, (size_t) total);
 
-    if (ctx->parts == NULL || ctx->body == NULL) {
+    if (ctx->parts == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /*
+     * With image_ingest_archive, the thread reads the body as an archive
+     * or, when it is none, into memory it allocates
+     */
+
+    if (!conf->archive) {
+        ctx->body = ngx_palloc(r->pool, (size_t) total);
+        if (ctx->body == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     ctx->body_len = (size_t) total;
@@ -582,6 +633,12 @@ ngx_http_image_ingest_done(void *data)
     ctx = data;
     r = ctx->request;
     c = r->connection;
+
+    if (ctx->is_archive) {
+        /* an entry of an archive done (or waiting), or the archive */
+        ngx_http_image_ingest_archive_done(ctx);
+        return;
+    }
 
     if (ctx->busy) {
         rc = ngx_http_image_ingest_wait(r, ctx);
@@ -707,7 +764,7 @@ ngx_http_image_ingest_failed(ngx_http_request_t *r,
  * a 503.  The request stays blocked meanwhile, as while its task runs.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_image_ingest_wait(ngx_http_request_t *r,
     ngx_http_image_ingest_ctx_t *ctx)
 {

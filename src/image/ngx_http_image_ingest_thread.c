@@ -113,17 +113,44 @@ ngx_http_image_ingest_thread(void *data, ngx_log_t *log)
 
     ctx->busy = 0;
 
+    /* image_ingest_archive: an archive's next entries, or NGX_DECLINED */
+
+    if (ctx->archive
+        && ngx_http_image_ingest_archive_thread(ctx) != NGX_DECLINED)
+    {
+        vips_thread_shutdown();
+        return;
+    }
+
     if (ctx->probed
         || (ngx_http_image_ingest_read(ctx) == NGX_OK
-            && ngx_http_image_ingest_decode(ctx) == NGX_OK
-            && ngx_http_image_ingest_probe(ctx) == NGX_OK))
+            && ngx_http_image_ingest_decode(ctx) == NGX_OK))
     {
-        ctx->probed = 1;
-        (void) ngx_http_image_ingest_store(ctx);
+        (void) ngx_http_image_ingest_image(ctx);
     }
 
     /* libvips' per-thread buffers: this thread may idle for long */
     vips_thread_shutdown();
+}
+
+
+/*
+ * An image in ctx->image: checked (once: ctx->probed), then stored as
+ * one transaction; an archive's entries come here one by one.
+ */
+
+ngx_int_t
+ngx_http_image_ingest_image(ngx_http_image_ingest_ctx_t *ctx)
+{
+    if (!ctx->probed) {
+        if (ngx_http_image_ingest_probe(ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ctx->probed = 1;
+    }
+
+    return ngx_http_image_ingest_store(ctx);
 }
 
 

@@ -23,3 +23,8 @@ image_ingest_vips_SRCS = src/image/core/image_ingest_vips.c \
                          src/image/core/image_variant_vips_save.c
 image_ingest_vips_CFLAGS = -Isrc/image/core $(shell pkg-config --cflags vips)
 image_ingest_vips_LIBS = $(shell pkg-config --libs vips) -lpthread -lz
+UNIT_TESTS += image_ingest_archive
+image_ingest_archive_SRCS = src/image/core/image_ingest_archive.c \
+                            src/image/core/image_ingest_json.c
+image_ingest_archive_CFLAGS = -Isrc/image/core
+image_ingest_archive_LIBS = -larchive
