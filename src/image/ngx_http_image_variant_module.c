@@ -83,7 +83,10 @@ typedef struct {
     time_t                       last_modified; /* the source's; -1 */
     image_variant_job_t          job;
     unsigned                     vary:1;
+    ngx_str_t                    inm;           /* If-None-Match, for a
+                                                   hash in the thread */
     unsigned                     hash:1;        /* ETag from the bytes */
+    unsigned                     not_modified:1;  /* the thread's match */
     unsigned                     expired:1;     /* the watchdog answered */
 } ngx_http_image_variant_ctx_t;
 
@@ -115,7 +118,7 @@ static ngx_int_t ngx_http_image_variant_refuse(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx, ngx_uint_t status, ngx_uint_t log,
     const char *fmt, ...);
 static ngx_int_t ngx_http_image_variant_preaccess(ngx_http_request_t *r);
-static ngx_int_t ngx_http_image_variant_hashed(ngx_http_request_t *r,
+static ngx_int_t ngx_http_image_variant_tagged(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx);
 static ngx_int_t ngx_http_image_variant_collect(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx, ngx_chain_t *in);
@@ -588,7 +591,7 @@ ngx_http_image_variant_set_vary(ngx_http_request_t *r)
  * The source's validator: its ETag, else its Last-Modified and length.
  * NGX_DECLINED when it has neither (a length alone would give every
  * source of that size one tag, and no length at all one tag to all): the
- * tag then comes from the bytes, see ngx_http_image_variant_hashed().
+ * tag then comes from the bytes, see ngx_http_image_variant_thread().
  * The source's Last-Modified time is kept for If-Modified-Since (a
  * proxied one is parsed here: upstream parses it only for its cache).
  */
@@ -828,7 +831,6 @@ ngx_http_image_variant_refuse(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_image_variant_etag_matches(ngx_http_request_t *r, u_char *etag)
 {
-    u_char     *p, *last;
     ngx_str_t  *v;
 
     if (r->headers_in.if_none_match == NULL) {
@@ -837,36 +839,8 @@ ngx_http_image_variant_etag_matches(ngx_http_request_t *r, u_char *etag)
 
     v = &r->headers_in.if_none_match->value;
 
-    if (v->len == 1 && v->data[0] == '*') {
-        return NGX_OK;
-    }
-
-    /* a list of tags; a weak one matches too (RFC 9110, 13.1.2) */
-
-    p = v->data;
-    last = p + v->len;
-
-    while (p < last) {
-        while (p < last && (*p == ' ' || *p == ',' || *p == '\t')) {
-            p++;
-        }
-
-        if (last - p >= 2 && p[0] == 'W' && p[1] == '/') {
-            p += 2;
-        }
-
-        if (last - p >= IMAGE_VARIANT_ETAG_LEN
-            && ngx_strncmp(p, etag, IMAGE_VARIANT_ETAG_LEN) == 0)
-        {
-            return NGX_OK;
-        }
-
-        while (p < last && *p != ',') {
-            p++;
-        }
-    }
-
-    return NGX_DECLINED;
+    return image_variant_etag_listed((char *) v->data, v->len, (char *) etag)
+           ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -920,14 +894,6 @@ ngx_http_image_variant_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         if (rc != NGX_OK) {
             return NGX_ERROR;
-        }
-
-        if (ctx->hash) {
-            rc = ngx_http_image_variant_hashed(r, ctx);
-
-            if (rc != NGX_DECLINED) {
-                return rc;
-            }
         }
 
         return ngx_http_image_variant_post(r, ctx);
@@ -1015,30 +981,42 @@ ngx_http_image_variant_collect(ngx_http_request_t *r,
 
 
 /*
- * A source without validators, all here: its ETag from its bytes (SHA-256
- * on the event loop, ~1 ms per MB, and only for such sources), then the
- * preconditions as for any other.  NGX_DECLINED: render it.
+ * A source without validators: the thread made its ETag from its bytes
+ * (SHA-256, ~1 ms per MB: never on the event loop) and matched it
+ * against If-None-Match before rendering.  Here its header, then the 304
+ * if it matched; NGX_DECLINED: send the variant.
  */
 
 static ngx_int_t
-ngx_http_image_variant_hashed(ngx_http_request_t *r,
+ngx_http_image_variant_tagged(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx)
 {
-    u_char  v[IMAGE_VARIANT_CONTENT_LEN];
+    ngx_table_elt_t  *h;
 
-    image_variant_content_validator(ctx->data, ctx->last - ctx->data,
-                                    (char *) v);
+    h = r->headers_out.etag;
 
-    if (ngx_http_image_variant_set_etag(r, ctx, v, sizeof(v)) != NGX_OK) {
-        return NGX_ERROR;
+    if (h == NULL) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&h->key, "ETag");
+        h->lowcase_key = (u_char *) "etag";
+        r->headers_out.etag = h;
     }
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "image_variant: source without validators, "
-                   "ETag from its bytes: %*s", (size_t) IMAGE_VARIANT_ETAG_LEN,
-                   ctx->etag);
+    h->hash = 1;
+    h->value.data = ctx->etag;
+    h->value.len = IMAGE_VARIANT_ETAG_LEN;
 
-    if (ngx_http_image_variant_conditional(r, ctx) == NGX_OK) {
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "image_variant: source without validators, "
+                   "ETag from its bytes: %*s%s",
+                   (size_t) IMAGE_VARIANT_ETAG_LEN, ctx->etag,
+                   ctx->not_modified ? ", not modified" : "");
+
+    if (ctx->not_modified) {
         return ngx_http_image_variant_not_modified(r, ctx);
     }
 
@@ -1058,6 +1036,10 @@ ngx_http_image_variant_post(ngx_http_request_t *r,
 
     ctx->job.data = ctx->data;
     ctx->job.len = ctx->last - ctx->data;
+
+    if (ctx->hash && r->headers_in.if_none_match) {
+        ctx->inm = r->headers_in.if_none_match->value;
+    }
     ctx->job.max_pixels = conf->max_pixels;
     ctx->job.timeout_ms = conf->timeout;
 
@@ -1118,7 +1100,25 @@ ngx_http_image_variant_thread(void *data, ngx_log_t *log)
 {
     ngx_http_image_variant_ctx_t *ctx = data;
 
+    u_char  v[IMAGE_VARIANT_CONTENT_LEN];
+
     ngx_http_edge_nice(log);
+
+    if (ctx->hash) {
+        image_variant_content_validator(ctx->job.data, ctx->job.len,
+                                        (char *) v);
+        image_variant_etag((char *) v, sizeof(v), &ctx->job.params,
+                           ctx->job.accept, (char *) ctx->etag);
+
+        if (ctx->inm.len
+            && image_variant_etag_listed((char *) ctx->inm.data,
+                                         ctx->inm.len, (char *) ctx->etag))
+        {
+            /* the client has this very variant: nothing to render */
+            ctx->not_modified = 1;
+            return;
+        }
+    }
 
     image_variant_render(&ctx->job);
 }
@@ -1220,6 +1220,14 @@ ngx_http_image_variant_send(ngx_http_request_t *r,
         return ngx_http_image_variant_refuse(r, ctx,
                    NGX_HTTP_SERVICE_UNAVAILABLE, 0,
                    "the render outlasted image_variant_thread_timeout");
+    }
+
+    if (ctx->hash) {
+        rc = ngx_http_image_variant_tagged(r, ctx);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
     }
 
     if (job->status != IMAGE_VARIANT_DONE) {

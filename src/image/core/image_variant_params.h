@@ -170,5 +170,13 @@ void image_variant_etag(const char *validator, size_t len,
 void image_variant_content_validator(const void *data, size_t len,
     char out[IMAGE_VARIANT_CONTENT_LEN]);
 
+/*
+ * 1 when an If-None-Match value (len bytes, not NUL-terminated) is "*" or
+ * lists etag (IMAGE_VARIANT_ETAG_LEN bytes, quoted), weak or strong (RFC
+ * 9110, 13.1.2: If-None-Match compares weakly); else 0.
+ */
+int image_variant_etag_listed(const char *list, size_t len,
+    const char *etag);
+
 
 #endif /* _IMAGE_VARIANT_PARAMS_H_INCLUDED_ */

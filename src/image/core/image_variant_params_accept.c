@@ -451,3 +451,39 @@ image_variant_tchar(int c)
 
     return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
+
+
+int
+image_variant_etag_listed(const char *list, size_t len, const char *etag)
+{
+    const char  *p, *last;
+
+    if (len == 1 && list[0] == '*') {
+        return 1;
+    }
+
+    p = list;
+    last = list + len;
+
+    while (p < last) {
+        while (p < last && (*p == ' ' || *p == ',' || *p == '\t')) {
+            p++;
+        }
+
+        if (last - p >= 2 && p[0] == 'W' && p[1] == '/') {
+            p += 2;
+        }
+
+        if (last - p >= IMAGE_VARIANT_ETAG_LEN
+            && memcmp(p, etag, IMAGE_VARIANT_ETAG_LEN) == 0)
+        {
+            return 1;
+        }
+
+        while (p < last && *p != ',') {
+            p++;
+        }
+    }
+
+    return 0;
+}
