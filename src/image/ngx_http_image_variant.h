@@ -2,7 +2,7 @@
 /*
  * What ngx_http_image_variant_module shares with the other module of its
  * .so, ngx_http_image_ingest_module: the presets and the limits of a
- * location, from its merged configuration.
+ * location, from its merged configuration; and what its two files share.
  */
 
 
@@ -43,6 +43,47 @@ ngx_int_t ngx_http_image_variant_preset_params(void *conf, ngx_str_t *name,
 
 /* the HTTP status for a render that failed (image_variant_job_t status) */
 ngx_uint_t ngx_http_image_variant_status(int job_status);
+
+
+/*
+ * Between the module's own two files: ngx_http_image_variant_module.c
+ * (directives, configuration, the worker's heap) and
+ * ngx_http_image_variant_filter.c (the filter).
+ */
+
+typedef struct {
+    ngx_str_t                    name;
+    image_variant_params_t       params;
+} ngx_http_image_variant_preset_t;
+
+
+/* http main level: the worker's C heap */
+typedef struct {
+    ngx_int_t                    malloc_arenas; /* 0: off */
+    ngx_int_t                    malloc_trim;   /* ms, 0: off */
+} ngx_http_image_variant_main_conf_t;
+
+
+typedef struct {
+    ngx_array_t                 *presets;       /* preset_t */
+    ngx_http_complex_value_t    *variant;       /* image_variant */
+    ngx_flag_t                   params;        /* image_variant_params */
+    ngx_str_t                    sign_key;      /* image_variant_sign_key */
+    size_t                       max_input;     /* image_variant_max_input */
+    ngx_uint_t                   max_pixels;    /* ..._max_pixels */
+    ngx_msec_t                   timeout;       /* image_variant_timeout */
+    ngx_msec_t                   thread_timeout;  /* ..._thread_timeout */
+    ngx_str_t                    thread_pool_name;
+    ngx_thread_pool_t           *thread_pool;
+    ngx_uint_t                   log_level;     /* ..._log_level */
+    ngx_uint_t                   shrink_on_load;  /* 1: fast */
+    ngx_uint_t                   merged;        /* for image_ingest */
+} ngx_http_image_variant_loc_conf_t;
+
+
+ngx_int_t ngx_http_image_variant_filter_init(ngx_conf_t *cf);
+void ngx_http_image_variant_render_started(ngx_thread_pool_t *pool);
+void ngx_http_image_variant_render_done(void);
 
 
 #endif /* _NGX_HTTP_IMAGE_VARIANT_H_INCLUDED_ */
