@@ -46,9 +46,9 @@ typedef struct {
     u_char                       etag[IMAGE_VARIANT_ETAG_LEN];
     time_t                       last_modified; /* the source's; -1 */
     image_variant_job_t          job;
-    unsigned                     vary:1;
     ngx_str_t                    inm;           /* If-None-Match, for a
                                                    hash in the thread */
+    unsigned                     vary:1;
     unsigned                     hash:1;        /* ETag from the bytes */
     unsigned                     not_modified:1;  /* the thread's match */
     unsigned                     expired:1;     /* the watchdog answered */
