@@ -30,6 +30,7 @@
 
 #include "ngx_http_face.h"
 #include "edge_net.h"
+#include "edge_retry_after.h"
 #include "ngx_http_edge_curl.h"
 
 
@@ -228,22 +229,25 @@ failed:
 /*
  * POSTs a JSON body; returns the response's status, or 0 with a message
  * in err when no response came (connection refused, timeout, refused
- * address...).  Redirects are not followed.
+ * address...).  Redirects are not followed.  *retry_after: the delay a
+ * 429 or 503 asked for with Retry-After, in seconds; -1 otherwise.
  */
 
 long
 ngx_http_face_post(ngx_http_face_thread_t *t,
     const ngx_http_face_net_conf_t *nc, const char *url, const char *body,
-    size_t len, char *err, size_t err_len)
+    size_t len, int64_t *retry_after, char *err, size_t err_len)
 {
     long                       status;
     CURL                      *curl;
     CURLcode                   code;
+    struct curl_header        *ra;
     struct curl_slist         *headers, *h;
     ngx_http_face_transfer_t   tr;
     char                       errbuf[CURL_ERROR_SIZE];
 
     curl = t->curl;
+    *retry_after = -1;
 
     if (ngx_http_face_url_ok(nc, "callback", url, err, err_len) != NGX_OK) {
         return 0;
@@ -308,6 +312,14 @@ ngx_http_face_post(ngx_http_face_thread_t *t,
     (void) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 
     ngx_snprintf((u_char *) err, err_len, "callback: HTTP %l%Z", status);
+
+    if ((status == 429 || status == 503)
+        && curl_easy_header(curl, "Retry-After", 0, CURLH_HEADER, -1, &ra)
+           == CURLHE_OK)
+    {
+        *retry_after = edge_retry_after(ra->value, ngx_strlen(ra->value),
+                                        (int64_t) time(NULL));
+    }
 
 done:
 
