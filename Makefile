@@ -46,7 +46,7 @@ ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 ASAN_RT      = $(shell $(CC) -print-file-name=libasan.so 2>/dev/null)
 UBSAN_RT     = $(shell $(CC) -print-file-name=libubsan.so 2>/dev/null)
 
-.PHONY: all deps build models unit test asan run fuzz bench clean distclean
+.PHONY: all deps build models unit sdk test asan run fuzz bench clean distclean
 
 all: build
 
@@ -122,12 +122,19 @@ unit: deps $(UNIT_BINS)
 
 # --- the two commands -----------------------------------------------------
 
-test: build models unit
+# the Lambda tests' JavaScript client, pinned by its lockfile
+sdk: t/sdk/node_modules/.package-lock.json
+
+t/sdk/node_modules/.package-lock.json: t/sdk/package.json \
+                                      t/sdk/package-lock.json | deps
+	cd t/sdk && npm ci --no-audit --no-fund
+
+test: build models unit sdk
 	scripts/check-layout src
 	scripts/check-ngx-formats src
 	prove -j$(PROVE_JOBS) -r t
 
-asan: deps models $(call SO,$(BUILD)/asan) $(BUILD)/asan/faceenc
+asan: deps models sdk $(call SO,$(BUILD)/asan) $(BUILD)/asan/faceenc
 	scripts/check-layout src
 	scripts/check-ngx-formats src
 	$(MAKE) unit BUILD=$(BUILD)/unit-asan \
