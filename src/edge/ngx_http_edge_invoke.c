@@ -24,6 +24,12 @@ static ngx_int_t ngx_http_edge_invoke_version(ngx_http_request_t *r);
 static ngx_str_t  ngx_http_edge_invoke_header =
     ngx_string("X-Amz-Invocation-Type");
 
+static ngx_str_t  ngx_http_edge_invoke_id_header =
+    ngx_string("X-Amzn-RequestId");
+
+/* the request ids' counter, per worker */
+static ngx_uint_t  ngx_http_edge_invoke_seq;
+
 
 ngx_uint_t
 ngx_http_edge_invoke_type(ngx_http_request_t *r, ngx_uint_t dflt)
@@ -158,12 +164,6 @@ ngx_http_edge_invoke_body(ngx_http_request_t *r, ngx_str_t *body,
 
     return NGX_OK;
 }
-
-
-static ngx_str_t  ngx_http_edge_invoke_id_header =
-    ngx_string("X-Amzn-RequestId");
-
-static ngx_uint_t  ngx_http_edge_invoke_seq;
 
 
 static ngx_int_t

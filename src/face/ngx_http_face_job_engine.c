@@ -10,9 +10,10 @@
  * without it as a 5xx; any other answer is final.  With
  * face_callback_rate, one worker's callbacks to one API host are spaced:
  * a thread about to call back too early does not, and the event loop
- * posts the callback again when its turn comes (not an attempt).  Once a source's outcome is final, its state byte in the job
- * file is rewritten and synced, so a job resumed after a restart does
- * not call back twice.  At most face_parallel sources of a job are in
+ * posts the callback again when its turn comes (not an attempt).  Once
+ * a source's outcome is final, its state byte in the job file is
+ * rewritten and synced, so a job resumed after a restart does not call
+ * back twice.  At most face_parallel sources of a job are in
  * flight.  When every source is final the job file is removed, or moved
  * to failed/ with a .reason file when a source failed.
  *

@@ -277,7 +277,8 @@ UNIT_TEST(test_string_to_sign)
     CHECK_INT(edge_sigv4_string_to_sign(&date, &scope, &creq, &hooks, &sts),
               EDGE_SIGV4_OK);
     CHECK_STR(sts.data, "AWS4-HMAC-SHA256\n" DATE "\n" SCOPE "\n"
-              "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63");
+              "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c2529292"
+              "7e63");
 }
 
 
