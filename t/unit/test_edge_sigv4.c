@@ -8,6 +8,7 @@
  */
 
 
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "unit.h"
@@ -149,13 +150,51 @@ static const vector_t  vectors[] = {
 };
 
 
-/* an arena that is never freed: the tests are short */
+/* an arena freed at exit: the tests are short */
+
+typedef struct test_block_s  test_block_t;
+
+struct test_block_s {
+    test_block_t  *next;
+    max_align_t    data[];
+};
+
+static test_block_t  *test_blocks;
+
+
+static void
+test_free(void)
+{
+    test_block_t  *b;
+
+    while (test_blocks) {
+        b = test_blocks;
+        test_blocks = b->next;
+        free(b);
+    }
+}
+
 
 static void *
 test_alloc(void *ctx, size_t size)
 {
+    test_block_t  *b;
+
     (void) ctx;
-    return malloc(size ? size : 1);
+
+    if (test_blocks == NULL) {
+        atexit(test_free);
+    }
+
+    b = malloc(sizeof(test_block_t) + size);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->next = test_blocks;
+    test_blocks = b;
+
+    return b->data;
 }
 
 
