@@ -12,6 +12,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use File::Temp ();
 use Test::More;
 use Time::HiRes ();
 
@@ -24,9 +25,8 @@ plan skip_all => 'sample photos or models missing (make models)'
     unless have_samples();
 plan skip_all => 'no boto3 (apt install python3-boto3)' unless have_boto3();
 
-my $shim_dir = "/tmp/edge-fsync-shim.$$";
-mkdir $shim_dir or die "mkdir $shim_dir: $!";
-END { system 'rm', '-rf', $shim_dir if $shim_dir }
+my $shim_dir = File::Temp::tempdir('edge-fsync-shim.XXXXXX', TMPDIR => 1,
+    CLEANUP => 1);
 
 open my $fh, '>', "$shim_dir/shim.c" or die;
 print {$fh} <<'EOF';
