@@ -359,6 +359,7 @@ is $r->{status}, 400, 'bad X-Amz-Invocation-Type: 400';
 $r = $t->get($JOB);
 is $r->{status}, 405, 'GET: 405';
 is $r->{headers}{allow}, 'POST', '405: Allow: POST';
+ok $r->{headers}{'x-amzn-requestid'}, '405: X-Amzn-RequestId too';
 
 $r = job(payload(sources => ["$S/p/a.jpg"], token => 'x' x 2000),
     path => '/small');

@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 # face_jobs behind ngx_http_lambda_module, invoked with Debian's boto3 as
 # the site does (InvocationType Event, the production ARN), against a
-# fake site that checks callbacks as its view does (the token, exactly
-# 128 JSON floats per encoding; 400 otherwise) and throttles them:
+# fake site that checks callbacks as its view does (the token, else 403;
+# exactly 128 JSON floats per encoding, else 400) and throttles them:
 # - every other callback is answered 429 with Retry-After: 2; all are
 #   delivered once, each retry at least 2 s after its 429 (429 was final
 #   before: those sources went to failed/);
@@ -38,7 +38,8 @@ my $t = Edge::Nginx->new(modules => [qw(face lambda)],
 my $prefix = $t->prefix;
 my $json = JSON::PP->new;
 
-# the view: the token must be the source's; every encoding 128 floats.
+# the view: the token must be the source's (403); every encoding 128
+# floats (400).
 # Every other callback (a counter in a file: the backend forks) is 429.
 my $site = $t->backend(site_handler(
     extra => { '/photos/slow.webp' => sub {
@@ -50,7 +51,7 @@ my $site = $t->backend(site_handler(
         my ($req) = @_;
         my ($pk) = $req->{path} =~ m{/(\d+)/\z};
         my $body = eval { $json->decode($req->{body}) } // {};
-        return [400, {}, '{"detail": "bad token"}']
+        return [403, {}, '{"detail": "bad token"}']
             unless ($body->{token} // '') eq "tok-$pk";
         for my $e (@{ $body->{encodings} // [] }) {
             return [400, {}, '{"detail": "bad encoding"}']

@@ -111,6 +111,12 @@ ngx_http_album_zip_job_handler(ngx_http_request_t *r)
 {
     ngx_int_t  rc;
 
+    /* every answer of ours carries it, the 405 too */
+
+    if (ngx_http_edge_invoke_request_id(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (!(r->method & NGX_HTTP_POST)) {
         return ngx_http_edge_not_allowed(r, "POST",
                                          "method: must be POST");
