@@ -14,7 +14,7 @@
 NGX_SRC     ?= /usr/share/nginx/src
 NGINX       ?= /usr/sbin/nginx
 BUILD       := build
-MODULES     := album_zip image_variant face
+MODULES     := album_zip image_variant face lambda
 SO           = $(foreach m,$(MODULES),$(1)/ngx_http_$(m)_module.so)
 SOURCES     := config $(shell find src -name '*.[ch]' 2>/dev/null)
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
@@ -46,8 +46,8 @@ ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 ASAN_RT      = $(shell $(CC) -print-file-name=libasan.so 2>/dev/null)
 UBSAN_RT     = $(shell $(CC) -print-file-name=libubsan.so 2>/dev/null)
 
-.PHONY: all deps build models unit test asan run deb container-test fuzz bench \
-        clean distclean
+.PHONY: all deps build models unit sdk test asan run deb container-test fuzz \
+        bench clean distclean
 
 all: build
 
@@ -123,13 +123,20 @@ unit: deps $(UNIT_BINS)
 
 # --- the two commands -----------------------------------------------------
 
-test: build models unit
+# the Lambda tests' JavaScript client, pinned by its lockfile
+sdk: t/sdk/node_modules/.package-lock.json
+
+t/sdk/node_modules/.package-lock.json: t/sdk/package.json \
+                                      t/sdk/package-lock.json | deps
+	cd t/sdk && npm ci --no-audit --no-fund
+
+test: build models unit sdk
 	scripts/check-layout src
 	scripts/check-ngx-formats src
 	scripts/check-docs src docs
 	prove -j$(PROVE_JOBS) -r t
 
-asan: deps models $(call SO,$(BUILD)/asan) $(BUILD)/asan/faceenc
+asan: deps models sdk $(call SO,$(BUILD)/asan) $(BUILD)/asan/faceenc
 	scripts/check-layout src
 	scripts/check-ngx-formats src
 	scripts/check-docs src docs

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# The three built modules load into stock nginx, link what they should
+# The four built modules load into stock nginx, link what they should
 # (and album_zip nothing heavy), and nginx serves with all of them.
 
 use strict;
@@ -13,15 +13,17 @@ use Test::More;
 
 use Edge::Nginx;
 
-my @modules = qw(album_zip image_variant face);
+my @modules = qw(album_zip image_variant face lambda);
 
 # Shared libraries each module must (or must not) pull in.
 my %needs = (
     album_zip     => [],
     image_variant => [qw(libvips)],
     face => [qw(libvips libXNNPACK libpthreadpool libcjson libcurl)],
+    lambda        => [qw(libcrypto)],
 );
-my %never = (album_zip => [qw(libvips libXNNPACK)]);
+my %never = (album_zip => [qw(libvips libXNNPACK)],
+             lambda    => [qw(libvips libXNNPACK libcurl libcjson)]);
 
 # Dies, failing the file, when a module has not been built.
 my $t = Edge::Nginx->new(modules => \@modules);
@@ -53,7 +55,7 @@ my $body = <<'EOF';
     }
 EOF
 my ($ok, $out) = $t->check_config($body);
-ok $ok, 'nginx -t with all three modules' or diag $out;
+ok $ok, 'nginx -t with all four modules' or diag $out;
 
 $t->run($body);
 my $r = $t->get('/');

@@ -152,6 +152,14 @@ sub job {
     return $r;
 }
 
+# an error of the function: 200 with X-Amz-Function-Error; its message
+sub fn_error {
+    my ($r) = @_;
+    return undef unless $r->{status} == 200
+        && ($r->{headers}{'x-amz-function-error'} // '') eq 'Unhandled';
+    return $r->{json}{errorMessage};
+}
+
 sub uploads {
     my ($path) = @_;
     return grep { $_->{path} eq $path } $t->backend_requests($up);
@@ -213,8 +221,12 @@ sub read_all {
 my $r = job(payload(sources => ["$S/p/a.jpg", "$S/q/a.jpg?v=2",
     "$S/c%20d.png#frag"]));
 is $r->{status}, 200, 'job: 200';
-is_deeply $r->{json}, { message => 'Images zipped and uploaded' },
-    'job: the old function\'s message';
+is_deeply $r->{json}, { statusCode => 200,
+    body => '{"message": "Images zipped and uploaded"}' },
+    'job: the old function\'s payload';
+is $r->{headers}{'x-amz-executed-version'}, '$LATEST',
+    'job: X-Amz-Executed-Version';
+ok $r->{headers}{'x-amzn-requestid'}, 'job: X-Amzn-RequestId';
 like $r->{headers}{'content-type'}, qr{^application/json}, 'job: JSON';
 
 my @up = uploads('/upload');
@@ -290,7 +302,8 @@ like $t->error_log, qr/a client request body is buffered to a temporary/,
     '... it was in a file';
 is scalar(uploads('/file-body')), 1, '... and the zip was uploaded';
 
-# ---- bad payloads: 400 naming the field
+# ---- bad payloads: not JSON is 400 InvalidRequestContentException; an
+# invalid one an error of the function naming the field (RequestResponse)
 
 my @bad = (
     ['not json', 'payload: not valid JSON', 'not JSON'],
@@ -317,9 +330,26 @@ my @bad = (
 for my $b (@bad) {
     my ($body, $msg, $name) = @$b;
     my $r = job($body);
-    is $r->{status}, 400, "400: $name";
-    is_deeply $r->{json}, { error => $msg }, "400: $name: the message";
+    if ($msg eq 'payload: not valid JSON') {
+        is $r->{status}, 400, "400: $name";
+        is_deeply $r->{json}, { Type => 'User', message =>
+            "Could not parse request body into json: $msg" },
+            "400: $name: the message";
+        is $r->{headers}{'x-amzn-errortype'},
+            'InvalidRequestContentException', "400: $name: the type";
+        next;
+    }
+    is fn_error($r), $msg, "function error: $name: the message";
+    is $r->{json}{errorType}, 'ValueError', "function error: $name: type";
 }
+
+# under Event the same payload is refused at once (nothing would say so)
+$r = job(payload(sources => ["$S/p/a.jpg", 7]),
+    headers => { 'X-Amz-Invocation-Type' => 'Event' });
+is $r->{status}, 400, 'Event, invalid payload: 400';
+is $r->{headers}{'x-amzn-errortype'}, 'InvalidRequestContentException',
+    '... InvalidRequestContentException';
+is $r->{json}{message}, 'sources[1]: must be a string', '... the field';
 is scalar(uploads('/u')), 0, 'nothing uploaded for bad payloads';
 
 $r = job(payload(sources => ["$S/p/a.jpg"]),
@@ -329,6 +359,7 @@ is $r->{status}, 400, 'bad X-Amz-Invocation-Type: 400';
 $r = $t->get($JOB);
 is $r->{status}, 405, 'GET: 405';
 is $r->{headers}{allow}, 'POST', '405: Allow: POST';
+ok $r->{headers}{'x-amzn-requestid'}, '405: X-Amzn-RequestId too';
 
 $r = job(payload(sources => ["$S/p/a.jpg"], token => 'x' x 2000),
     path => '/small');
@@ -339,24 +370,21 @@ $r = job(payload(sources => ["$S/p/a.jpg"], upload_url => "$U/dry"),
 is $r->{status}, 204, 'DryRun: 204';
 is scalar(uploads('/dry')), 0, 'DryRun: nothing uploaded';
 
-# ---- failures: 502
+# ---- failures: errors of the function, never a 5xx (an SDK retries those)
 
 my $before = scalar $t->backend_requests($up);
 $r = job(payload(sources => ["$S/p/a.jpg", "$S/missing.jpg"]));
-is $r->{status}, 502, 'source 404: 502';
-is_deeply $r->{json}, { error => 'sources[1]: HTTP 404' },
+is fn_error($r), 'sources[1]: HTTP 404',
     'source 404: the index and the status';
+is $r->{json}{errorType}, 'HTTPError', 'source 404: HTTPError';
 is scalar $t->backend_requests($up), $before, 'source 404: no upload';
 
 $r = job(payload(sources => ["http://127.0.0.1:$dead/a.jpg"]));
-is $r->{status}, 502, 'source refusing connections: 502';
-like $r->{json}{error}, qr/^sources\[0\]: .*connect/i,
+like fn_error($r), qr/^sources\[0\]: .*connect/i,
     'connection error: the index and what failed';
 
 $r = job(payload(sources => ["$S/p/a.jpg"], upload_url => "$U/fail"));
-is $r->{status}, 502, 'upload 500: 502';
-is_deeply $r->{json}, { error => 'upload: HTTP 500' },
-    'upload 500: the status';
+is fn_error($r), 'upload: HTTP 500', 'upload 500: the status';
 is scalar(uploads('/fail')), 1, 'upload 500: the upload was tried';
 
 like $t->error_log, qr/album_zip job: failed: sources\[1\]: HTTP 404/,
@@ -365,18 +393,17 @@ like $t->error_log, qr/album_zip job: failed: sources\[1\]: HTTP 404/,
 # ---- limits
 
 $r = job(payload(sources => ["$S/big.bin"]), path => '/small');
-is $r->{status}, 502, 'source over album_zip_max_size: 502';
-like $r->{json}{error}, qr/^sources\[0\]: .*album_zip_max_size/,
+like fn_error($r), qr/^sources\[0\]: .*album_zip_max_size/,
     'max_size: says so';
 
 $r = job(payload(sources => ["$S/big-chunked.bin"]), path => '/small');
-is $r->{status}, 502, 'chunked source over album_zip_max_size: 502';
+like fn_error($r), qr/album_zip_max_size/,
+    'chunked source over album_zip_max_size: a function error';
 
 $r = job(payload(sources => ["$S/p/a.jpg", "$S/q/a.jpg", "$S/big.bin"]),
     path => '/small');
-is $r->{status}, 400, 'more sources than album_zip_max_files: 400';
-is_deeply $r->{json}, { error => 'sources: more than 2 sources' },
-    'max_files: says so';
+is fn_error($r), 'sources: more than 2 sources',
+    'more sources than album_zip_max_files: says so';
 
 # ---- the allow-list
 
@@ -386,28 +413,23 @@ is $r->{status}, 200, 'allow: allowed source and upload: 200';
 
 $r = job(payload(sources => ["$S/ok/x.jpg", "$S/p/a.jpg"]),
     path => '/allow');
-is $r->{status}, 400, 'allow: a source outside: 400';
-is_deeply $r->{json},
-    { error => 'sources[1]: not allowed by album_zip_allow' },
-    'allow: names the source';
+is fn_error($r), 'sources[1]: not allowed by album_zip_allow',
+    'allow: a source outside: names the source';
 
 $r = job(payload(sources => ["$S/ok/../p/a.jpg"]), path => '/allow');
-is $r->{status}, 400, 'allow: dot segments never match';
+like fn_error($r), qr/not allowed/, 'allow: dot segments never match';
 
 $r = job(payload(sources => ["$S/ok/x.jpg"],
     upload_url => "http://127.0.0.1:${up}0/u"), path => '/allow');
-is $r->{status}, 400, 'allow: upload_url outside: 400';
-is_deeply $r->{json},
-    { error => 'upload_url: not allowed by album_zip_allow' },
-    'allow: names upload_url';
+is fn_error($r), 'upload_url: not allowed by album_zip_allow',
+    'allow: upload_url outside: names upload_url';
 
 $r = job(payload(sources => ["$S/ok/redirect-ok"],
     upload_url => "$U/allowed2"), path => '/allow');
 is $r->{status}, 200, 'allow: a redirect inside the list is followed';
 
 $r = job(payload(sources => ["$S/ok/redirect"]), path => '/allow');
-is $r->{status}, 502, 'allow: a redirect outside the list: 502';
-like $r->{json}{error}, qr/^sources\[0\]: redirected .*album_zip_allow/,
+like fn_error($r), qr/^sources\[0\]: redirected .*album_zip_allow/,
     'allow: says so';
 ok !(grep { $_->{path} eq '/secret/x.jpg' } $t->backend_requests($origin)),
     'allow: the redirect target was never requested';
@@ -420,7 +442,7 @@ $r = job(payload(sources => ["http://127.0.0.1:$slow/e.jpg"],
     headers => { 'X-Amz-Invocation-Type' => 'Event' });
 my $took = time - $t0;
 is $r->{status}, 202, 'Event: 202';
-is_deeply $r->{json}, { accepted => JSON::PP::true }, 'Event: accepted';
+is $r->{content}, '', 'Event: an empty body, as Lambda';
 cmp_ok $took, '<', 1, 'Event: answered before the work';
 ok $t->wait_for(sub { uploads('/event') }, 15), 'Event: the upload arrives';
 ok $t->wait_for(sub {
@@ -471,9 +493,9 @@ $t0 = time;
 $r = job(payload(sources => ["http://127.0.0.1:$slow/wd.jpg"],
     upload_url => "$U/wd"), path => '/watchdog');
 $took = time - $t0;
-is $r->{status}, 503, 'watchdog: 503';
-is $r->{json}{error}, 'job: still running, see the error log',
-    'watchdog: says so';
+like fn_error($r), qr/^Task timed out: the job is still running/,
+    'watchdog: a function error (no 5xx: an SDK would run it again)';
+is $r->{json}{errorType}, 'Sandbox.Timedout', 'watchdog: Sandbox.Timedout';
 cmp_ok $took, '<', 1.5, 'watchdog: answered before the job ended';
 like $t->error_log, qr/\[alert\].*album_zip job: upload of "127\.0\.0\.1:$up" still running after 300ms/,
     'watchdog: an [alert] names the module, the work and the host';
@@ -496,7 +518,7 @@ ok $t->wait_for(sub { error_log_count(qr/ended after its watchdog/) == 2 },
     5), 'watchdog, Event: and ends';
 is $t->get('/static.txt')->{content}, "static\n", 'watchdog: nginx serves';
 
-# ---- a full queue: 503
+# ---- a full queue: 429 TooManyRequestsException
 
 # one thread, one waiting task: the third job finds the queue full
 my %event = ('X-Amz-Invocation-Type' => 'Event');
@@ -510,9 +532,12 @@ $r = read_all(send_job(payload(sources => ["http://127.0.0.1:$slow/q2.jpg"],
 is $r->{status}, 202, 'queue: the second job waits';
 $r = job(payload(sources => ["$S/p/a.jpg"]), path => '/tiny',
     headers => \%event);
-is $r->{status}, 503, 'queue full: 503';
-is_deeply $json->decode($r->{content}),
-    { error => 'job: the thread pool queue is full' }, 'queue full: says so';
+is $r->{status}, 429, 'queue full: 429';
+is $r->{headers}{'x-amzn-errortype'}, 'TooManyRequestsException',
+    'queue full: TooManyRequestsException';
+is $r->{headers}{'retry-after'}, '1', 'queue full: Retry-After';
+like $json->decode($r->{content})->{message}, qr/^Rate exceeded/,
+    'queue full: says so';
 ok $t->wait_for(sub { uploads('/queue') == 2 }, 15),
     'queue: the accepted jobs complete';
 $t->allow_log(qr/thread pool "tiny" queue overflow/);

@@ -86,6 +86,17 @@ sub job {
         headers => { 'Content-Type' => 'application/json',
             'X-Amz-Invocation-Type' => $type } });
     $r->{json} = eval { $json->decode($r->{content}) } // {};
+
+    # Lambda's shapes (t/030 checks them) as the two outcomes checked
+    # here: 400, refused before it ran (an error of the function,
+    # ValueError, under RequestResponse; InvalidRequestContentException
+    # otherwise); 502, failed while it ran (HTTPError)
+    if (($r->{headers}{'x-amz-function-error'} // '') eq 'Unhandled') {
+        $r->{status} = $r->{json}{errorType} eq 'ValueError' ? 400 : 502;
+        $r->{json} = { error => $r->{json}{errorMessage} };
+    } elsif ($r->{headers}{'x-amzn-errortype'}) {
+        $r->{json} = { error => $r->{json}{message} };
+    }
     return $r;
 }
 

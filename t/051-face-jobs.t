@@ -64,10 +64,12 @@ $t->run(<<'EOF');
     }
 EOF
 
+# Event unless told otherwise, as the site invokes it
 sub job {
     my ($body, %h) = @_;
     my $r = $t->request('POST', $JOB, { content => $body, timeout => 120,
-        headers => { 'Content-Type' => 'application/json', %h } });
+        headers => { 'Content-Type' => 'application/json',
+                     'X-Amz-Invocation-Type' => 'Event', %h } });
     $r->{json} = eval { $json->decode($r->{content}) };
     return $r;
 }
@@ -85,7 +87,10 @@ my @sources = ((map { [100 + $_, 'photo', "$S/photos/$_.webp", "tok-$_"] }
 
 my $r = job(payload($S, @sources));
 is $r->{status}, 202, 'a batch: 202';
-is_deeply $r->{json}, { accepted => 7 }, '{"accepted": 7}';
+is $r->{content}, '', 'an empty body, as Lambda';
+is $r->{headers}{'x-amz-executed-version'}, '$LATEST',
+    'X-Amz-Executed-Version: $LATEST';
+ok $r->{headers}{'x-amzn-requestid'}, 'X-Amzn-RequestId';
 
 my @cb = wait_callbacks($t, $site, 7, 120);
 is scalar @cb, 7, 'a callback for every source';
@@ -113,17 +118,20 @@ my $log = $t->error_log;
 is scalar(() = $log =~ /: photo 101: delivered 3 encodings/g), 1,
     'each outcome logged once, with type and pk';
 
-# ---- also with X-Amz-Invocation-Type: Event; and an empty batch
+# ---- without X-Amz-Invocation-Type: RequestResponse, as Lambda (it was
+# Event: the client got 202 and no result); and an empty batch
 
-$r = job(payload($S, [300, 'photo', "$S/photos/2.webp", 't']),
-    'X-Amz-Invocation-Type' => 'Event');
-is $r->{status}, 202, 'Event: 202';
-is $r->{json}{accepted}, 1, '{"accepted": 1}';
+$r = $t->request('POST', $JOB, { timeout => 120,
+    content => payload($S, [300, 'photo', "$S/photos/2.webp", 't']) });
+is $r->{status}, 200, 'no invocation type: RequestResponse, 200';
+is_deeply eval { $json->decode($r->{content}) }, { results => [ { pk => 300,
+    type => 'photo', status => 'delivered', encodings => expected_faces(2) }
+    ] }, '... with the result';
 ok wait_callbacks($t, $site, 8, 60) >= 8, 'called back';
 
 $r = job('{"api_url": "http://x", "sources": []}');
 is $r->{status}, 202, 'no sources: 202';
-is $r->{json}{accepted}, 0, '{"accepted": 0}';
+is $r->{content}, '', '... empty';
 
 # ---- bad payloads: 400 naming the field, nothing runs
 
@@ -147,8 +155,20 @@ my @bad = (
 for my $b (@bad) {
     $r = job($b->[0]);
     is $r->{status}, 400, "400: $b->[1]";
-    is $r->{json}{error}, $b->[1], '... naming the field';
+    is $r->{headers}{'x-amzn-errortype'}, 'InvalidRequestContentException',
+        '... InvalidRequestContentException';
+    is $r->{json}{message}, ($b->[1] eq 'payload: not valid JSON'
+        ? 'Could not parse request body into json: ' : '') . $b->[1],
+        '... naming the field';
 }
+
+# under RequestResponse an invalid payload is an error of the function
+$r = job($bad[4][0], 'X-Amz-Invocation-Type' => 'RequestResponse');
+is $r->{status}, 200, 'RequestResponse, invalid payload: 200';
+is $r->{headers}{'x-amz-function-error'}, 'Unhandled',
+    '... X-Amz-Function-Error: Unhandled';
+is_deeply $r->{json}, { errorMessage => 'sources[2].pk: must be an integer',
+    errorType => 'ValueError' }, '... Lambda\'s error payload';
 
 $r = job(payload($S), 'X-Amz-Invocation-Type' => 'Sometimes');
 is $r->{status}, 400, 'an unknown invocation type: 400';

@@ -53,7 +53,8 @@ sub submit {
         content => payload($S, map {
             [$_, 'photo', "$S/photos/" . ($_ % 6 + 1) . '.webp', "t$_"] }
             @pks),
-        headers => { 'Content-Type' => 'application/json' } });
+        headers => { 'Content-Type' => 'application/json',
+                     'X-Amz-Invocation-Type' => 'Event' } });
     return $r->{status};
 }
 

@@ -47,7 +47,8 @@ EOF
 my $r = $t->request('POST', job_path(), {
     content => payload($S, map { [$_, 'photo',
         "$S/photos/" . ($_ % 6 + 1) . '.webp', "t$_"] } 1 .. 12),
-    headers => { 'Content-Type' => 'application/json' } });
+    headers => { 'Content-Type' => 'application/json',
+                     'X-Amz-Invocation-Type' => 'Event' } });
 is $r->{status}, 202, 'a 12-source job';
 
 # wait for the first download: the pool is busy from then on

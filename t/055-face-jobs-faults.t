@@ -111,7 +111,8 @@ close $fh;
 my $r = $t->request('POST', $JOB, { timeout => 30,
     content => payload($S, map { [$_, 'photo', "$S/photos/$_.webp", "t$_"] }
         1 .. 3),
-    headers => { 'Content-Type' => 'application/json' } });
+    headers => { 'Content-Type' => 'application/json',
+                     'X-Amz-Invocation-Type' => 'Event' } });
 is $r->{status}, 202, 'a job of three sources';
 
 # the first photo is being downloaded, the second source is queued
@@ -172,7 +173,8 @@ like $t->error_log, qr/claimed, 3 sources, 0 done before/,
 $r = $t->request('POST', $JOB, { timeout => 30,
     content => payload($S, map { [$_, 'photo', "$S/photos/$_.webp", "t$_"] }
         4 .. 6),
-    headers => { 'Content-Type' => 'application/json' } });
+    headers => { 'Content-Type' => 'application/json',
+                     'X-Amz-Invocation-Type' => 'Event' } });
 is $r->{status}, 202, 'a job of three more sources';
 
 # the photo comes at once: the encode runs when the signal comes

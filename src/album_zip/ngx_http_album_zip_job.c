@@ -9,10 +9,14 @@
  * POST {"upload_url": "...", "token": "...", "sources": ["...", ...]}
  * downloads the sources, zips them (stored, no compression) and uploads
  * the zip as the "file" field of a multipart/form-data POST to
- * upload_url.  200 {"message": "Images zipped and uploaded"} when done,
- * 502 {"error": "..."} when a source or the upload failed, 400 for a bad
- * payload.  "X-Amz-Invocation-Type: Event" answers 202 at once and runs
- * the job in the background; "DryRun" only validates (204).
+ * upload_url.  The answers are Lambda's (src/edge/ngx_http_edge_invoke.h):
+ * RequestResponse (the default) 200 {"statusCode": 200, "body":
+ * "{\"message\": \"Images zipped and uploaded\"}"} when done, and 200
+ * with X-Amz-Function-Error when a source or the upload failed or the
+ * payload is refused: never a 5xx for the job's own failure, which the
+ * SDKs would retry, uploading the zip again.  "X-Amz-Invocation-Type:
+ * Event" answers 202 at once and runs the job in the background; "DryRun"
+ * only validates (204); a full queue is 429 TooManyRequestsException.
  *
  * All libcurl work runs in one thread-pool task per job.  The thread sees
  * only its task context, filled before the task is posted: the strings
@@ -61,6 +65,11 @@
 
 #define NGX_HTTP_ALBUM_ZIP_JOB_REDIRECTS 5
 
+/* the real function's success payload */
+#define NGX_HTTP_ALBUM_ZIP_JOB_RESULT                                         \
+    "{\"statusCode\": 200, \"body\": "                                        \
+    "\"{\\\"message\\\": \\\"Images zipped and uploaded\\\"}\"}"
+
 
 static void ngx_http_album_zip_job_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_album_zip_job_start(ngx_http_request_t *r);
@@ -76,8 +85,8 @@ static ngx_int_t ngx_http_album_zip_job_public(
 static ngx_int_t ngx_http_album_zip_job_post(ngx_http_request_t *r,
     ngx_http_edge_task_t *t, ngx_pool_t *pool, ngx_uint_t mode);
 static ngx_int_t ngx_http_album_zip_job_refuse(ngx_http_request_t *r,
-    ngx_pool_t *pool, ngx_uint_t status, ngx_uint_t internal,
-    const char *err);
+    ngx_pool_t *pool, ngx_uint_t mode, ngx_uint_t status,
+    ngx_uint_t internal, const char *err);
 static ngx_int_t ngx_http_album_zip_job_prepare(ngx_http_request_t *r,
     ngx_http_album_zip_job_ctx_t *ctx, album_zip_job_payload_t *payload,
     album_zip_job_str_t *allow, ngx_pool_t *pool);
@@ -86,6 +95,7 @@ static album_zip_job_str_t *ngx_http_album_zip_job_allow(ngx_pool_t *pool,
 static void *ngx_http_album_zip_job_alloc(void *ctx, size_t size);
 static void ngx_http_album_zip_job_done(void *data);
 static void ngx_http_album_zip_job_late(void *data);
+static void ngx_http_album_zip_job_expire(void *data);
 static void ngx_http_album_zip_job_log(ngx_http_album_zip_job_ctx_t *ctx,
     ngx_log_t *log);
 
@@ -99,6 +109,12 @@ ngx_int_t
 ngx_http_album_zip_job_handler(ngx_http_request_t *r)
 {
     ngx_int_t  rc;
+
+    /* every answer of ours carries it, the 405 too */
+
+    if (ngx_http_edge_invoke_request_id(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (!(r->method & NGX_HTTP_POST)) {
         return ngx_http_edge_not_allowed(r, "POST",
@@ -160,13 +176,17 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "album_zip job: bad X-Amz-Invocation-Type");
 
-        return ngx_http_edge_json_error(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_edge_invoke_error(r, NGX_HTTP_BAD_REQUEST,
+                   "InvalidParameterValueException",
                    "X-Amz-Invocation-Type: must be RequestResponse, Event "
                    "or DryRun");
     }
 
     if (ngx_http_edge_invoke_body(r, &body, 0, "album_zip job") != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_http_edge_invoke_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                          "ServiceException",
+                                          "the request body could not be "
+                                          "read");
     }
 
     /* a background job owns a pool that outlives the request */
@@ -203,10 +223,7 @@ ngx_http_album_zip_job_start(ngx_http_request_t *r)
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "album_zip job: dry run, answered 204");
 
-        r->headers_out.status = NGX_HTTP_NO_CONTENT;
-        r->header_only = 1;
-
-        return ngx_http_send_header(r);
+        return ngx_http_edge_invoke_result(r, mode, NULL, 0);
     }
 
     t = ngx_http_edge_task_alloc(pool, sizeof(ngx_http_album_zip_job_ctx_t));
@@ -231,7 +248,8 @@ nomem:
 
 failed:
 
-    return ngx_http_album_zip_job_refuse(r, pool, status, internal, err);
+    return ngx_http_album_zip_job_refuse(r, pool, mode, status, internal,
+                                         err);
 }
 
 
@@ -357,8 +375,8 @@ ngx_http_album_zip_job_public(album_zip_job_payload_t *payload, char *err,
 
 /*
  * The task posted: a synchronous job is answered by its completion
- * handler (NGX_DONE), a background one 202 at once; 503 when the thread
- * pool's queue is full.
+ * handler (NGX_DONE), a background one 202 at once; 429 when the thread
+ * pool's queue is full (nothing was queued: the client may try again).
  */
 
 static ngx_int_t
@@ -391,7 +409,7 @@ ngx_http_album_zip_job_post(ngx_http_request_t *r, ngx_http_edge_task_t *t,
     t->name = ctx->host;
     t->timeout = azlcf->thread_timeout;
     t->done = ngx_http_album_zip_job_done;
-    t->json_error = "job: still running, see the error log";
+    t->expire = ngx_http_album_zip_job_expire;
     t->late = ngx_http_album_zip_job_late;
 
     if (ngx_http_edge_task_post(t, azlcf->thread_pool,
@@ -409,10 +427,9 @@ ngx_http_album_zip_job_post(ngx_http_request_t *r, ngx_http_edge_task_t *t,
             ngx_destroy_pool(pool);
         }
 
-        return ngx_http_edge_json_error(r,
-                                        NGX_HTTP_SERVICE_UNAVAILABLE,
-                                        "job: the thread pool queue "
-                                        "is full");
+        return ngx_http_edge_invoke_throttled(r, 1,
+                   "Rate exceeded: the job queue is full, nothing was "
+                   "queued");
     }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -429,20 +446,21 @@ ngx_http_album_zip_job_post(ngx_http_request_t *r, ngx_http_edge_task_t *t,
         ctx->hold.data = ctx;
         ngx_http_edge_hold(&ctx->hold, clcf->error_log);
 
-        return ngx_http_edge_json_send(r, NGX_HTTP_ACCEPTED,
-                                       (u_char *) "{\"accepted\": true}",
-                                       sizeof("{\"accepted\": true}") - 1);
+        return ngx_http_edge_invoke_result(r, mode, NULL, 0);
     }
 
     return NGX_DONE;
 }
 
 
-/* a job refused before it was posted: one log line, a JSON error */
+/*
+ * A job refused before it was posted: one log line, and Lambda's answer
+ * (a bad payload is an error of the function under RequestResponse)
+ */
 
 static ngx_int_t
 ngx_http_album_zip_job_refuse(ngx_http_request_t *r, ngx_pool_t *pool,
-    ngx_uint_t status, ngx_uint_t internal, const char *err)
+    ngx_uint_t mode, ngx_uint_t status, ngx_uint_t internal, const char *err)
 {
     ngx_uint_t  level;
 
@@ -462,7 +480,11 @@ ngx_http_album_zip_job_refuse(ngx_http_request_t *r, ngx_pool_t *pool,
 
     ngx_log_error(level, r->connection->log, 0, "album_zip job: %s", err);
 
-    return ngx_http_edge_json_error(r, status, err);
+    if (status == NGX_HTTP_BAD_REQUEST) {
+        return ngx_http_edge_invoke_refused(r, mode, err);
+    }
+
+    return ngx_http_edge_invoke_error(r, status, "ServiceException", err);
 }
 
 
@@ -668,16 +690,42 @@ ngx_http_album_zip_job_done(void *data)
     ngx_http_album_zip_job_log(ctx, c->log);
 
     if (ctx->status == NGX_HTTP_OK) {
-        rc = ngx_http_edge_json_send(r, NGX_HTTP_OK,
-                 (u_char *) "{\"message\": \"Images zipped and uploaded\"}",
-                 sizeof("{\"message\": \"Images zipped and uploaded\"}") - 1);
+        rc = ngx_http_edge_invoke_result(r, NGX_HTTP_EDGE_INVOKE_SYNC,
+                 (u_char *) NGX_HTTP_ALBUM_ZIP_JOB_RESULT,
+                 sizeof(NGX_HTTP_ALBUM_ZIP_JOB_RESULT) - 1);
 
     } else {
-        rc = ngx_http_edge_json_error(r, ctx->status, ctx->err);
+        /* the function failed: 200, so that no SDK runs it again */
+        rc = ngx_http_edge_invoke_failed(r,
+                 (ctx->status == NGX_HTTP_BAD_GATEWAY) ? "HTTPError"
+                                                       : "RuntimeError",
+                 ctx->err);
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "album_zip job: answered %ui, rc %i", ctx->status, rc);
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * The watchdog: the job outlasted album_zip_thread_timeout and goes on;
+ * Lambda's answer to a timeout (a 5xx would have the SDKs run it again)
+ */
+
+static void
+ngx_http_album_zip_job_expire(void *data)
+{
+    ngx_http_album_zip_job_ctx_t *ctx = data;
+
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    rc = ngx_http_edge_invoke_failed(r, "Sandbox.Timedout",
+             "Task timed out: the job is still running, see the error log");
 
     ngx_http_finalize_request(r, rc);
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "ngx_http_edge_curl.h"
+#include "edge_retry_after.h"
 
 
 static ngx_int_t ngx_http_edge_curl_hop_ok(ngx_http_edge_curl_request_t *rq,
@@ -21,6 +22,8 @@ static ngx_http_edge_curl_result_e ngx_http_edge_curl_failed(
 static ngx_http_edge_curl_result_e ngx_http_edge_curl_end(CURL *curl,
     ngx_http_edge_curl_request_t *rq, char *copy,
     ngx_http_edge_curl_result_e result);
+static void ngx_http_edge_curl_retry_after(CURL *curl,
+    ngx_http_edge_curl_request_t *rq);
 static long ngx_http_edge_curl_left(ngx_http_edge_curl_request_t *rq,
     struct timespec *start);
 static curl_socket_t ngx_http_edge_curl_open_socket(void *data,
@@ -54,6 +57,7 @@ ngx_http_edge_curl_request(CURL *curl, ngx_http_edge_curl_request_t *rq)
     rq->redirects = 0;
     rq->received = 0;
     rq->mtime = -1;
+    rq->retry_after = -1;
     rq->stopped = 0;
     rq->err[0] = '\0';
 
@@ -131,6 +135,10 @@ ngx_http_edge_curl_request(CURL *curl, ngx_http_edge_curl_request_t *rq)
 
         url = copy;
         rq->redirects++;
+    }
+
+    if (rq->status == 429 || rq->status == 503) {
+        ngx_http_edge_curl_retry_after(curl, rq);
     }
 
     if (rq->filetime) {
@@ -353,6 +361,22 @@ ngx_http_edge_curl_end(CURL *curl, ngx_http_edge_curl_request_t *rq,
     rq->result = result;
 
     return result;
+}
+
+
+/* read before the handle is reset: it forgets the answer's headers */
+
+static void
+ngx_http_edge_curl_retry_after(CURL *curl, ngx_http_edge_curl_request_t *rq)
+{
+    struct curl_header  *h;
+
+    if (curl_easy_header(curl, "Retry-After", 0, CURLH_HEADER, -1, &h)
+        == CURLHE_OK)
+    {
+        rq->retry_after = edge_retry_after(h->value, ngx_strlen(h->value),
+                                           (int64_t) time(NULL));
+    }
 }
 
 

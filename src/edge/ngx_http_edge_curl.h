@@ -20,7 +20,9 @@
  *     it arrives;
  *   - the body of a 2xx answer goes to the caller's sink, any other is
  *     read and dropped;
- *   - optionally, a stop check once a second (a worker leaving).
+ *   - optionally, a stop check once a second (a worker leaving);
+ *   - the delay a 429 or 503 asks for with Retry-After, for the caller's
+ *     retry.
  * One message per failure, "<what>: <reason>", for the module's log line
  * and its JSON error.
  *
@@ -117,6 +119,8 @@ typedef struct {
     long                                status;
     ngx_uint_t                          redirects;
     uint64_t                            received;  /* the 2xx body's */
+    int64_t                             retry_after;  /* s, of a 429 or
+                                                         503; -1: none */
     int64_t                             mtime;     /* -1: unknown */
     char                                err[NGX_HTTP_EDGE_CURL_ERR_LEN];
 

@@ -63,6 +63,8 @@ typedef struct {
     ngx_msec_t                       fetch_timeout;
     ngx_msec_t                       callback_timeout;
     ngx_uint_t                       callback_retries;
+    ngx_msec_t                       retry_after_max;  /* in all */
+    ngx_msec_t                       callback_interval; /* 0: no rate */
     ngx_array_t                     *allow_hosts;    /* ngx_str_t */
     ngx_flag_t                       allow_private;
     ngx_uint_t                       parallel;
@@ -139,6 +141,10 @@ typedef struct {
     size_t                       body_len;
     ngx_uint_t                   nfaces;
     long                         status;        /* the callback's */
+    int64_t                      retry_after;   /* s; -1: none */
+    ngx_uint_t                   honoured;      /* Retry-After retries */
+    ngx_msec_t                   waited;        /* on Retry-After */
+    ngx_msec_t                   rate_wait;     /* face_callback_rate */
     ngx_uint_t                   outcome;       /* 0: retry */
     ngx_uint_t                   left;          /* the worker is leaving */
     ngx_err_t                    write_err;     /* of the state byte */
@@ -235,7 +241,7 @@ ngx_int_t ngx_http_face_download(ngx_http_face_thread_t *t,
     size_t *len, char *err, size_t err_len);
 long ngx_http_face_post(ngx_http_face_thread_t *t,
     const ngx_http_face_net_conf_t *nc, const char *url, const char *body,
-    size_t len, char *err, size_t err_len);
+    size_t len, int64_t *retry_after, char *err, size_t err_len);
 
 
 #endif /* _NGX_HTTP_FACE_H_INCLUDED_ */

@@ -116,17 +116,20 @@ ngx_http_face_download(ngx_http_face_thread_t *t,
 /*
  * POSTs a JSON body; returns the response's status, or 0 with a message
  * in err when no response came (connection refused, timeout, refused
- * address...).  Redirects are not followed.
+ * address...).  Redirects are not followed.  *retry_after: the delay a
+ * 429 or 503 asked for with Retry-After, in seconds; -1 otherwise.
  */
 
 long
 ngx_http_face_post(ngx_http_face_thread_t *t,
     const ngx_http_face_net_conf_t *nc, const char *url, const char *body,
-    size_t len, char *err, size_t err_len)
+    size_t len, int64_t *retry_after, char *err, size_t err_len)
 {
     struct curl_slist             *headers, *h;
     ngx_http_edge_curl_policy_t    policy;
     ngx_http_edge_curl_request_t   rq;
+
+    *retry_after = -1;
 
     /* without "Expect:" libcurl may wait for "100 Continue" */
 
@@ -152,6 +155,8 @@ ngx_http_face_post(ngx_http_face_thread_t *t,
     rq.headers = headers;
 
     (void) ngx_http_edge_curl_request(t->curl, &rq);
+
+    *retry_after = rq.retry_after;
 
     curl_slist_free_all(headers);
     ngx_cpystrn((u_char *) err, (u_char *) rq.err, err_len);

@@ -4,10 +4,16 @@
  * Per source, on the thread pool: download, decode and encode, then the
  * callback; a callback without an answer or with a 5xx is retried after
  * a pause (1 s, doubled each time, at most 60 s: an event-loop timer, no
- * thread sleeps) up to face_callback_retries times; any other answer is
- * final.  Once a source's outcome is final, its state byte in the job
- * file is rewritten and synced, so a job resumed after a restart does
- * not call back twice.  At most face_parallel sources of a job are in
+ * thread sleeps) up to face_callback_retries times; a 429 or 503 with
+ * Retry-After is retried after the delay it asks for (at least 1 s), for
+ * at most face_callback_retry_after_max in all, and not counted; a 429
+ * without it as a 5xx; any other answer is final.  With
+ * face_callback_rate, one worker's callbacks to one API host are spaced:
+ * a thread about to call back too early does not, and the event loop
+ * posts the callback again when its turn comes (not an attempt).  Once
+ * a source's outcome is final, its state byte in the job file is
+ * rewritten and synced, so a job resumed after a restart does not call
+ * back twice.  At most face_parallel sources of a job are in
  * flight.  When every source is final the job file is removed, or moved
  * to failed/ with a .reason file when a source failed.
  *
@@ -22,12 +28,16 @@
  * that the kill could cut short and the next worker repeat.
  */
 
+#include <pthread.h>
+
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
 
 #include "ngx_http_face.h"
+#include "ngx_http_edge_invoke.h"
 #include "face_spool.h"
+#include "edge_net.h"
 
 
 #define NGX_HTTP_FACE_OP_FETCH         1
@@ -36,6 +46,17 @@
 #define NGX_HTTP_FACE_WAKE_MS          100
 #define NGX_HTTP_FACE_BACKOFF_MS       1000
 #define NGX_HTTP_FACE_BACKOFF_MAX_MS   60000
+
+/* face_callback_rate: API hosts a worker keeps a slot for */
+#define NGX_HTTP_FACE_RATE_HOSTS       16
+#define NGX_HTTP_FACE_RATE_HOST_LEN    255
+
+
+typedef struct {
+    u_char                       host[NGX_HTTP_FACE_RATE_HOST_LEN];
+    size_t                       len;
+    uint64_t                     last;      /* ms, the last callback sent */
+} ngx_http_face_rate_t;
 
 
 static ngx_int_t ngx_http_face_job_post(ngx_http_face_source_t *s);
@@ -52,6 +73,13 @@ static void ngx_http_face_job_wake(ngx_event_t *ev);
 static void ngx_http_face_job_respond(ngx_http_face_job_t *job);
 static void ngx_http_face_job_finish_thread(void *data, ngx_log_t *log);
 static void ngx_http_face_job_finish_done(void *data);
+static ngx_msec_t ngx_http_face_rate_wait(ngx_http_face_job_t *job);
+
+
+/* the pool's threads share it */
+static ngx_http_face_rate_t  ngx_http_face_rates[NGX_HTTP_FACE_RATE_HOSTS];
+static pthread_mutex_t       ngx_http_face_rates_lock =
+    PTHREAD_MUTEX_INITIALIZER;
 
 
 /* ------------------------------------------------------------------------
@@ -190,6 +218,7 @@ ngx_http_face_job_run(ngx_http_face_job_t *job)
         }
 
         s->op = NGX_HTTP_FACE_OP_FETCH;
+        s->retry_after = -1;
 
         if (ngx_http_face_job_post(s) != NGX_OK) {
             /* the queue is full: try again shortly */
@@ -442,10 +471,19 @@ ngx_http_face_source_callback(ngx_http_face_source_t *s,
         return;
     }
 
+    /* face_callback_rate: too early, the event loop posts it again */
+
+    s->rate_wait = ngx_http_face_rate_wait(job);
+
+    if (s->rate_wait) {
+        return;
+    }
+
     s->attempts++;
 
     s->status = ngx_http_face_post(t, &job->callback, s->url, s->body,
-                                   s->body_len, s->err, sizeof(s->err));
+                                   s->body_len, &s->retry_after, s->err,
+                                   sizeof(s->err));
 
     ngx_log_debug4(NGX_LOG_DEBUG_CORE, job->log, 0,
                    "face job %V: sources[%ui]: callback %ui sent, HTTP %l",
@@ -462,7 +500,26 @@ ngx_http_face_source_callback(ngx_http_face_source_t *s,
         break;
 
     default: /* FACE_JOBS_RETRY */
-        if (s->attempts > job->conf->callback_retries) {
+
+        if (s->retry_after >= 0) {
+
+            /* the site asked for a pause: not counted, bounded in all */
+
+            if (s->waited >= job->conf->retry_after_max) {
+                ngx_snprintf((u_char *) s->err, sizeof(s->err),
+                             "callback: HTTP %l after waiting %M ms on "
+                             "Retry-After in all "
+                             "(face_callback_retry_after_max)%Z",
+                             s->status, s->waited);
+                s->outcome = NGX_HTTP_FACE_FAILED;
+                break;
+            }
+
+            s->honoured++;
+            break;
+        }
+
+        if (s->attempts - s->honoured > job->conf->callback_retries) {
             s->outcome = NGX_HTTP_FACE_FAILED;
         }
     }
@@ -499,15 +556,40 @@ ngx_http_face_source_done(void *data)
         return;
     }
 
-    ms = (ngx_msec_t) face_jobs_backoff_ms(s->attempts,
-                                           NGX_HTTP_FACE_BACKOFF_MS,
-                                           NGX_HTTP_FACE_BACKOFF_MAX_MS);
+    if (s->rate_wait) {
 
-    ngx_log_error(NGX_LOG_INFO, job->log, 0,
-                  "face job %V: %s %L: %s, attempt %ui of %ui, again in "
-                  "%M ms", &job->name, face_jobs_type_name(s->src->type),
-                  s->src->pk, s->err, s->attempts,
-                  job->conf->callback_retries + 1, ms);
+        /* face_callback_rate: not sent, not an attempt */
+
+        ms = s->rate_wait;
+        s->rate_wait = 0;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                       "face job %V: sources[%ui]: callback rate, again in "
+                       "%M ms", &job->name, s->index, ms);
+
+    } else if (s->retry_after >= 0) {
+        ms = (ngx_msec_t) ngx_min(s->retry_after, 86400) * 1000;
+        ms = ngx_max(ms, NGX_HTTP_FACE_BACKOFF_MS);
+        ms = ngx_min(ms, job->conf->retry_after_max - s->waited);
+        s->waited += ms;
+
+        ngx_log_error(NGX_LOG_INFO, job->log, 0,
+                      "face job %V: %s %L: %s, Retry-After: %L s, again in "
+                      "%M ms", &job->name,
+                      face_jobs_type_name(s->src->type), s->src->pk, s->err,
+                      s->retry_after, ms);
+
+    } else {
+        ms = (ngx_msec_t) face_jobs_backoff_ms(s->attempts - s->honoured,
+                                               NGX_HTTP_FACE_BACKOFF_MS,
+                                               NGX_HTTP_FACE_BACKOFF_MAX_MS);
+
+        ngx_log_error(NGX_LOG_INFO, job->log, 0,
+                      "face job %V: %s %L: %s, attempt %ui of %ui, again in "
+                      "%M ms", &job->name, face_jobs_type_name(s->src->type),
+                      s->src->pk, s->err, s->attempts - s->honoured,
+                      job->conf->callback_retries + 1, ms);
+    }
 
     s->op = NGX_HTTP_FACE_OP_CALLBACK;
     ngx_add_timer(&s->retry, ms);
@@ -517,6 +599,75 @@ ngx_http_face_source_done(void *data)
                    &job->name, s->index, ms);
 
     ngx_http_face_job_run(job);
+}
+
+
+/*
+ * face_callback_rate, in a thread: 0 when the job's API host may be
+ * called back now (the time is taken), or the ms until it may
+ */
+
+static ngx_msec_t
+ngx_http_face_rate_wait(ngx_http_face_job_t *job)
+{
+    size_t                 len;
+    uint64_t               now;
+    ngx_uint_t             i;
+    ngx_msec_t             wait;
+    const char            *host;
+    struct timespec        ts;
+    ngx_http_face_rate_t  *r, *oldest;
+
+    if (job->conf->callback_interval == 0
+        || edge_net_url_host(job->payload.api_url.data,
+                             job->payload.api_url.len, &host, &len)
+           != 0)
+    {
+        return 0;
+    }
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+
+    len = ngx_min(len, NGX_HTTP_FACE_RATE_HOST_LEN);
+    wait = 0;
+
+    (void) pthread_mutex_lock(&ngx_http_face_rates_lock);
+
+    oldest = &ngx_http_face_rates[0];
+    r = NULL;
+
+    for (i = 0; i < NGX_HTTP_FACE_RATE_HOSTS; i++) {
+        if (ngx_http_face_rates[i].len == len
+            && ngx_strncmp(ngx_http_face_rates[i].host, host, len) == 0)
+        {
+            r = &ngx_http_face_rates[i];
+            break;
+        }
+
+        if (ngx_http_face_rates[i].last < oldest->last) {
+            oldest = &ngx_http_face_rates[i];
+        }
+    }
+
+    if (r == NULL) {
+        /* a host not called lately takes the entry least recently used */
+        r = oldest;
+        ngx_memcpy(r->host, host, len);
+        r->len = len;
+        r->last = 0;
+    }
+
+    if (r->last && now < r->last + job->conf->callback_interval) {
+        wait = (ngx_msec_t) (r->last + job->conf->callback_interval - now);
+
+    } else {
+        r->last = now;
+    }
+
+    (void) pthread_mutex_unlock(&ngx_http_face_rates_lock);
+
+    return wait;
 }
 
 
@@ -705,7 +856,8 @@ ngx_http_face_job_respond(ngx_http_face_job_t *job)
 
     p = ngx_cpymem(p, "]}", 2);
 
-    rc = ngx_http_edge_json_send(r, NGX_HTTP_OK, json, p - json);
+    rc = ngx_http_edge_invoke_result(r, NGX_HTTP_EDGE_INVOKE_SYNC, json,
+                                     p - json);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "face job %V: %ui results sent", &job->name,

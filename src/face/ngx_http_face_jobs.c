@@ -5,11 +5,15 @@
  *     POST {"api_url": ..., "sources": [{"pk", "type", "photo_url",
  *                                        "token"}, ...]}
  *
- * The payload is validated whole (400 naming the bad field), written to
- * the spool (temporary file, fsync, rename, fsync of the directory) and
- * answered 202 {"accepted": N}, with or without "X-Amz-Invocation-Type:
- * Event".  "RequestResponse" runs the job while the client waits and
- * answers 200 with one result per source; "DryRun" only validates (204).
+ * The answers are Lambda's (src/edge/ngx_http_edge_invoke.h).  The
+ * payload is validated whole (the message names the bad field).
+ * "X-Amz-Invocation-Type: Event" writes it to the spool (temporary file,
+ * fsync, rename, fsync of the directory) and answers 202 once the rename
+ * has succeeded (a failed fsync of the directory is logged, not
+ * answered: the job is spooled, and a retry would run it twice); a full
+ * queue is 429 TooManyRequestsException.  RequestResponse (the default,
+ * as Lambda's) runs the job while the client waits and answers 200 with
+ * one result per source; "DryRun" only validates (204).
  */
 
 
@@ -38,6 +42,7 @@ typedef struct {
     ngx_uint_t                   nsources;
     ngx_err_t                    err;
     const char                  *what;          /* what failed */
+    ngx_err_t                    dir_err;       /* the directory's fsync */
 } ngx_http_face_spool_write_t;
 
 
@@ -64,6 +69,12 @@ ngx_int_t
 ngx_http_face_jobs_handler(ngx_http_request_t *r)
 {
     ngx_int_t  rc;
+
+    /* every answer of ours carries it, the 405 too */
+
+    if (ngx_http_edge_invoke_request_id(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (!(r->method & NGX_HTTP_POST)) {
         return ngx_http_edge_not_allowed(r, "POST",
@@ -106,11 +117,12 @@ ngx_http_face_jobs_start(ngx_http_request_t *r)
     face_jobs_payload_t   payload;
     char                  err[FACE_JOBS_ERR_LEN];
 
-    /* Event without the header, as the old function's callers expect */
-    mode = ngx_http_edge_invoke_type(r, NGX_HTTP_EDGE_INVOKE_EVENT);
+    /* RequestResponse without the header, as Lambda */
+    mode = ngx_http_edge_invoke_type(r, NGX_HTTP_EDGE_INVOKE_SYNC);
 
     if (mode == NGX_HTTP_EDGE_INVOKE_BAD) {
-        return ngx_http_edge_json_error(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_edge_invoke_error(r, NGX_HTTP_BAD_REQUEST,
+                   "InvalidParameterValueException",
                    "X-Amz-Invocation-Type: must be Event, RequestResponse "
                    "or DryRun");
     }
@@ -119,7 +131,10 @@ ngx_http_face_jobs_start(ngx_http_request_t *r)
                                   "face job")
         != NGX_OK)
     {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_http_edge_invoke_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                          "ServiceException",
+                                          "the request body could not be "
+                                          "read");
     }
 
     hooks.alloc = ngx_http_face_jobs_alloc;
@@ -132,9 +147,13 @@ ngx_http_face_jobs_start(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "face job: refused: %s", err);
 
-        return ngx_http_edge_json_error(r, (rc == FACE_JOBS_ENOMEM)
-                                           ? NGX_HTTP_INTERNAL_SERVER_ERROR
-                                           : NGX_HTTP_BAD_REQUEST, err);
+        if (rc == FACE_JOBS_ENOMEM) {
+            return ngx_http_edge_invoke_error(r,
+                                              NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                              "ServiceException", err);
+        }
+
+        return ngx_http_edge_invoke_refused(r, mode, err);
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -144,19 +163,13 @@ ngx_http_face_jobs_start(ngx_http_request_t *r)
                    : "Event", payload.nsources);
 
     if (mode == NGX_HTTP_EDGE_INVOKE_DRYRUN) {
-        r->headers_out.status = NGX_HTTP_NO_CONTENT;
-        r->headers_out.content_length_n = 0;
-        r->header_only = 1;
-
-        return ngx_http_send_header(r);
+        return ngx_http_edge_invoke_result(r, mode, NULL, 0);
     }
 
     if (mode == NGX_HTTP_EDGE_INVOKE_EVENT) {
 
         if (payload.nsources == 0) {
-            return ngx_http_edge_json_send(r, NGX_HTTP_ACCEPTED,
-                                           (u_char *) "{\"accepted\": 0}",
-                                           sizeof("{\"accepted\": 0}") - 1);
+            return ngx_http_edge_invoke_result(r, mode, NULL, 0);
         }
 
         return ngx_http_face_jobs_spool(r, &body, payload.nsources);
@@ -233,7 +246,9 @@ failed:
 
     ngx_destroy_pool(job->pool);
 
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return ngx_http_edge_invoke_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      "ServiceException",
+                                      "the job could not be started");
 }
 
 
@@ -327,8 +342,14 @@ ngx_http_face_jobs_spool(ngx_http_request_t *r, ngx_str_t *body,
     if (ngx_http_edge_task_post(t, flcf->thread_pool, &flcf->thread_pool_name)
         != NGX_OK)
     {
-        return ngx_http_edge_json_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                        "the thread pool queue is full");
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "face job: thread pool \"%V\" is full, job of %ui "
+                      "sources refused (429)", &flcf->thread_pool_name,
+                      nsources);
+
+        return ngx_http_edge_invoke_throttled(r, 1,
+                   "Rate exceeded: the job queue is full, nothing was "
+                   "queued");
     }
 
     return NGX_DONE;
@@ -391,13 +412,15 @@ ngx_http_face_spool_write_thread(void *data, ngx_log_t *log)
         goto failed;
     }
 
-    /* the rename itself must survive a power cut */
+    /*
+     * The rename itself must survive a power cut; if that fails the job
+     * is spooled all the same, and runs: the client is told so
+     */
 
     fd = open(ctx->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
     if (fd == -1 || fsync(fd) == -1) {
-        ctx->what = "fsync of the spool directory";
-        ctx->err = ngx_errno;
+        ctx->dir_err = ngx_errno;
 
         if (fd != -1) {
             (void) close(fd);
@@ -431,7 +454,6 @@ ngx_http_face_spool_write_done(void *data)
 {
     ngx_http_face_spool_write_t *ctx = data;
 
-    u_char              *json;
     ngx_int_t            rc;
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
@@ -440,30 +462,32 @@ ngx_http_face_spool_write_done(void *data)
     c = r->connection;
 
     if (ctx->what) {
+        /* nothing was spooled: a 5xx, which the SDKs retry */
+
         ngx_log_error(NGX_LOG_CRIT, c->log, ctx->err,
                       "face job: spool: %s \"%s\" failed", ctx->what,
                       ctx->tmp);
 
-        rc = ngx_http_edge_json_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                      "the job could not be written to the "
-                                      "spool");
+        rc = ngx_http_edge_invoke_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                        "ServiceException",
+                                        "the job could not be written to "
+                                        "the spool");
         goto done;
+    }
+
+    if (ctx->dir_err) {
+        ngx_log_error(NGX_LOG_CRIT, c->log, ctx->dir_err,
+                      "face job: spool: fsync of the directory \"%s\" "
+                      "failed after \"%s\" was renamed into it: the job is "
+                      "accepted, but a power cut may lose it", ctx->dir,
+                      ctx->path);
     }
 
     ngx_log_error(NGX_LOG_INFO, c->log, 0,
                   "face job %s: accepted, %ui sources",
                   ctx->path + ngx_strlen(ctx->dir) + 1, ctx->nsources);
 
-    json = ngx_pnalloc(r->pool, sizeof("{\"accepted\": }") + NGX_INT_T_LEN);
-    if (json == NULL) {
-        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        goto done;
-    }
-
-    rc = ngx_http_edge_json_send(r, NGX_HTTP_ACCEPTED, json,
-                                 ngx_sprintf(json, "{\"accepted\": %ui}",
-                                             ctx->nsources)
-                                 - json);
+    rc = ngx_http_edge_invoke_result(r, NGX_HTTP_EDGE_INVOKE_EVENT, NULL, 0);
 
     ngx_http_face_spool_kick(ctx->spool);
 

@@ -72,6 +72,8 @@ static char *ngx_http_face_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_face_confidence(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_face_callback_rate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_face_allow_hosts(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_face_models_cleanup(void *data);
@@ -215,6 +217,20 @@ static ngx_command_t  ngx_http_face_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_face_loc_conf_t, callback_retries),
       &ngx_http_face_retries_bounds },
+
+    { ngx_string("face_callback_retry_after_max"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_face_loc_conf_t, retry_after_max),
+      NULL },
+
+    { ngx_string("face_callback_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_face_callback_rate,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_face_loc_conf_t, callback_interval),
+      NULL },
 
     { ngx_string("face_allow_hosts"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
@@ -753,6 +769,59 @@ ngx_http_face_confidence(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* face_callback_rate <n>r/m | <n>r/s | off: the spacing of callbacks */
+
+static char *
+ngx_http_face_callback_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value;
+    ngx_msec_t  *interval, per;
+
+    interval = (ngx_msec_t *) (p + cmd->offset);
+
+    if (*interval != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        *interval = 0;
+        return NGX_CONF_OK;
+    }
+
+    per = 0;
+
+    if (value[1].len > 3) {
+        if (ngx_strncmp(value[1].data + value[1].len - 3, "r/m", 3) == 0) {
+            per = 60000;
+
+        } else if (ngx_strncmp(value[1].data + value[1].len - 3, "r/s", 3)
+                   == 0)
+        {
+            per = 1000;
+        }
+    }
+
+    n = per ? ngx_atoi(value[1].data, value[1].len - 3) : NGX_ERROR;
+
+    if (n == NGX_ERROR || n == 0 || (ngx_msec_t) n > per) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "face_callback_rate: \"%V\" is not \"<n>r/m\", "
+                           "\"<n>r/s\" (at most 1000r/s) or \"off\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    *interval = per / n;
+
+    return NGX_CONF_OK;
+}
+
+
 static char *
 ngx_http_face_allow_hosts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -847,6 +916,8 @@ ngx_http_face_create_loc_conf(ngx_conf_t *cf)
     conf->fetch_timeout = NGX_CONF_UNSET_MSEC;
     conf->callback_timeout = NGX_CONF_UNSET_MSEC;
     conf->callback_retries = NGX_CONF_UNSET_UINT;
+    conf->retry_after_max = NGX_CONF_UNSET_MSEC;
+    conf->callback_interval = NGX_CONF_UNSET_MSEC;
     conf->allow_private = NGX_CONF_UNSET;
     conf->parallel = NGX_CONF_UNSET_UINT;
 
@@ -887,6 +958,10 @@ ngx_http_face_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               30000);
     ngx_conf_merge_uint_value(conf->callback_retries, prev->callback_retries,
                               3);
+    ngx_conf_merge_msec_value(conf->retry_after_max, prev->retry_after_max,
+                              600000);
+    ngx_conf_merge_msec_value(conf->callback_interval,
+                              prev->callback_interval, 0);
     ngx_conf_merge_value(conf->allow_private, prev->allow_private, 0);
     ngx_conf_merge_uint_value(conf->parallel, prev->parallel, 2);
 

@@ -2,3 +2,8 @@
 UNIT_TESTS += edge_net
 edge_net_SRCS = src/edge/core/edge_net.c
 edge_net_CFLAGS = -Isrc/edge/core
+
+# Retry-After: seconds or an HTTP-date
+UNIT_TESTS += edge_retry_after
+edge_retry_after_SRCS = src/edge/core/edge_retry_after.c
+edge_retry_after_CFLAGS = -Isrc/edge/core

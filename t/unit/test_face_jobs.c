@@ -413,7 +413,7 @@ UNIT_TEST(test_verdict)
     CHECK_INT(face_jobs_verdict(400), FACE_JOBS_REJECTED);
     CHECK_INT(face_jobs_verdict(403), FACE_JOBS_REJECTED);
     CHECK_INT(face_jobs_verdict(404), FACE_JOBS_REJECTED);
-    CHECK_INT(face_jobs_verdict(429), FACE_JOBS_REJECTED);
+    CHECK_INT(face_jobs_verdict(429), FACE_JOBS_RETRY);
     CHECK_INT(face_jobs_verdict(301), FACE_JOBS_REJECTED);
     CHECK_INT(face_jobs_verdict(100), FACE_JOBS_REJECTED);
 }

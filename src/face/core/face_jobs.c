@@ -389,7 +389,9 @@ face_jobs_verdict(long status)
         return FACE_JOBS_DELIVERED;
     }
 
-    if (status == 0 || (status >= 500 && status <= 599)) {
+    /* 429: the site throttles (with Retry-After, the engine waits) */
+
+    if (status == 0 || status == 429 || (status >= 500 && status <= 599)) {
         return FACE_JOBS_RETRY;
     }
 

@@ -88,7 +88,7 @@ typedef struct {
 /* what to do after a callback attempt */
 typedef enum {
     FACE_JOBS_DELIVERED = 0,           /* 2xx */
-    FACE_JOBS_RETRY,                   /* no answer, or 5xx */
+    FACE_JOBS_RETRY,                   /* no answer, 429 or 5xx */
     FACE_JOBS_REJECTED                 /* any other status: final */
 } face_jobs_verdict_e;
 
