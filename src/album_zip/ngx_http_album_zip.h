@@ -60,6 +60,7 @@ typedef struct {
     ngx_flag_t            directory;       /* album_zip_directory */
     ngx_str_t             remote;          /* album_zip_remote */
     ngx_array_t          *allow;           /* album_zip_allow: ngx_str_t */
+    ngx_array_t          *pass_headers;    /* album_zip_pass_headers */
     ngx_uint_t            prefetch;        /* album_zip_prefetch */
     ngx_uint_t            missing;         /* album_zip_missing */
     ngx_uint_t            max_files;       /* album_zip_max_files */
@@ -120,6 +121,10 @@ typedef struct {
     off_t                 desc_to;
 
     off_t                 received;   /* member data bytes seen */
+
+    /* a remote member asked for [range_from, range_to) of its data */
+    off_t                 range_from;
+    off_t                 range_to;
     uint32_t              crc;
 
     /*
@@ -142,6 +147,7 @@ typedef struct {
     u_char               *mem[NGX_HTTP_ALBUM_ZIP_MEMBER_BUFS];
     ngx_buf_t            *mem_buf[NGX_HTTP_ALBUM_ZIP_MEMBER_BUFS];
 
+    unsigned              ranged:1;   /* with a Range of its own */
     unsigned              compute_crc:1;
     unsigned              started:1;  /* header bytes sent */
     unsigned              failed:1;
@@ -159,6 +165,7 @@ struct ngx_http_album_zip_ctx_s {
     /* client headers held back from the manifest upstream and members */
     ngx_table_elt_t      *range;
     ngx_table_elt_t      *if_range;
+    ngx_table_elt_t      *if_none_match;
     unsigned              head:1;
 
     /* the manifest */

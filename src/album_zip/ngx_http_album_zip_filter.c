@@ -43,6 +43,8 @@ static ngx_int_t ngx_http_album_zip_from_manifest(ngx_http_request_t *r,
 static ngx_int_t ngx_http_album_zip_members(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx, album_zip_manifest_t *mf, ngx_str_t *msg,
     u_char *err);
+static ngx_uint_t ngx_http_album_zip_not_modified(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx);
 
 
 ngx_http_output_header_filter_pt  ngx_http_album_zip_next_header_filter;
@@ -627,6 +629,21 @@ ngx_http_album_zip_start(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
         return NGX_ERROR;
     }
 
+    if (ngx_http_album_zip_not_modified(r, ctx)) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "album_zip: If-None-Match names the archive: 304");
+
+        r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
+        r->headers_out.status_line.len = 0;
+        r->headers_out.content_type.len = 0;
+        r->headers_out.content_range = NULL;
+        ngx_http_clear_content_length(r);
+        ngx_http_clear_accept_ranges(r);
+        r->header_only = 1;
+
+        return ngx_http_album_zip_send_headers(r, ctx);
+    }
+
     /* the entries that overlap [start, end) */
 
     ctx->next = 0;
@@ -668,6 +685,68 @@ ngx_http_album_zip_start(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
     }
 
     return ngx_http_album_zip_pump(r, ctx);
+}
+
+
+/*
+ * The manifest's If-None-Match was held back from its upstream: it names
+ * the archive.  Only a strong ETag, one that pins every byte, answers
+ * 304 (as the content handler, nginx's not-modified filter does it).
+ */
+
+static ngx_uint_t
+ngx_http_album_zip_not_modified(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx)
+{
+    u_char     *p, *last, *tag;
+    ngx_str_t  *etag;
+
+    if (ctx->content || ctx->if_none_match == NULL || ctx->dynamic
+        || ctx->etag.len < 2 || ctx->etag.data[0] != '"')
+    {
+        return 0;
+    }
+
+    etag = &ctx->etag;
+    p = ctx->if_none_match->value.data;
+    last = p + ctx->if_none_match->value.len;
+
+    while (p < last) {
+        while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
+            p++;
+        }
+
+        if (p < last && *p == '*') {
+            return 1;
+        }
+
+        /* weak comparison (RFC 9110, 13.1.2) */
+        if (last - p >= 2 && p[0] == 'W' && p[1] == '/') {
+            p += 2;
+        }
+
+        tag = p;
+
+        while (p < last && *p != ',') {
+            p++;
+        }
+
+        while (p > tag && (p[-1] == ' ' || p[-1] == '\t')) {
+            p--;
+        }
+
+        if ((size_t) (p - tag) == etag->len
+            && ngx_strncmp(tag, etag->data, etag->len) == 0)
+        {
+            return 1;
+        }
+
+        while (p < last && *p != ',') {
+            p++;
+        }
+    }
+
+    return 0;
 }
 
 
