@@ -70,6 +70,7 @@ typedef struct {
     ngx_thread_pool_t    *thread_pool;     /* album_zip_thread_pool */
     ngx_str_t             thread_pool_name;
     ngx_shm_zone_t       *crc_cache;       /* album_zip_crc_cache */
+    ngx_str_t             crc_store;       /* album_zip_crc_store */
     ngx_msec_t            job_timeout;     /* album_zip_job_timeout */
     ngx_msec_t            thread_timeout;  /* album_zip_thread_timeout */
     ngx_flag_t            job;             /* album_zip_job */
@@ -97,6 +98,7 @@ typedef struct {
     unsigned              skipped:1;
     unsigned              trusted:1;  /* may reach internal locations */
     unsigned              has_id:1;   /* a local file: its CRC is cached */
+    unsigned              crc_pending:1;  /* its CRC is to be computed */
     ngx_http_album_zip_file_id_t  id;
     ngx_str_t             path;       /* with has_id: NUL-terminated */
 } ngx_http_album_zip_member_t;
@@ -199,6 +201,13 @@ struct ngx_http_album_zip_ctx_s {
     ngx_buf_t            *cd_buf;
     ngx_str_t             missing_txt;
 
+    /* CRCs of local files computed on the thread pool */
+    ngx_http_edge_task_t *crc_task;
+    ngx_uint_t            npending;   /* members with crc_pending */
+    ngx_uint_t            crc_ahead;  /* members in range: looked at */
+    ngx_uint_t            crc_back;   /* all members: looked at */
+    unsigned              crc_busy:1; /* the task is running */
+
     unsigned              content:1;  /* the module is the content handler */
     unsigned              dynamic:1;  /* no Content-Length, no Range */
     unsigned              headers_sent:1;
@@ -260,6 +269,12 @@ ngx_int_t ngx_http_album_zip_crc_get(ngx_shm_zone_t *zone,
     ngx_http_album_zip_file_id_t *id, uint32_t *crc);
 void ngx_http_album_zip_crc_put(ngx_shm_zone_t *zone,
     ngx_http_album_zip_file_id_t *id, uint32_t crc);
+
+/* ngx_http_album_zip_crc.c */
+ngx_int_t ngx_http_album_zip_crc_member(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, ngx_uint_t i);
+ngx_int_t ngx_http_album_zip_crc_all(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx);
 
 /* ngx_http_album_zip_directory.c */
 ngx_int_t ngx_http_album_zip_directory_handler(ngx_http_request_t *r);

@@ -45,6 +45,7 @@ static ngx_int_t ngx_http_album_zip_members(ngx_http_request_t *r,
     u_char *err);
 static ngx_uint_t ngx_http_album_zip_not_modified(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
+static void ngx_http_album_zip_stopped(void *data);
 
 
 ngx_http_output_header_filter_pt  ngx_http_album_zip_next_header_filter;
@@ -578,12 +579,21 @@ ngx_http_album_zip_members(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_album_zip_start(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
 {
-    ngx_int_t          rc;
-    ngx_str_t          msg;
-    album_zip_piece_t  piece;
+    ngx_int_t            rc;
+    ngx_str_t            msg;
+    album_zip_piece_t    piece;
+    ngx_pool_cleanup_t  *cln;
 
     ctx->state = NGX_HTTP_ALBUM_ZIP_STREAM;
     r->buffered |= NGX_HTTP_ALBUM_ZIP_BUFFERED;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_album_zip_stopped;
+    cln->data = ctx;
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "album_zip: archive of %ui entries, bytes %O-%O%s: STREAM",
@@ -685,6 +695,34 @@ ngx_http_album_zip_start(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
     }
 
     return ngx_http_album_zip_pump(r, ctx);
+}
+
+
+/*
+ * The request ends with the archive unfinished and no failure said: the
+ * client went away (nginx ends the request itself when it sees it while
+ * writing, or while a task ran).  Said at info, as nginx does.
+ */
+
+static void
+ngx_http_album_zip_stopped(void *data)
+{
+    ngx_http_album_zip_ctx_t *ctx = data;
+
+    ngx_uint_t  i;
+
+    if (ctx->state != NGX_HTTP_ALBUM_ZIP_STREAM || ctx->failed
+        || ctx->nentries == 0)
+    {
+        return;
+    }
+
+    i = ctx->active ? ctx->inflight[0]->index
+                    : ngx_min(ctx->next, ctx->nentries - 1);
+
+    ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
+                  "album_zip: archive stopped at member %ui \"%V\": the "
+                  "client is gone", i + 1, &ctx->members[i].source);
 }
 
 

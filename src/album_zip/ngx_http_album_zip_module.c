@@ -144,6 +144,13 @@ static ngx_command_t  ngx_http_album_zip_commands[] = {
       0,
       NULL },
 
+    { ngx_string("album_zip_crc_store"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_album_zip_loc_conf_t, crc_store),
+      NULL },
+
     { ngx_string("album_zip_thread_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -429,6 +436,7 @@ ngx_http_album_zip_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->remote = { 0, NULL };
+     *     conf->crc_store = { 0, NULL };
      *     conf->thread_pool_name = { 0, NULL };
      *     conf->thread_pool = NULL;
      */
@@ -484,6 +492,18 @@ ngx_http_album_zip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               600000);
     ngx_conf_merge_str_value(conf->thread_pool_name, prev->thread_pool_name,
                              "default");
+
+    ngx_conf_merge_str_value(conf->crc_store, prev->crc_store, "off");
+
+    if (ngx_strcmp(conf->crc_store.data, "off") == 0) {
+        conf->crc_store.len = 0;
+
+    } else if (conf->crc_store.len && conf->crc_store.data[0] != '/') {
+        /* relative to the prefix; NUL-terminated for the thread */
+        if (ngx_conf_full_name(cf->cycle, &conf->crc_store, 0) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
 
     if (conf->remote.len && conf->remote.data[0] != '/') {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -148,6 +148,26 @@ ngx_http_album_zip_pump_once(ngx_http_request_t *r,
             break;
         }
 
+        if (ctx->members[ctx->next].skipped) {
+            /* its CRC could not be had (album_zip_missing skip) */
+            ctx->next++;
+            continue;
+        }
+
+        /* a local file's CRC goes into its local header */
+        rc = ngx_http_album_zip_crc_member(r, ctx, ctx->next);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_AGAIN || ctx->state != NGX_HTTP_ALBUM_ZIP_STREAM) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "album_zip: member %ui waits for its CRC",
+                           ctx->next + 1);
+            break;
+        }
+
         if (ngx_http_album_zip_member_start(r, ctx, ctx->next) != NGX_OK) {
             return NGX_ERROR;
         }
@@ -177,6 +197,22 @@ ngx_http_album_zip_pump_once(ngx_http_request_t *r,
         rc = ngx_http_album_zip_send_headers(r, ctx);
         if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
             return rc;
+        }
+    }
+
+    if (!ctx->cd_started) {
+        /* the CRCs of the members a range skipped, or of skipped ones */
+        rc = ngx_http_album_zip_crc_all(r, ctx);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_AGAIN || ctx->state != NGX_HTTP_ALBUM_ZIP_STREAM) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "album_zip: the central directory waits for "
+                           "CRCs");
+            return NGX_DECLINED;
         }
     }
 
