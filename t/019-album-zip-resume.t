@@ -58,7 +58,8 @@ mkdir "$P/html/albums/many";
 for my $i (1 .. $N) {
     my $dir = sprintf '%s/html/albums/many/d%03d', $P, $i % 100;
     mkdir $dir unless -d $dir;
-    open my $fh, '>', sprintf('%s/f%05d.txt', $dir, $i) or die;
+    open my $fh, '>', sprintf('%s/f%05d.txt', $dir, $i)
+        or die "$dir: $!";
     print {$fh} "photo $i\n";
     close $fh;
 }
