@@ -625,6 +625,7 @@ ngx_http_album_zip_start(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
         }
 
         r->buffered &= ~NGX_HTTP_ALBUM_ZIP_BUFFERED;
+        ctx->state = NGX_HTTP_ALBUM_ZIP_DONE;
 
         /*
          * nginx makes the 416 page: the body filter must not take it
