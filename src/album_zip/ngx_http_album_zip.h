@@ -273,6 +273,8 @@ void ngx_http_album_zip_crc_put(ngx_shm_zone_t *zone,
 /* ngx_http_album_zip_crc.c */
 ngx_int_t ngx_http_album_zip_crc_member(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx, ngx_uint_t i);
+ngx_int_t ngx_http_album_zip_crc_ahead(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, ngx_uint_t from);
 ngx_int_t ngx_http_album_zip_crc_all(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
 

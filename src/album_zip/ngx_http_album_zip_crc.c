@@ -30,6 +30,10 @@
 #define NGX_HTTP_ALBUM_ZIP_CRC_BYTES   (16 * 1024 * 1024)
 #define NGX_HTTP_ALBUM_ZIP_CRC_BUFFER  (256 * 1024)
 
+/* how far ahead of the member about to start */
+#define NGX_HTTP_ALBUM_ZIP_CRC_AHEAD   (32 * 1024 * 1024)
+#define NGX_HTTP_ALBUM_ZIP_CRC_MEMBERS 64
+
 
 typedef struct {
     u_char                     *path;     /* NUL-terminated */
@@ -78,7 +82,7 @@ ngx_int_t
 ngx_http_album_zip_crc_member(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx, ngx_uint_t i)
 {
-    ngx_uint_t  j, end;
+    ngx_uint_t  end;
 
     if (ctx->npending == 0 || ctx->head) {
         return NGX_OK;
@@ -100,13 +104,42 @@ ngx_http_album_zip_crc_member(ngx_http_request_t *r,
         return NGX_AGAIN;
     }
 
-    if (ctx->crc_busy) {
+    return ngx_http_album_zip_crc_ahead(r, ctx, i + 1);
+}
+
+
+/*
+ * While members go out, the thread computes the CRCs of the next ones,
+ * from "from" on, at most NGX_HTTP_ALBUM_ZIP_CRC_AHEAD bytes ahead of
+ * the member about to start (their files then are in the page cache
+ * when sendfile() sends them).
+ */
+
+ngx_int_t
+ngx_http_album_zip_crc_ahead(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, ngx_uint_t from)
+{
+    off_t       base;
+    ngx_uint_t  j, end;
+
+    if (ctx->npending == 0 || ctx->head || ctx->crc_busy || ctx->failed
+        || ctx->state != NGX_HTTP_ALBUM_ZIP_STREAM || ctx->next >= ctx->last)
+    {
         return NGX_OK;
     }
 
-    /* ahead: the first member after it that will need one */
+    base = (off_t) ctx->entries[ctx->next].offset;
 
-    for (j = ngx_max(i + 1, ctx->crc_ahead); j < ctx->last; j++) {
+    for (j = ngx_max(from, ctx->crc_ahead); j < ctx->last; j++) {
+
+        if (ctx->dynamic ? j > ctx->next + NGX_HTTP_ALBUM_ZIP_CRC_MEMBERS
+                         : (off_t) ctx->entries[j].offset - base
+                           > NGX_HTTP_ALBUM_ZIP_CRC_AHEAD)
+        {
+            /* far enough: looked at again as members start */
+            return NGX_OK;
+        }
+
         if (ngx_http_album_zip_crc_needed(ctx, j)) {
             break;
         }
@@ -249,8 +282,10 @@ ngx_http_album_zip_crc_post(ngx_http_request_t *r,
             continue;
         }
 
+        /* the first member alone: the archive's first byte waits for it */
         if (w->n == NGX_HTTP_ALBUM_ZIP_CRC_BATCH
-            || (w->n && bytes + m->id.size > NGX_HTTP_ALBUM_ZIP_CRC_BYTES))
+            || (w->n && bytes + m->id.size > NGX_HTTP_ALBUM_ZIP_CRC_BYTES)
+            || (w->n && !ctx->headers_sent))
         {
             break;
         }

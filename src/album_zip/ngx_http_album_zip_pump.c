@@ -175,6 +175,11 @@ ngx_http_album_zip_pump_once(ngx_http_request_t *r,
         ctx->next++;
     }
 
+    /* the thread computes the next CRCs while members wait or go out */
+    if (ngx_http_album_zip_crc_ahead(r, ctx, ctx->next) == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
     if (ctx->next < ctx->last || ctx->active) {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "album_zip: waiting for %ui members in flight, "
