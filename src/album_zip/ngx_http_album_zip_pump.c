@@ -105,6 +105,15 @@ ngx_http_album_zip_pump_once(ngx_http_request_t *r,
 
     ngx_http_album_zip_close_files(r, ctx);
 
+    if (ctx->failed && r->connection->error) {
+        /*
+         * A member found changed as its file was closed: the connection
+         * is to be reset now, whoever called (nginx's writer, after a
+         * CRC task, waits for no write event once it is told).
+         */
+        return NGX_ERROR;
+    }
+
     if (ctx->failed || ctx->state != NGX_HTTP_ALBUM_ZIP_STREAM) {
         return ngx_http_album_zip_next_body_filter(r, NULL);
     }
