@@ -308,6 +308,18 @@ check_disposition(const char *src, size_t len)
 
     free(dec);
 
+    /* the file name of a Content-Disposition value: never longer */
+    free(buf);
+    buf = malloc(ALBUM_ZIP_DISPOSITION_NAME_BOUND(len));
+    n = album_zip_disposition_name(buf, src, len);
+
+    if (n > len) {
+        fail("disposition name");
+    }
+
+    free(buf);
+    buf = malloc(ALBUM_ZIP_DISPOSITION_BOUND(len));
+
     n = album_zip_content_disposition(buf, src, len);
 
     if (n + 1 > ALBUM_ZIP_DISPOSITION_BOUND(len) || strlen(buf) != n
@@ -458,6 +470,16 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
                 && memcmp(names[j].data, names[i].data, names[i].len) == 0)
             {
                 fail("not unique");
+            }
+        }
+
+        /* no file is named as a folder of another name ("a", "a/b") */
+        for (j = 0; !is_dir[i] && j < n; j++) {
+            if (!names[j].omit && names[j].len > names[i].len
+                && names[j].data[names[i].len] == '/'
+                && memcmp(names[j].data, names[i].data, names[i].len) == 0)
+            {
+                fail("a file named as a folder");
             }
         }
     }

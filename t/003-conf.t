@@ -108,6 +108,7 @@ SKIP: {
     $http =~ s/127\.0\.0\.1:8081/127.0.0.1:%%PORT%%/g;
     $http =~ s/127\.0\.0\.1:8000/127.0.0.1:%%BACKEND%%/g;
     $http =~ s{/srv/photos}{%%PREFIX%%/photos}g;
+    $http =~ s{/var/cache/nginx/album_zip_crc}{%%PREFIX%%/crc}g;
 
     my $t = Edge::Nginx->new(modules => ['album_zip']);
     $t->write_file('photos/albums/summer/a.jpg', 'a' x 100);

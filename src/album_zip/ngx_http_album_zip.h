@@ -60,6 +60,7 @@ typedef struct {
     ngx_flag_t            directory;       /* album_zip_directory */
     ngx_str_t             remote;          /* album_zip_remote */
     ngx_array_t          *allow;           /* album_zip_allow: ngx_str_t */
+    ngx_array_t          *pass_headers;    /* album_zip_pass_headers */
     ngx_uint_t            prefetch;        /* album_zip_prefetch */
     ngx_uint_t            missing;         /* album_zip_missing */
     ngx_uint_t            max_files;       /* album_zip_max_files */
@@ -69,6 +70,7 @@ typedef struct {
     ngx_thread_pool_t    *thread_pool;     /* album_zip_thread_pool */
     ngx_str_t             thread_pool_name;
     ngx_shm_zone_t       *crc_cache;       /* album_zip_crc_cache */
+    ngx_str_t             crc_store;       /* album_zip_crc_store */
     ngx_msec_t            job_timeout;     /* album_zip_job_timeout */
     ngx_msec_t            thread_timeout;  /* album_zip_thread_timeout */
     ngx_flag_t            job;             /* album_zip_job */
@@ -96,6 +98,7 @@ typedef struct {
     unsigned              skipped:1;
     unsigned              trusted:1;  /* may reach internal locations */
     unsigned              has_id:1;   /* a local file: its CRC is cached */
+    unsigned              crc_pending:1;  /* its CRC is to be computed */
     ngx_http_album_zip_file_id_t  id;
     ngx_str_t             path;       /* with has_id: NUL-terminated */
 } ngx_http_album_zip_member_t;
@@ -120,6 +123,10 @@ typedef struct {
     off_t                 desc_to;
 
     off_t                 received;   /* member data bytes seen */
+
+    /* a remote member asked for [range_from, range_to) of its data */
+    off_t                 range_from;
+    off_t                 range_to;
     uint32_t              crc;
 
     /*
@@ -142,6 +149,7 @@ typedef struct {
     u_char               *mem[NGX_HTTP_ALBUM_ZIP_MEMBER_BUFS];
     ngx_buf_t            *mem_buf[NGX_HTTP_ALBUM_ZIP_MEMBER_BUFS];
 
+    unsigned              ranged:1;   /* with a Range of its own */
     unsigned              compute_crc:1;
     unsigned              started:1;  /* header bytes sent */
     unsigned              failed:1;
@@ -159,6 +167,7 @@ struct ngx_http_album_zip_ctx_s {
     /* client headers held back from the manifest upstream and members */
     ngx_table_elt_t      *range;
     ngx_table_elt_t      *if_range;
+    ngx_table_elt_t      *if_none_match;
     unsigned              head:1;
 
     /* the manifest */
@@ -191,6 +200,13 @@ struct ngx_http_album_zip_ctx_s {
     album_zip_cd_t        cd;
     ngx_buf_t            *cd_buf;
     ngx_str_t             missing_txt;
+
+    /* CRCs of local files computed on the thread pool */
+    ngx_http_edge_task_t *crc_task;
+    ngx_uint_t            npending;   /* members with crc_pending */
+    ngx_uint_t            crc_ahead;  /* members in range: looked at */
+    ngx_uint_t            crc_back;   /* all members: looked at */
+    unsigned              crc_busy:1; /* the task is running */
 
     unsigned              content:1;  /* the module is the content handler */
     unsigned              dynamic:1;  /* no Content-Length, no Range */
@@ -253,6 +269,14 @@ ngx_int_t ngx_http_album_zip_crc_get(ngx_shm_zone_t *zone,
     ngx_http_album_zip_file_id_t *id, uint32_t *crc);
 void ngx_http_album_zip_crc_put(ngx_shm_zone_t *zone,
     ngx_http_album_zip_file_id_t *id, uint32_t crc);
+
+/* ngx_http_album_zip_crc.c */
+ngx_int_t ngx_http_album_zip_crc_member(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, ngx_uint_t i);
+ngx_int_t ngx_http_album_zip_crc_ahead(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, ngx_uint_t from);
+ngx_int_t ngx_http_album_zip_crc_all(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx);
 
 /* ngx_http_album_zip_directory.c */
 ngx_int_t ngx_http_album_zip_directory_handler(ngx_http_request_t *r);

@@ -21,6 +21,8 @@ static ngx_int_t ngx_http_album_zip_range(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
 static ngx_int_t ngx_http_album_zip_parse_range(ngx_str_t *value,
     off_t total, off_t *start, off_t *end);
+static ngx_int_t ngx_http_album_zip_disposition(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx);
 static void ngx_http_album_zip_clear_header(ngx_http_request_t *r,
     char *name);
 static ngx_int_t ngx_http_album_zip_add_header(ngx_http_request_t *r,
@@ -249,27 +251,45 @@ ngx_http_album_zip_names(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
 /*
  * The ETag describes the archive bytes: every input of the layout.  The
  * module version is part of it, so a change of framing changes the tag.
+ * A local file stands for its bytes (and so its CRC) by what the CRC
+ * store keys it by: device, inode, size and mtime to the nanosecond; a
+ * file replaced by one of the same size within the same second (a new
+ * inode, or new nanoseconds) is another archive.
  */
 
 static void
 ngx_http_album_zip_etag(ngx_http_album_zip_ctx_t *ctx, u_char *buf)
 {
-    u_char              digest[16];
-    ngx_md5_t           md5;
-    ngx_uint_t          i;
-    album_zip_entry_t  *e;
-    uint64_t            fields[4];
+    u_char                         digest[16];
+    ngx_md5_t                      md5;
+    ngx_uint_t                     i;
+    album_zip_entry_t             *e;
+    ngx_http_album_zip_member_t   *m;
+    uint64_t                       fields[7];
 
     ngx_md5_init(&md5);
-    ngx_md5_update(&md5, "album_zip/1", sizeof("album_zip/1"));
+    ngx_md5_update(&md5, "album_zip/2", sizeof("album_zip/2"));
 
     for (i = 0; i < ctx->nentries; i++) {
         e = &ctx->entries[i];
+        m = &ctx->members[i];
 
         fields[0] = e->name_len;
         fields[1] = e->size;
         fields[2] = (uint64_t) e->mtime;
-        fields[3] = e->descriptor ? (uint64_t) 1 << 32 : e->crc32;
+
+        if (m->has_id) {
+            fields[3] = (uint64_t) 2 << 32;
+            fields[4] = (uint64_t) m->id.dev;
+            fields[5] = (uint64_t) m->id.ino;
+            fields[6] = (uint64_t) m->id.mtime_nsec;
+
+        } else {
+            fields[3] = e->descriptor ? (uint64_t) 1 << 32 : e->crc32;
+            fields[4] = 0;
+            fields[5] = 0;
+            fields[6] = 0;
+        }
 
         ngx_md5_update(&md5, fields, sizeof(fields));
         ngx_md5_update(&md5, e->name, e->name_len);
@@ -480,7 +500,15 @@ ngx_http_album_zip_set_headers(ngx_http_request_t *r,
     r->headers_out.content_type_lowcase = NULL;
     r->headers_out.charset.len = 0;
 
-    /* the archive's own name, whatever the manifest response said */
+    /*
+     * The archive's name: the file name the manifest response gave in its
+     * own Content-Disposition, else the manifest's or the album's name;
+     * the header is made anew (sanitised) either way.
+     */
+    if (ngx_http_album_zip_disposition(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     ngx_http_album_zip_clear_header(r, "Content-Disposition");
 
     len = ctx->name.len ? ctx->name.len : sizeof("album.zip") - 1;
@@ -556,6 +584,66 @@ ngx_http_album_zip_set_headers(ngx_http_request_t *r,
     }
 
     r->headers_out.content_range = h;
+
+    return NGX_OK;
+}
+
+
+/* the file name of the response's Content-Disposition, if any */
+
+static ngx_int_t
+ngx_http_album_zip_disposition(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx)
+{
+    u_char           *p;
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NGX_OK;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0
+            && h[i].key.len == sizeof("Content-Disposition") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Disposition",
+                               h[i].key.len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    len = h[i].value.len;
+
+    p = ngx_pnalloc(r->pool, ALBUM_ZIP_DISPOSITION_NAME_BOUND(len));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = album_zip_disposition_name((char *) p, (char *) h[i].value.data,
+                                     h[i].value.len);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip: Content-Disposition \"%V\" names \"%*s\"",
+                   &h[i].value, len, p);
+
+    if (len) {
+        ctx->name.data = p;
+        ctx->name.len = len;
+    }
 
     return NGX_OK;
 }

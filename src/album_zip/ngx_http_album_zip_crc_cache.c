@@ -3,11 +3,11 @@
  * ngx_http_album_zip_module: CRC-32s of local album files, remembered in
  * shared memory ("album_zip_crc_cache name:size").
  *
- * A directory album is streamed with data descriptors, so its bytes are
- * the same whether the CRCs were known in advance or computed on the way.
- * Once every member's CRC is remembered, the whole archive is known
- * before the first byte: Range and resume work, and members go out with
- * sendfile instead of through memory.
+ * A directory album's CRCs are computed on the thread pool before their
+ * members are sent (ngx_http_album_zip_crc.c); this cache spares the
+ * thread's work (and album_zip_crc_store's reads) for files it knows, as
+ * a fast front: the archive's bytes never depend on it.  A full zone
+ * forgets the least recently used CRCs; the store on disk keeps them.
  *
  * A file is identified by device, inode, size and modification time to
  * the nanosecond; a changed file is a new key, and the old one ages out of

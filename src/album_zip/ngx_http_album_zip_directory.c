@@ -637,14 +637,22 @@ ngx_http_album_zip_directory_start(ngx_http_request_t *r,
         e->size = f[i].id.size;
         e->mtime = f[i].id.mtime;
 
-        /* the same bytes whether or not the CRC is remembered */
-        e->stream_crc = 1;
+        /*
+         * The CRC goes into the local header: remembered, or computed on
+         * the thread pool before the member is sent (ngx_http_album_zip_
+         * crc.c).  The layout, and so every byte, does not depend on
+         * which.
+         */
+        e->has_crc = 1;
 
-        if (conf->crc_cache
-            && ngx_http_album_zip_crc_get(conf->crc_cache, &m->id, &e->crc32)
-               == NGX_OK)
+        if (e->size != 0
+            && (conf->crc_cache == NULL
+                || ngx_http_album_zip_crc_get(conf->crc_cache, &m->id,
+                                              &e->crc32)
+                   != NGX_OK))
         {
-            e->has_crc = 1;
+            m->crc_pending = 1;
+            ctx->npending++;
         }
     }
 

@@ -43,6 +43,9 @@ static ngx_int_t ngx_http_album_zip_from_manifest(ngx_http_request_t *r,
 static ngx_int_t ngx_http_album_zip_members(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx, album_zip_manifest_t *mf, ngx_str_t *msg,
     u_char *err);
+static ngx_uint_t ngx_http_album_zip_not_modified(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx);
+static void ngx_http_album_zip_stopped(void *data);
 
 
 ngx_http_output_header_filter_pt  ngx_http_album_zip_next_header_filter;
@@ -576,12 +579,21 @@ ngx_http_album_zip_members(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_album_zip_start(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
 {
-    ngx_int_t          rc;
-    ngx_str_t          msg;
-    album_zip_piece_t  piece;
+    ngx_int_t            rc;
+    ngx_str_t            msg;
+    album_zip_piece_t    piece;
+    ngx_pool_cleanup_t  *cln;
 
     ctx->state = NGX_HTTP_ALBUM_ZIP_STREAM;
     r->buffered |= NGX_HTTP_ALBUM_ZIP_BUFFERED;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_album_zip_stopped;
+    cln->data = ctx;
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "album_zip: archive of %ui entries, bytes %O-%O%s: STREAM",
@@ -613,6 +625,7 @@ ngx_http_album_zip_start(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
         }
 
         r->buffered &= ~NGX_HTTP_ALBUM_ZIP_BUFFERED;
+        ctx->state = NGX_HTTP_ALBUM_ZIP_DONE;
 
         /*
          * nginx makes the 416 page: the body filter must not take it
@@ -625,6 +638,21 @@ ngx_http_album_zip_start(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
 
     if (ngx_http_album_zip_set_headers(r, ctx) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    if (ngx_http_album_zip_not_modified(r, ctx)) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "album_zip: If-None-Match names the archive: 304");
+
+        r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
+        r->headers_out.status_line.len = 0;
+        r->headers_out.content_type.len = 0;
+        r->headers_out.content_range = NULL;
+        ngx_http_clear_content_length(r);
+        ngx_http_clear_accept_ranges(r);
+        r->header_only = 1;
+
+        return ngx_http_album_zip_send_headers(r, ctx);
     }
 
     /* the entries that overlap [start, end) */
@@ -668,6 +696,96 @@ ngx_http_album_zip_start(ngx_http_request_t *r, ngx_http_album_zip_ctx_t *ctx)
     }
 
     return ngx_http_album_zip_pump(r, ctx);
+}
+
+
+/*
+ * The request ends with the archive unfinished and no failure said: the
+ * client went away (nginx ends the request itself when it sees it while
+ * writing, or while a task ran).  Said at info, as nginx does.
+ */
+
+static void
+ngx_http_album_zip_stopped(void *data)
+{
+    ngx_http_album_zip_ctx_t *ctx = data;
+
+    ngx_uint_t  i;
+
+    if (ctx->state != NGX_HTTP_ALBUM_ZIP_STREAM || ctx->failed
+        || ctx->nentries == 0)
+    {
+        return;
+    }
+
+    i = ctx->active ? ctx->inflight[0]->index
+                    : ngx_min(ctx->next, ctx->nentries - 1);
+
+    ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
+                  "album_zip: archive stopped at member %ui \"%V\": the "
+                  "client is gone", i + 1, &ctx->members[i].source);
+}
+
+
+/*
+ * The manifest's If-None-Match was held back from its upstream: it names
+ * the archive.  Only a strong ETag, one that pins every byte, answers
+ * 304 (as the content handler, nginx's not-modified filter does it).
+ */
+
+static ngx_uint_t
+ngx_http_album_zip_not_modified(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx)
+{
+    u_char     *p, *last, *tag;
+    ngx_str_t  *etag;
+
+    if (ctx->content || ctx->if_none_match == NULL || ctx->dynamic
+        || ctx->etag.len < 2 || ctx->etag.data[0] != '"')
+    {
+        return 0;
+    }
+
+    etag = &ctx->etag;
+    p = ctx->if_none_match->value.data;
+    last = p + ctx->if_none_match->value.len;
+
+    while (p < last) {
+        while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
+            p++;
+        }
+
+        if (p < last && *p == '*') {
+            return 1;
+        }
+
+        /* weak comparison (RFC 9110, 13.1.2) */
+        if (last - p >= 2 && p[0] == 'W' && p[1] == '/') {
+            p += 2;
+        }
+
+        tag = p;
+
+        while (p < last && *p != ',') {
+            p++;
+        }
+
+        while (p > tag && (p[-1] == ' ' || p[-1] == '\t')) {
+            p--;
+        }
+
+        if ((size_t) (p - tag) == etag->len
+            && ngx_strncmp(tag, etag->data, etag->len) == 0)
+        {
+            return 1;
+        }
+
+        while (p < last && *p != ',') {
+            p++;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -21,6 +21,11 @@ static void ngx_http_album_zip_member_window(ngx_http_album_zip_ctx_t *ctx,
 static ngx_int_t ngx_http_album_zip_member_setup(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx, ngx_http_album_zip_member_ctx_t *mctx,
     ngx_http_request_t *sr);
+static ngx_int_t ngx_http_album_zip_remote_headers(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, ngx_http_album_zip_member_ctx_t *mctx,
+    ngx_http_request_t *sr);
+static const char *ngx_http_album_zip_member_range(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx);
 static ngx_uint_t ngx_http_album_zip_nvariables(ngx_http_request_t *r);
 static ngx_pool_t *ngx_http_album_zip_member_pool(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
@@ -216,7 +221,183 @@ ngx_http_album_zip_member_setup(ngx_http_request_t *r,
         sr->internal = 0;
     }
 
+    if (ctx->members[mctx->index].kind == ALBUM_ZIP_MANIFEST_REMOTE) {
+        return ngx_http_album_zip_remote_headers(r, ctx, mctx, sr);
+    }
+
     return NGX_OK;
+}
+
+
+/*
+ * A remote member's origin is someone else's server: it gets none of the
+ * client's headers (cookies, credentials, User-Agent), only those named
+ * by album_zip_pass_headers, and a Range when only part of its data is
+ * sent: the origin sends that part, not the whole member.
+ */
+
+static ngx_int_t
+ngx_http_album_zip_remote_headers(ngx_http_request_t *r,
+    ngx_http_album_zip_ctx_t *ctx, ngx_http_album_zip_member_ctx_t *mctx,
+    ngx_http_request_t *sr)
+{
+    off_t               from, to;
+    u_char             *p;
+    ngx_uint_t          i, j;
+    ngx_str_t          *pass;
+    ngx_pool_t         *pool;
+    ngx_list_part_t    *part;
+    ngx_table_elt_t    *h, *copy;
+    album_zip_entry_t  *e;
+
+    pool = mctx->pool ? mctx->pool : r->pool;
+    e = &ctx->entries[mctx->index];
+
+    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
+
+    sr->headers_in.server = r->headers_in.server;
+    sr->headers_in.content_length_n = -1;
+    sr->headers_in.keep_alive_n = -1;
+
+    if (ngx_list_init(&sr->headers_in.headers, pool, 4,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    pass = ctx->conf->pass_headers ? ctx->conf->pass_headers->elts : NULL;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; pass; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        for (j = 0; j < ctx->conf->pass_headers->nelts; j++) {
+            if (h[i].key.len == pass[j].len
+                && ngx_strncasecmp(h[i].key.data, pass[j].data, pass[j].len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == ctx->conf->pass_headers->nelts) {
+            continue;
+        }
+
+        copy = ngx_list_push(&sr->headers_in.headers);
+        if (copy == NULL) {
+            return NGX_ERROR;
+        }
+
+        *copy = h[i];
+    }
+
+    if (ctx->dynamic || e->size == 0 || ctx->head
+        || (mctx->data_from <= 0 && mctx->data_to >= (off_t) e->size))
+    {
+        return NGX_OK;
+    }
+
+    from = mctx->data_from;
+    to = mctx->data_to;
+
+    if (from >= to) {
+        /* only its header or descriptor is sent: one byte will do */
+        from = 0;
+        to = 1;
+    }
+
+    h = ngx_list_push(&sr->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(pool, sizeof("bytes=-") - 1 + 2 * NGX_OFF_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&h->key, "Range");
+    h->lowcase_key = (u_char *) "range";
+    h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
+    h->value.data = p;
+    h->value.len = ngx_sprintf(p, "bytes=%O-%O", from, to - 1) - p;
+
+    sr->headers_in.range = h;
+
+    mctx->ranged = 1;
+    mctx->range_from = from;
+    mctx->range_to = to;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "album_zip: member %ui asks its origin for \"%V\"",
+                   mctx->index + 1, &h->value);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A ranged member's answer: 206 with exactly the Content-Range asked
+ * for, or 200 with all of it (an origin that ignores Range: clipped
+ * here as before).  NULL, or why it cannot be sent.
+ */
+
+static const char *
+ngx_http_album_zip_member_range(ngx_http_request_t *sr,
+    ngx_http_album_zip_member_ctx_t *mctx)
+{
+    u_char             *p;
+    ngx_str_t          *v;
+    album_zip_entry_t  *e;
+    u_char              want[sizeof("bytes --/") + 3 * NGX_OFF_T_LEN];
+
+    e = &mctx->main->entries[mctx->index];
+
+    if (sr->headers_out.status == NGX_HTTP_OK) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
+                       "album_zip: member %ui: the origin sent all of it",
+                       mctx->index + 1);
+        mctx->ranged = 0;
+        return NULL;
+    }
+
+    if (sr->headers_out.content_range == NULL) {
+        return "206 without Content-Range";
+    }
+
+    v = &sr->headers_out.content_range->value;
+    p = ngx_sprintf(want, "bytes %O-%O/%O", mctx->range_from,
+                    mctx->range_to - 1, (off_t) e->size);
+
+    if (v->len != (size_t) (p - want)
+        || ngx_strncasecmp(v->data, want, v->len) != 0)
+    {
+        return "origin answered another range";
+    }
+
+    if (sr->headers_out.content_length_n >= 0
+        && sr->headers_out.content_length_n
+           != mctx->range_to - mctx->range_from)
+    {
+        return "origin's 206 has the wrong length";
+    }
+
+    mctx->received = mctx->range_from;
+
+    return NULL;
 }
 
 
@@ -327,7 +508,10 @@ ngx_http_album_zip_member_header(ngx_http_request_t *sr,
         return NGX_OK;
     }
 
-    if (sr->headers_out.status != NGX_HTTP_OK) {
+    if (sr->headers_out.status != NGX_HTTP_OK
+        && !(mctx->ranged
+             && sr->headers_out.status == NGX_HTTP_PARTIAL_CONTENT))
+    {
         p = ngx_pnalloc(sr->pool, 32);
         if (p == NULL) {
             return NGX_ERROR;
@@ -357,7 +541,15 @@ ngx_http_album_zip_member_header(ngx_http_request_t *sr,
         return ngx_http_album_zip_changed(sr, mctx);
     }
 
-    reason = ngx_http_album_zip_member_size(sr, mctx);
+    reason = NULL;
+
+    if (mctx->ranged) {
+        reason = ngx_http_album_zip_member_range(sr, mctx);
+    }
+
+    if (reason == NULL && !mctx->ranged) {
+        reason = ngx_http_album_zip_member_size(sr, mctx);
+    }
 
     if (reason) {
         return ngx_http_album_zip_member_fail(sr, mctx, NGX_HTTP_BAD_GATEWAY,
@@ -529,7 +721,9 @@ ngx_http_album_zip_member_body(ngx_http_request_t *sr,
     if (rc == NGX_DONE) {
         mctx->finished = 1;
 
-        if (mctx->received != (off_t) e->size) {
+        if (mctx->received
+            != (mctx->ranged ? mctx->range_to : (off_t) e->size))
+        {
             return ngx_http_album_zip_member_fail(sr, mctx,
                                                   NGX_HTTP_BAD_GATEWAY,
                                                   "shorter than its size");
@@ -650,7 +844,7 @@ ngx_http_album_zip_member_data(ngx_http_request_t *sr,
 
         at = mctx->received;
 
-        if (at + size > (off_t) e->size) {
+        if (at + size > (mctx->ranged ? mctx->range_to : (off_t) e->size)) {
             return NGX_DECLINED;
         }
 

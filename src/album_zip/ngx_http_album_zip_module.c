@@ -26,7 +26,7 @@ static ngx_int_t ngx_http_album_zip_init(ngx_conf_t *cf);
 static void *ngx_http_album_zip_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_album_zip_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
-static char *ngx_http_album_zip_allow(ngx_conf_t *cf, ngx_command_t *cmd,
+static char *ngx_http_album_zip_list(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_album_zip_job(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -76,9 +76,16 @@ static ngx_command_t  ngx_http_album_zip_commands[] = {
 
     { ngx_string("album_zip_allow"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_http_album_zip_allow,
+      ngx_http_album_zip_list,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_album_zip_loc_conf_t, allow),
+      NULL },
+
+    { ngx_string("album_zip_pass_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_album_zip_list,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_album_zip_loc_conf_t, pass_headers),
       NULL },
 
     { ngx_string("album_zip_prefetch"),
@@ -135,6 +142,13 @@ static ngx_command_t  ngx_http_album_zip_commands[] = {
       ngx_http_album_zip_crc_cache,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("album_zip_crc_store"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_album_zip_loc_conf_t, crc_store),
       NULL },
 
     { ngx_string("album_zip_thread_timeout"),
@@ -239,6 +253,7 @@ ngx_http_album_zip_precontent_handler(ngx_http_request_t *r)
     ctx->conf = conf;
     ctx->range = r->headers_in.range;
     ctx->if_range = r->headers_in.if_range;
+    ctx->if_none_match = r->headers_in.if_none_match;
 
     ngx_http_set_ctx(r, ctx, ngx_http_album_zip_module);
 
@@ -421,6 +436,7 @@ ngx_http_album_zip_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->remote = { 0, NULL };
+     *     conf->crc_store = { 0, NULL };
      *     conf->thread_pool_name = { 0, NULL };
      *     conf->thread_pool = NULL;
      */
@@ -428,6 +444,7 @@ ngx_http_album_zip_create_loc_conf(ngx_conf_t *cf)
     conf->enable = NGX_CONF_UNSET;
     conf->directory = NGX_CONF_UNSET;
     conf->allow = NGX_CONF_UNSET_PTR;
+    conf->pass_headers = NGX_CONF_UNSET_PTR;
     conf->prefetch = NGX_CONF_UNSET_UINT;
     conf->missing = NGX_CONF_UNSET_UINT;
     conf->max_files = NGX_CONF_UNSET_UINT;
@@ -456,6 +473,7 @@ ngx_http_album_zip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->allow_private, prev->allow_private, 0);
     ngx_conf_merge_str_value(conf->remote, prev->remote, "");
     ngx_conf_merge_ptr_value(conf->allow, prev->allow, NULL);
+    ngx_conf_merge_ptr_value(conf->pass_headers, prev->pass_headers, NULL);
     ngx_conf_merge_ptr_value(conf->crc_cache, prev->crc_cache, NULL);
     ngx_conf_merge_uint_value(conf->prefetch, prev->prefetch, 2);
     ngx_conf_merge_uint_value(conf->missing, prev->missing,
@@ -474,6 +492,18 @@ ngx_http_album_zip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               600000);
     ngx_conf_merge_str_value(conf->thread_pool_name, prev->thread_pool_name,
                              "default");
+
+    ngx_conf_merge_str_value(conf->crc_store, prev->crc_store, "off");
+
+    if (ngx_strcmp(conf->crc_store.data, "off") == 0) {
+        conf->crc_store.len = 0;
+
+    } else if (conf->crc_store.len && conf->crc_store.data[0] != '/') {
+        /* relative to the prefix; NUL-terminated for the thread */
+        if (ngx_conf_full_name(cf->cycle, &conf->crc_store, 0) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
 
     if (conf->remote.len && conf->remote.data[0] != '/') {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -509,21 +539,25 @@ ngx_http_album_zip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
 
 /*
- * Every argument is a prefix (ngx_conf_set_str_array_slot would keep only
- * the first); the directive may also be repeated.
+ * Every argument is an item, a prefix or a header name
+ * (ngx_conf_set_str_array_slot would keep only the first); the directive
+ * may also be repeated.
  */
 
 static char *
-ngx_http_album_zip_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_album_zip_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_album_zip_loc_conf_t *azlcf = conf;
+    char  *p = conf;
 
-    ngx_str_t   *value, *s;
-    ngx_uint_t   i;
+    ngx_str_t     *value, *s;
+    ngx_uint_t     i;
+    ngx_array_t  **a;
 
-    if (azlcf->allow == NGX_CONF_UNSET_PTR) {
-        azlcf->allow = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
-        if (azlcf->allow == NULL) {
+    a = (ngx_array_t **) (p + cmd->offset);
+
+    if (*a == NGX_CONF_UNSET_PTR) {
+        *a = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+        if (*a == NULL) {
             return NGX_CONF_ERROR;
         }
     }
@@ -532,10 +566,10 @@ ngx_http_album_zip_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 1; i < cf->args->nelts; i++) {
         if (value[i].len == 0) {
-            return "has an empty prefix";
+            return "has an empty argument";
         }
 
-        s = ngx_array_push(azlcf->allow);
+        s = ngx_array_push(*a);
         if (s == NULL) {
             return NGX_CONF_ERROR;
         }

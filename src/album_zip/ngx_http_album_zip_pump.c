@@ -105,6 +105,15 @@ ngx_http_album_zip_pump_once(ngx_http_request_t *r,
 
     ngx_http_album_zip_close_files(r, ctx);
 
+    if (ctx->failed && r->connection->error) {
+        /*
+         * A member found changed as its file was closed: the connection
+         * is to be reset now, whoever called (nginx's writer, after a
+         * CRC task, waits for no write event once it is told).
+         */
+        return NGX_ERROR;
+    }
+
     if (ctx->failed || ctx->state != NGX_HTTP_ALBUM_ZIP_STREAM) {
         return ngx_http_album_zip_next_body_filter(r, NULL);
     }
@@ -148,11 +157,36 @@ ngx_http_album_zip_pump_once(ngx_http_request_t *r,
             break;
         }
 
+        if (ctx->members[ctx->next].skipped) {
+            /* its CRC could not be had (album_zip_missing skip) */
+            ctx->next++;
+            continue;
+        }
+
+        /* a local file's CRC goes into its local header */
+        rc = ngx_http_album_zip_crc_member(r, ctx, ctx->next);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_AGAIN || ctx->state != NGX_HTTP_ALBUM_ZIP_STREAM) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "album_zip: member %ui waits for its CRC",
+                           ctx->next + 1);
+            break;
+        }
+
         if (ngx_http_album_zip_member_start(r, ctx, ctx->next) != NGX_OK) {
             return NGX_ERROR;
         }
 
         ctx->next++;
+    }
+
+    /* the thread computes the next CRCs while members wait or go out */
+    if (ngx_http_album_zip_crc_ahead(r, ctx, ctx->next) == NGX_ERROR) {
+        return NGX_ERROR;
     }
 
     if (ctx->next < ctx->last || ctx->active) {
@@ -177,6 +211,22 @@ ngx_http_album_zip_pump_once(ngx_http_request_t *r,
         rc = ngx_http_album_zip_send_headers(r, ctx);
         if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
             return rc;
+        }
+    }
+
+    if (!ctx->cd_started) {
+        /* the CRCs of the members a range skipped, or of skipped ones */
+        rc = ngx_http_album_zip_crc_all(r, ctx);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_AGAIN || ctx->state != NGX_HTTP_ALBUM_ZIP_STREAM) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "album_zip: the central directory waits for "
+                           "CRCs");
+            return NGX_DECLINED;
         }
     }
 

@@ -490,8 +490,10 @@ check_libarchive(const char *path, const member_t *m, size_t n,
             ok = 0;
         }
 
+        /* before 1980 (no mtime: 0) is 1980-01-01, as in the DOS field */
         if (m[i].mtime >= 0 && m[i].mtime <= INT32_MAX
-            && archive_entry_mtime(ae) != m[i].mtime)
+            && archive_entry_mtime(ae) != (m[i].mtime < 315532800
+                                           ? 315532800 : m[i].mtime))
         {
             fprintf(stderr, "  libarchive mtime %zu\n", i);
             ok = 0;
@@ -1082,6 +1084,37 @@ UNIT_TEST(test_dos_time)
         CHECK_INT(e.xtime, cases[i].xtime);
         CHECK_INT(album_zip_local_header_len(&e),
                   31 + (cases[i].xtime ? 9 : 0));
+    }
+}
+
+
+/* no mtime (0) or one before 1980: one date, 1980-01-01, in both fields */
+
+UNIT_TEST(test_no_mtime)
+{
+    size_t               len, i;
+    uint8_t              buf[128];
+    album_zip_entry_t    e;
+    album_zip_archive_t  ar;
+
+    static const int64_t  t[] = { 0, 1, 315532799 };
+
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        memset(&e, 0, sizeof(e));
+        e.name = "x";
+        e.name_len = 1;
+        e.mtime = t[i];
+
+        CHECK_INT(album_zip_layout(&ar, &e, 1), ALBUM_ZIP_OK);
+        CHECK_INT(e.dos_date, 0x0021);
+        CHECK_INT(e.dos_time, 0x0000);
+        CHECK_INT(e.xtime, 1);
+
+        len = album_zip_write_local_header(&e, buf);
+        CHECK_INT(len, 40);
+
+        /* 0x5455, 5 bytes, flags 1, 315532800 = 0x12cea600 */
+        CHECK(bytes_are(buf + 31, "55 54 05 00 01 00 a6 ce 12"));
     }
 }
 
@@ -1735,7 +1768,7 @@ UNIT_TEST(test_cleanup)
 }
 
 
-UNIT_MAIN(test_header_bytes, test_dos_time, test_layout_errors,
+UNIT_MAIN(test_header_bytes, test_dos_time, test_no_mtime, test_layout_errors,
           test_zip64_boundaries, test_crc32, test_small_archive,
           test_descriptor_archive, test_stream_crc, test_empty_archive,
           test_names_pipeline, test_zip64_many_entries,

@@ -865,6 +865,10 @@ static const class_t  classes[] = {
     { "/media/...", ALBUM_ZIP_MANIFEST_LOCAL, NULL },
     { "/media/.hidden/..x", ALBUM_ZIP_MANIFEST_LOCAL, NULL },
     { "/caf\\u00e9.jpg", ALBUM_ZIP_MANIFEST_LOCAL, NULL },
+    /* names a directory album takes: "\\" and a tab, encoded */
+    { "/media/a%5Cb.jpg", ALBUM_ZIP_MANIFEST_LOCAL, NULL },
+    { "/media/a%09b.jpg", ALBUM_ZIP_MANIFEST_LOCAL, NULL },
+
     { "http://cdn.example.com/a.jpg", ALBUM_ZIP_MANIFEST_REMOTE, NULL },
     { "https://cdn.example.com/a.jpg", ALBUM_ZIP_MANIFEST_REMOTE, NULL },
     { "HTTPS://CDN.example.com/a.jpg", ALBUM_ZIP_MANIFEST_REMOTE, NULL },
@@ -929,8 +933,10 @@ static const class_t  classes[] = {
     { "/media/%2E%2e", 0, "url: \".\" or \"..\"" },
     { "/media/%252e%252e/a", 0, "url: \".\" or \"..\"" },
     { "/media/..%252fadmin", 0, "url: \".\" or \"..\"" },
-    { "/media/a%5Cb", 0, "url: encoded \"\\\" in the path" },
+    { "/media/a%2fb", 0, "url: encoded \"/\" in the path" },
+    { "/media/%5c..%5cb", 0, "url: \".\" or \"..\"" },
     { "/a%0a", 0, "url: encoded control character" },
+    { "/a%0d", 0, "url: encoded control character" },
     { "/a%7f", 0, "url: encoded control character" },
     { "/a%7", 0, "url: bad percent-encoding at byte 3" },
 };

@@ -455,6 +455,56 @@ UNIT_TEST(test_dedup_table)
 }
 
 
+/* a file named as a folder of other names is renamed, the folder stays */
+
+UNIT_TEST(test_dedup_folder)
+{
+    arena_t            arena;
+    album_zip_name_t   names[8];
+
+    static const char  *day[] = { "Day1", "Day1/a.jpg" };
+    static const char  *after[] = { "Day1/a.jpg", "Day1", "Day1" };
+    static const char  *deep[] = { "a/b/c.jpg", "a/b", "a", "a/b (2)" };
+    static const char  *dir[] = { "x/", "x", "x (2)/y" };
+    static const char  *plain[] = { "Day1.jpg", "Day1/a.jpg", "Day" };
+
+    memset(&arena, 0, sizeof(arena));
+
+    set_names(names, day, 2);
+    CHECK_INT(run_dedup(names, 2, 1, &arena), ALBUM_ZIP_OK);
+    CHECK(name_is(&names[0], "Day1 (2)"));
+    CHECK(name_is(&names[1], "Day1/a.jpg"));
+
+    set_names(names, after, 3);
+    CHECK_INT(run_dedup(names, 3, 7, &arena), ALBUM_ZIP_OK);
+    CHECK(name_is(&names[0], "Day1/a.jpg"));
+    CHECK(name_is(&names[1], "Day1 (2)"));
+    CHECK(name_is(&names[2], "Day1 (3)"));
+
+    set_names(names, deep, 4);
+    CHECK_INT(run_dedup(names, 4, 3, &arena), ALBUM_ZIP_OK);
+    CHECK(name_is(&names[0], "a/b/c.jpg"));
+    CHECK(name_is(&names[1], "a/b (3)"));
+    CHECK(name_is(&names[2], "a (2)"));
+    CHECK(name_is(&names[3], "a/b (2)"));
+
+    /* "x (2)" is a folder too: the file becomes "x (3)" */
+    set_names(names, dir, 3);
+    CHECK_INT(run_dedup(names, 3, 5, &arena), ALBUM_ZIP_OK);
+    CHECK(name_is(&names[0], "x/"));
+    CHECK(!names[0].omit);
+    CHECK(name_is(&names[1], "x (3)"));
+    CHECK(name_is(&names[2], "x (2)/y"));
+
+    set_names(names, plain, 3);
+    CHECK_INT(run_dedup(names, 3, 1, &arena), ALBUM_ZIP_OK);
+    CHECK(name_is(&names[0], "Day1.jpg"));
+    CHECK(name_is(&names[2], "Day"));
+
+    arena_free(&arena);
+}
+
+
 UNIT_TEST(test_dedup_long)
 {
     char              *a, *b;
@@ -738,6 +788,55 @@ UNIT_TEST(test_disposition)
 }
 
 
+static int
+disposition_is(const char *value, const char *want)
+{
+    char    *dst;
+    size_t   n, len;
+
+    len = strlen(value);
+    dst = malloc(ALBUM_ZIP_DISPOSITION_NAME_BOUND(len));
+    n = album_zip_disposition_name(dst, value, len);
+
+    if (n == strlen(want) && memcmp(dst, want, n) == 0) {
+        free(dst);
+        return 1;
+    }
+
+    fprintf(stderr, "  \"%s\": got \"%.*s\", expected \"%s\"\n",
+            value, (int) n, dst, want);
+    free(dst);
+
+    return 0;
+}
+
+
+UNIT_TEST(test_disposition_name)
+{
+    CHECK(disposition_is("attachment; filename=\"Summer 2024.zip\"",
+                         "Summer 2024.zip"));
+    CHECK(disposition_is("attachment;filename=plain.zip", "plain.zip"));
+    CHECK(disposition_is("attachment; filename = plain.zip ; size=3",
+                         "plain.zip"));
+    CHECK(disposition_is("attachment; filename=\"a\\\"b;c.zip\"",
+                         "a\"b;c.zip"));
+    CHECK(disposition_is("attachment; filename*=UTF-8''%C3%89t%C3%A9.zip; "
+                         "filename=\"Ete.zip\"", "\xc3\x89t\xc3\xa9.zip"));
+    CHECK(disposition_is("attachment; filename=\"Ete.zip\"; "
+                         "filename*=utf-8'fr'%C3%89t%C3%A9.zip",
+                         "\xc3\x89t\xc3\xa9.zip"));
+    CHECK(disposition_is("attachment; filename*=ISO-8859-1''x.zip; "
+                         "filename=y.zip", "y.zip"));
+    CHECK(disposition_is("attachment; filename*=UTF-8''bad%zz.zip", ""));
+    CHECK(disposition_is("attachment; name=\"filename=no\"", ""));
+    CHECK(disposition_is("attachment", ""));
+    CHECK(disposition_is("", ""));
+    CHECK(disposition_is("attachment; filename=\"unterminated",
+                         "unterminated"));
+    CHECK(disposition_is(";;;=;filename", ""));
+}
+
+
 UNIT_TEST(test_bounds)
 {
     char           *dst, *src;
@@ -778,5 +877,6 @@ UNIT_TEST(test_bounds)
 
 UNIT_MAIN(test_sanitize_table, test_sanitize_idempotent,
           test_sanitize_long_component, test_sanitize_long_name,
-          test_dedup_table, test_dedup_long, test_dedup_seed_and_nomem,
-          test_dedup_70000, test_disposition, test_bounds)
+          test_dedup_table, test_dedup_folder, test_dedup_long,
+          test_dedup_seed_and_nomem, test_dedup_70000, test_disposition,
+          test_disposition_name, test_bounds)

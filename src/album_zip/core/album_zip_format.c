@@ -365,19 +365,30 @@ album_zip_flags(const album_zip_entry_t *e)
 }
 
 
+/*
+ * The extended timestamp says what the DOS field says for a time before
+ * 1980 (and for a member without one, whose mtime is 0): 1980-01-01
+ * 00:00:00 UTC, the earliest DOS date, so that every reader shows, and
+ * every extractor sets, one date.
+ */
+
 static uint8_t *
 album_zip_xtime(const album_zip_entry_t *e, uint8_t *p)
 {
+    int64_t  t;
+
     if (!e->xtime) {
         return p;
     }
+
+    t = e->mtime < ALBUM_ZIP_DOS_MIN ? ALBUM_ZIP_DOS_MIN : e->mtime;
 
     /* flags 1: only the modification time, in local and central */
     p = album_zip_w16(p, ALBUM_ZIP_XTIME_ID);
     p = album_zip_w16(p, 5);
     *p++ = 1;
 
-    return album_zip_w32(p, (uint32_t) e->mtime);
+    return album_zip_w32(p, (uint32_t) t);
 }
 
 

@@ -215,14 +215,20 @@ album_zip_manifest_local(album_zip_manifest_parser_t *p,
                                             "encoded NUL byte (%%00)");
                 }
 
-                if (c == '/' || c == '\\') {
+                /*
+                 * A file name may hold "\" and a tab: a directory album
+                 * takes them, so a manifest does too (a "\" is no
+                 * separator in a Unix file name).
+                 */
+
+                if (c == '/') {
                     return album_zip_manifest_error(p,
                                             ALBUM_ZIP_MANIFEST_EINVAL, "url",
                                             "encoded \"%c\" in the path",
                                             c);
                 }
 
-                if (c < ' ' || c == 0x7f) {
+                if ((c < ' ' && c != '\t') || c == 0x7f) {
                     return album_zip_manifest_error(p,
                                             ALBUM_ZIP_MANIFEST_EINVAL, "url",
                                             "encoded control character in "
@@ -398,24 +404,26 @@ album_zip_manifest_authority(album_zip_manifest_parser_t *p,
 
 /*
  * Returns -1 if a path segment is "." or "..", also spelled with %2e and
- * also when delimited by %2F or %5C (servers that decode those before
- * resolving dot segments would step out of the prefix), -2 for an empty
- * segment ("//") unless empty_ok, 0 otherwise.  A trailing "/" is fine.
+ * also when delimited by %2F, %5C or a decoded "\" (servers that take
+ * those for "/" before resolving dot segments would step out of the
+ * prefix), -2 for an empty segment ("//") unless empty_ok, 0 otherwise.
+ * A trailing "/" is fine.
  */
 
 static int
 album_zip_manifest_segments(const u_char *s, size_t len, int empty_ok)
 {
-    int     dots;
+    int     dots, bs;
     size_t  i, step, seg;
 
     dots = 0;
     seg = 0;
+    bs = 0;
 
     for (i = 0; i <= len; i += step) {
         step = 1;
 
-        if (i == len || s[i] == '/'
+        if (i == len || s[i] == '/' || s[i] == '\\'
             || (s[i] == '%' && len - i >= 3
                 && ((s[i + 1] == '2' && (s[i + 2] | 0x20) == 'f')
                     || (s[i + 1] == '5' && (s[i + 2] | 0x20) == 'c'))))
@@ -428,10 +436,14 @@ album_zip_manifest_segments(const u_char *s, size_t len, int empty_ok)
                 return -1;
             }
 
-            if (seg == 0 && i != 0 && i != len && !empty_ok) {
+            /* a "\" only delimits dot segments: "/\x" is a file "\x" */
+            if (seg == 0 && i != 0 && i != len && !empty_ok && !bs
+                && s[i] != '\\')
+            {
                 return -2;
             }
 
+            bs = (i < len && s[i] == '\\');
             dots = 0;
             seg = 0;
             continue;

@@ -5,6 +5,7 @@
 
 
 #include <string.h>
+#include <strings.h>
 
 #include "album_zip_names.h"
 
@@ -25,6 +26,26 @@ typedef struct {
 } album_zip_set_t;
 
 
+/*
+ * The folders the names imply ("Day1" for "Day1/a.jpg" and for "Day1/"):
+ * a file may not have one's name, or no extractor can create both.
+ */
+
+typedef struct {
+    const char        *data;
+    size_t             len;       /* without the '/' */
+} album_zip_folder_t;
+
+
+typedef struct {
+    album_zip_folder_t  *folders;
+    size_t               nfolders;
+    uint64_t            *slots;   /* hash tag << 32 | (index + 1) */
+    size_t               mask;
+    uint64_t             k0;
+} album_zip_folders_t;
+
+
 static size_t album_zip_utf8(const uint8_t *p, const uint8_t *end,
     uint32_t *cp);
 static size_t album_zip_utf8_cut(const uint8_t *p, size_t len);
@@ -37,6 +58,11 @@ static size_t album_zip_set_find(album_zip_set_t *set, const char *data,
     size_t len, uint64_t *slot);
 static size_t album_zip_candidate(uint8_t *dst, const album_zip_name_t *name,
     uint32_t k);
+static int album_zip_folders_init(album_zip_folders_t *f,
+    album_zip_name_t *names, size_t n, const album_zip_alloc_t *alloc,
+    uint64_t seed);
+static int album_zip_folders_find(album_zip_folders_t *f, const char *data,
+    size_t len, size_t *slot);
 
 
 /*
@@ -475,16 +501,189 @@ album_zip_candidate(uint8_t *dst, const album_zip_name_t *name, uint32_t k)
 }
 
 
+/*
+ * The folders' hash is FNV-1a from a keyed start, finished with a 64-bit
+ * mixer: one pass over a name gives the hash of each of its folders.
+ */
+
+static uint64_t
+album_zip_folder_mix(uint64_t h, size_t len)
+{
+    h ^= (uint64_t) len;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+
+    return h;
+}
+
+
+#define album_zip_folder_step(h, c)                                           \
+    (((h) ^ (uint8_t) (c)) * 0x100000001b3ULL)
+
+
+static uint64_t
+album_zip_folder_hash(uint64_t k0, const char *data, size_t len)
+{
+    size_t    i;
+    uint64_t  h;
+
+    h = k0;
+
+    for (i = 0; i < len; i++) {
+        h = album_zip_folder_step(h, data[i]);
+    }
+
+    return album_zip_folder_mix(h, len);
+}
+
+
+/*
+ * Looks a folder up by its hash; returns 1 if present, or 0 and the
+ * empty slot (with the tag filled in) where it would go.
+ */
+
+static int
+album_zip_folders_lookup(album_zip_folders_t *f, const char *data,
+    size_t len, uint64_t h, size_t *slot)
+{
+    size_t               i;
+    uint64_t             tag;
+    album_zip_folder_t  *d;
+
+    tag = h & 0xffffffff00000000ULL;
+
+    for (i = (size_t) h & f->mask; /* void */; i = (i + 1) & f->mask) {
+
+        if (f->slots[i] == 0) {
+            *slot = i;
+            f->slots[i] = tag;
+            return 0;
+        }
+
+        if ((f->slots[i] & 0xffffffff00000000ULL) != tag) {
+            continue;
+        }
+
+        d = &f->folders[(f->slots[i] & 0xffffffff) - 1];
+
+        if (d->len == len && memcmp(d->data, data, len) == 0) {
+            return 1;
+        }
+    }
+}
+
+
+static int
+album_zip_folders_find(album_zip_folders_t *f, const char *data, size_t len,
+    size_t *slot)
+{
+    if (f->nfolders == 0) {
+        return 0;
+    }
+
+    if (album_zip_folders_lookup(f, data, len,
+                                 album_zip_folder_hash(f->k0, data, len),
+                                 slot))
+    {
+        return 1;
+    }
+
+    /* only a look: the slot tagged for it stays empty */
+    f->slots[*slot] = 0;
+
+    return 0;
+}
+
+
+/* every folder the names imply, once; 0 slots when there is none */
+
+static int
+album_zip_folders_init(album_zip_folders_t *f, album_zip_name_t *names,
+    size_t n, const album_zip_alloc_t *alloc, uint64_t seed)
+{
+    size_t       i, p, cap, total, slot;
+    uint64_t     h;
+    const char  *data;
+
+    f->nfolders = 0;
+    f->k0 = seed ^ 0x6a09e667f3bcc908ULL;
+
+    total = 0;
+
+    for (i = 0; i < n; i++) {
+        data = names[i].data;
+
+        for (p = 0; p < names[i].len; p++) {
+            total += (data[p] == '/');
+        }
+    }
+
+    if (total == 0) {
+        f->slots = NULL;
+        f->mask = 0;
+        return ALBUM_ZIP_OK;
+    }
+
+    if (total >= 0x80000000) {
+        return ALBUM_ZIP_EINVAL;
+    }
+
+    for (cap = 16; cap < 2 * total; cap <<= 1) {
+        /* void */
+    }
+
+    f->mask = cap - 1;
+    f->slots = alloc->alloc(alloc->ctx, cap * sizeof(uint64_t));
+    f->folders = alloc->alloc(alloc->ctx,
+                              total * sizeof(album_zip_folder_t));
+
+    if (f->slots == NULL || f->folders == NULL) {
+        return ALBUM_ZIP_ENOMEM;
+    }
+
+    memset(f->slots, 0, cap * sizeof(uint64_t));
+
+    for (i = 0; i < n; i++) {
+        data = names[i].data;
+        h = f->k0;
+
+        for (p = 0; p < names[i].len; p++) {
+
+            if (data[p] == '/' && p > 0) {
+                if (!album_zip_folders_lookup(f, data, p,
+                                              album_zip_folder_mix(h, p),
+                                              &slot))
+                {
+                    f->folders[f->nfolders].data = data;
+                    f->folders[f->nfolders].len = p;
+                    f->nfolders++;
+                    f->slots[slot] |= f->nfolders;
+                }
+            }
+
+            h = album_zip_folder_step(h, data[p]);
+        }
+    }
+
+    return ALBUM_ZIP_OK;
+}
+
+
 int
 album_zip_names_dedup(album_zip_name_t *names, size_t n,
     const album_zip_alloc_t *alloc, uint64_t seed)
 {
-    char              *data;
-    size_t             i, j, len, cap, max, ndup;
-    uint8_t           *scratch;
-    uint32_t           k, *next;
-    uint64_t           slot;
-    album_zip_set_t    set;
+    int                   rc;
+    char                 *data;
+    size_t                i, j, len, cap, max, ndup, fslot;
+    uint8_t              *scratch;
+    uint32_t              k, *next;
+    uint64_t              slot;
+    album_zip_set_t       set;
+    album_zip_folders_t   folders;
 
     if (n == 0) {
         return ALBUM_ZIP_OK;
@@ -510,6 +709,11 @@ album_zip_names_dedup(album_zip_name_t *names, size_t n,
 
     memset(set.slots, 0, cap * sizeof(uint64_t));
 
+    rc = album_zip_folders_init(&folders, names, n, alloc, seed);
+    if (rc != ALBUM_ZIP_OK) {
+        return rc;
+    }
+
     /* every original name first: a generated one must avoid them all */
 
     ndup = 0;
@@ -529,6 +733,18 @@ album_zip_names_dedup(album_zip_name_t *names, size_t n,
         }
 
         set.slots[slot] |= i + 1;
+
+        /* a file named as a folder is renamed as a repeated one is */
+        if (names[i].len > 0 && names[i].data[names[i].len - 1] != '/'
+            && album_zip_folders_find(&folders, names[i].data,
+                                      names[i].len, &fslot))
+        {
+            ndup++;
+
+            if (names[i].len > max) {
+                max = names[i].len;
+            }
+        }
     }
 
     if (ndup == 0) {
@@ -548,19 +764,32 @@ album_zip_names_dedup(album_zip_name_t *names, size_t n,
         j = album_zip_set_find(&set, names[i].data, names[i].len, &slot);
 
         if (j == 0) {
-            /* not reached: every original is in the set */
+            /*
+             * Every original is in the set, but one renamed for a folder
+             * of its name is there under its new name: this is a copy.
+             */
             set.slots[slot] = 0;
-            continue;
+            j = i + 1;
+
+            if (names[i].len > 0 && names[i].data[names[i].len - 1] == '/') {
+                continue;
+            }
         }
 
         j--;
 
-        if (j == i) {
+        if (names[i].len > 0 && names[i].data[names[i].len - 1] == '/') {
+            if (j != i) {
+                names[i].omit = 1;
+            }
+
             continue;
         }
 
-        if (names[i].len > 0 && names[i].data[names[i].len - 1] == '/') {
-            names[i].omit = 1;
+        if (j == i
+            && !album_zip_folders_find(&folders, names[i].data,
+                                       names[i].len, &fslot))
+        {
             continue;
         }
 
@@ -571,7 +800,14 @@ album_zip_names_dedup(album_zip_name_t *names, size_t n,
             len = album_zip_candidate(scratch, &names[j], k);
 
             if (album_zip_set_find(&set, (char *) scratch, len, &slot) == 0) {
-                break;
+                if (!album_zip_folders_find(&folders, (char *) scratch, len,
+                                            &fslot))
+                {
+                    break;
+                }
+
+                /* taken by a folder: the slot just tagged stays empty */
+                set.slots[slot] = 0;
             }
 
             k++;
@@ -764,4 +1000,181 @@ album_zip_content_disposition(char *dst, const char *src, size_t len)
     p += album_zip_name_rfc5987(p, src, len);
 
     return p - dst;
+}
+
+
+static int
+album_zip_hex(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+
+/* the parameter value at p: a quoted-string or a token; decoded to dst */
+
+static size_t
+album_zip_param_value(const char **pp, const char *end, char *dst)
+{
+    size_t       n;
+    const char  *p;
+
+    p = *pp;
+    n = 0;
+
+    if (p < end && *p == '"') {
+        for (p++; p < end && *p != '"'; p++) {
+            if (*p == '\\' && p + 1 < end) {
+                p++;
+            }
+
+            dst[n++] = *p;
+        }
+
+        if (p < end) {
+            p++;
+        }
+
+        *pp = p;
+
+        return n;
+    }
+
+    while (p < end && *p != ';') {
+        dst[n++] = *p++;
+    }
+
+    while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '\t')) {
+        n--;
+    }
+
+    *pp = p;
+
+    return n;
+}
+
+
+/* RFC 5987 ext-value, UTF-8 only: "UTF-8'lang'pct-encoded" in place */
+
+static size_t
+album_zip_ext_value(char *v, size_t len)
+{
+    int     hi, lo;
+    size_t  i, n, q;
+
+    if (len < 6 || strncasecmp(v, "utf-8'", 6) != 0) {
+        return 0;
+    }
+
+    for (q = 6; q < len && v[q] != '\''; q++) {
+        /* the language, ignored */
+    }
+
+    if (q == len) {
+        return 0;
+    }
+
+    n = 0;
+
+    for (i = q + 1; i < len; i++) {
+        if (v[i] == '%') {
+            hi = (i + 2 < len) ? album_zip_hex((uint8_t) v[i + 1]) : -1;
+            lo = (i + 2 < len) ? album_zip_hex((uint8_t) v[i + 2]) : -1;
+
+            if (hi < 0 || lo < 0) {
+                return 0;
+            }
+
+            v[n++] = (char) (hi * 16 + lo);
+            i += 2;
+            continue;
+        }
+
+        v[n++] = v[i];
+    }
+
+    return n;
+}
+
+
+size_t
+album_zip_disposition_name(char *dst, const char *value, size_t len)
+{
+    char        *v;
+    size_t       n, nlen, plain, plain_len, ext_len;
+    const char  *p, *end, *name;
+
+    p = value;
+    end = value + len;
+
+    plain = 0;
+    plain_len = 0;
+    ext_len = 0;
+
+    /* dst holds both candidates: "filename" first, "filename*" after */
+    v = dst + len + 1;
+
+    /* the disposition type, then ";"-separated parameters */
+    while (p < end && *p != ';') {
+        p++;
+    }
+
+    while (p < end) {
+        p++;
+
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        name = p;
+
+        while (p < end && *p != '=' && *p != ';') {
+            p++;
+        }
+
+        nlen = p - name;
+
+        while (nlen > 0 && (name[nlen - 1] == ' ' || name[nlen - 1] == '\t'))
+        {
+            nlen--;
+        }
+
+        if (p == end || *p == ';') {
+            continue;
+        }
+
+        p++;
+
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        if (nlen == 9 && strncasecmp(name, "filename*", 9) == 0) {
+            n = album_zip_param_value(&p, end, v);
+            ext_len = album_zip_ext_value(v, n);
+
+        } else if (nlen == 8 && strncasecmp(name, "filename", 8) == 0) {
+            plain_len = album_zip_param_value(&p, end, dst);
+            plain = 1;
+
+        } else {
+            (void) album_zip_param_value(&p, end, v + len + 1);
+        }
+
+        while (p < end && *p != ';') {
+            p++;
+        }
+    }
+
+    if (ext_len) {
+        memmove(dst, v, ext_len);
+        return ext_len;
+    }
+
+    return plain ? plain_len : 0;
 }

@@ -118,5 +118,16 @@ size_t album_zip_name_rfc5987(char *dst, const char *src, size_t len);
 size_t album_zip_content_disposition(char *dst, const char *src,
     size_t len);
 
+/*
+ * The file name a Content-Disposition header value (len bytes) gives:
+ * the UTF-8 "filename*" (RFC 6266, 5987) if there is one, else the
+ * "filename" parameter, unquoted; its raw bytes, to be sanitised like
+ * any name.  dst holds ALBUM_ZIP_DISPOSITION_NAME_BOUND(len) bytes (it
+ * is also the scratch space); returns the length, 0 for no name.
+ */
+#define ALBUM_ZIP_DISPOSITION_NAME_BOUND(len)  (3 * ((len) + 1))
+
+size_t album_zip_disposition_name(char *dst, const char *value, size_t len);
+
 
 #endif /* _ALBUM_ZIP_NAMES_H_INCLUDED_ */
