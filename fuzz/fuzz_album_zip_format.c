@@ -414,9 +414,11 @@ read_back(const view_t *v, album_zip_entry_t *e,
 
         t = find_extra(extra, cxlen, 0x5455, &dlen);
 
+        /* before 1980 (no mtime: 0) the DOS field's 1980-01-01 too */
         if (e[i].mtime >= 0 && e[i].mtime <= 0x7fffffff) {
             if (t == NULL || dlen != 5 || t[0] != 1
-                || rd32(t + 1) != (uint32_t) e[i].mtime)
+                || rd32(t + 1) != (uint32_t) (e[i].mtime < 315532800
+                                              ? 315532800 : e[i].mtime))
             {
                 fail("central timestamp");
             }

@@ -143,6 +143,7 @@ check_etag(const char *validator, size_t len, const image_variant_params_t *p)
     copy.quality = p->quality;
     copy.dpr = p->dpr;
     memcpy(copy.background, p->background, 3);
+    copy.fast_shrink = p->fast_shrink;
 
     image_variant_etag(validator, len, &copy, IMAGE_VARIANT_ACCEPT_WEBP, b);
 

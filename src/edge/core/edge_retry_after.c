@@ -19,6 +19,7 @@ static int edge_retry_time(const char **p, const char *end, int64_t *h,
     int64_t *mi, int64_t *s);
 static int edge_retry_lit(const char **p, const char *end, const char *s);
 static int64_t edge_retry_days(int64_t y, int64_t m, int64_t d);
+static int edge_retry_day_name(const char *v, size_t len);
 
 
 /* min to max digits (a leading blank is skipped for asctime's day) */
@@ -111,6 +112,27 @@ edge_retry_days(int64_t y, int64_t m, int64_t d)
 }
 
 
+/* "Sun", "Sunday": 3 to 9 letters (which day is not checked) */
+
+static int
+edge_retry_day_name(const char *v, size_t len)
+{
+    size_t  i;
+
+    if (len < 3 || len > 9) {
+        return -1;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z'))) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
 int64_t
 edge_http_date(const char *v, size_t len)
 {
@@ -125,6 +147,10 @@ edge_http_date(const char *v, size_t len)
     comma = memchr(p, ',', len);
 
     if (comma != NULL) {
+        if (edge_retry_day_name(v, comma - v) != 0) {
+            return -1;
+        }
+
         p = comma + 1;
 
         if (edge_retry_lit(&p, end, " ") != 0
@@ -172,7 +198,7 @@ edge_http_date(const char *v, size_t len)
 
         /* asctime: "Sun Nov  6 08:49:37 1994" */
 
-        if (len < 4 || v[3] != ' ') {
+        if (len < 4 || v[3] != ' ' || edge_retry_day_name(v, 3) != 0) {
             return -1;
         }
 
@@ -198,7 +224,9 @@ edge_http_date(const char *v, size_t len)
         }
     }
 
-    if (p != end || d < 1 || d > 31) {
+    /* before the epoch is no date a server sends; -1 stays the error */
+
+    if (p != end || d < 1 || d > 31 || y < 1970) {
         return -1;
     }
 
