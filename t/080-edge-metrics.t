@@ -3,9 +3,11 @@
 # shared zone of ngx_http_edge_metrics_module, scraped in the text format
 # 0.0.4.  Two workers share the zone: the counters move by exactly the
 # requests made (avatar renders, 415s, album zips with the CRC cache,
-# face_encode, a full thread-pool queue), the histograms' _count and _sum
-# follow, and promtool (Debian's prometheus package; skipped when absent)
-# accepts a scrape taken at rest and scrapes taken under load.
+# face_encode, a full thread-pool queue, a watchdog, uploads and a
+# duplicate, a face job with failing downloads and callbacks), the
+# histograms' _count and _sum follow, a reload keeps them, and promtool
+# (Debian's prometheus package; skipped when absent) accepts a scrape
+# taken at rest and scrapes taken under load.
 
 use strict;
 use warnings;
@@ -18,10 +20,11 @@ use POSIX ();
 use Test::More;
 
 use Edge::Nginx qw(parse_response);
+use JSON::PP ();
 use Edge::Nginx::Backend qw(write_all);
 use Edge::Image qw(sample_photo);
 use Edge::Zip qw(check_zip crc32_hex manifest_line);
-use Edge::Face qw(have_samples);
+use Edge::Face qw(have_samples site_handler payload job_path);
 
 plan skip_all => 'sample photos or models missing (make models)'
     unless have_samples();
@@ -34,6 +37,20 @@ my $t = Edge::Nginx->new(
     worker_processes => 2,
     thread_pools => { default => 'threads=2', face => 'threads=2',
                       tiny => 'threads=1 max_queue=1' });
+
+# the site of the face job: 500 once for pk 77's callback, 400 for 88's
+my $prefix = $t->prefix;
+my $site = $t->backend(site_handler(callback => sub {
+    my ($req) = @_;
+    if ($req->{path} =~ m{/77/\z} && !-e "$prefix/77.seen") {
+        open my $fh, '>', "$prefix/77.seen" or die;
+        close $fh;
+        return [500, {}, 'try later'];
+    }
+    return [400, {}, '{"detail": "not processing"}']
+        if $req->{path} =~ m{/88/\z};
+    return [201, { 'Content-Type' => 'application/json' }, '{}'];
+}));
 
 my $photo = sample_photo();
 my $face_jpeg = do {
@@ -63,6 +80,7 @@ $t->run(<<'EOF');
 
     face_models  %%REPO%%/models;
     face_thread_pool  face;
+    face_allow_private  on;
     client_max_body_size  30m;
 
     album_zip_crc_cache  crc:1m;
@@ -86,6 +104,22 @@ $t->run(<<'EOF');
         location = /tiny {
             face_encode;
             face_thread_pool  tiny;
+        }
+
+        location = /watchdog {
+            face_encode;
+            face_thread_timeout  10ms;
+        }
+
+        location = /jobs {
+            face_jobs;
+            face_spool  %%PREFIX%%/spool;
+        }
+
+        location = /upload {
+            image_ingest;
+            image_ingest_store  %%PREFIX%%/store;
+            image_ingest_variants  avatar;
         }
 
         location /media/ { }
@@ -309,6 +343,73 @@ is $m4->{'photo_edge_task_watchdog_expiries_total{module="face"}'}, 0,
 is histograms_ok($text4), '', 'histograms consistent';
 promtool_ok($text4, 'after a full queue');
 
+# ---- the watchdog: 503 at once, the encoding ends later
+
+$r = $t->request('POST', '/watchdog', { content => $face_jpeg,
+    timeout => 60 });
+is $r->{status}, 503, 'past face_thread_timeout: 503';
+my ($m4w) = settle($m4, 'photo_edge_task_watchdog_expiries_total'
+                        . '{module="face"}' => 1,
+                   req_key('face', '5xx') => 1);
+is moved($m4, $m4w,
+         'photo_edge_task_watchdog_expiries_total{module="face"}'), 1,
+    'face watchdog expiries: +1';
+is moved($m4, $m4w, req_key('face', '5xx')), 1, 'face 5xx: +1';
+$t->wait_for(sub { $t->error_log =~ /face_encode of "\/watchdog" ended/ },
+             60);
+($m4w) = scrape();
+is $m4w->{'photo_edge_tasks_in_flight{module="face"}'}, 0,
+    'the expired task ended: no face task in flight';
+
+# ---- uploads: one stored, the same again a duplicate
+
+for my $want (201, 200) {
+    $r = $t->request('PUT', '/upload', { content => $photo, timeout => 60,
+        headers => { 'Content-Type' => 'image/jpeg' } });
+    is $r->{status}, $want, "upload: $want";
+}
+my ($m4u) = settle($m4w, req_key('image_ingest', '2xx') => 2);
+is moved($m4w, $m4u, req_key('image_ingest', '2xx')), 2,
+    'image_ingest 2xx: +2';
+is moved($m4w, $m4u, 'photo_edge_image_ingest_commits_total'), 1,
+    'ingest commits: +1';
+is moved($m4w, $m4u, 'photo_edge_image_ingest_duplicates_total'), 1,
+    'ingest duplicates: +1';
+is moved($m4w, $m4u, 'photo_edge_image_render_seconds_count'), 0,
+    'ingest renders are not image_variant renders';
+
+# ---- a face job: two delivered (one after a retried callback), a
+# download answered 404 and a callback answered 400 failed
+
+my $S = "http://127.0.0.1:$site";
+$r = $t->request('POST', '/jobs', { timeout => 60,
+    content => payload($S, [1, 'photo', "$S/photos/1.webp", 't'],
+                           [2, 'photo', "$S/photos/none.webp", 't'],
+                           [77, 'photo', "$S/photos/2.webp", 't'],
+                           [88, 'photo', "$S/photos/3.webp", 't']),
+    headers => { 'Content-Type' => 'application/json',
+                 'X-Amz-Invocation-Type' => 'Event' } });
+is $r->{status}, 202, 'face job: 202';
+
+my ($m4j) = settle($m4u, 'photo_edge_face_jobs_delivered_total' => 2,
+                   'photo_edge_face_jobs_failed_total' => 2);
+is moved($m4u, $m4j, 'photo_edge_face_jobs_accepted_total'), 1,
+    'face jobs accepted: +1';
+is moved($m4u, $m4j, 'photo_edge_face_jobs_delivered_total'), 2,
+    'face job sources delivered: +2';
+is moved($m4u, $m4j, 'photo_edge_face_jobs_failed_total'), 2,
+    'face job sources failed: +2';
+is moved($m4u, $m4j, 'photo_edge_face_jobs_retried_total'), 1,
+    'face job callbacks retried: +1';
+is moved($m4u, $m4j, 'photo_edge_outbound_errors_total{reason="status"}'),
+    3, 'outbound errors: the 404 download, the 500 and 400 callbacks';
+is moved($m4u, $m4j, 'photo_edge_outbound_errors_total{reason="failed"}'),
+    0, 'outbound errors: nothing unanswered';
+is moved($m4u, $m4j, 'photo_edge_face_inference_seconds_count'), 3,
+    'inference histogram: the three photos found';
+is moved($m4u, $m4j, req_key('face', '2xx')), 1, 'face 2xx: the 202';
+$m4 = $m4j;
+
 # ---- scrapes under load: promtool accepts each, counters never go back
 
 my @kids;
@@ -357,9 +458,23 @@ is $m5->{'photo_edge_tasks_in_flight{module="face"}'}, 0,
 is $m5->{'photo_edge_tasks_in_flight{module="image_variant"}'}, 0,
     'after the load: no render in flight';
 
+# ---- a reload keeps the zone and its counters
+
+$t->reload;
+my ($m6, $text6) = scrape();
+is $m6->{$_}, $m5->{$_}, "after a reload: $_ kept"
+    for req_key('image_variant', '2xx'), req_key('face', '2xx'),
+        'photo_edge_image_render_seconds_count',
+        'photo_edge_album_zip_sent_bytes_total';
+$r = $t->get('/v/photo.jpg', { timeout => 60 });
+my ($m7) = settle($m6, req_key('image_variant', '2xx') => 1);
+is moved($m6, $m7, req_key('image_variant', '2xx')), 1,
+    'after a reload: the new workers count in the same zone';
+
 my %pids = map { ((split / /)[0] => 1) } split /\n/,
     ($t->read_file('logs/pids.log') // '');
 diag 'requests were answered by ' . keys(%pids) . ' worker(s)';
 
 $t->allow_log(qr/queue is full|queue overflow|not an image|415/);
+$t->allow_log(qr/\[alert\].*face_encode of "\/watchdog" still running/);
 $t->done;
