@@ -34,7 +34,6 @@ static ngx_uint_t          ngx_http_edge_metrics_looked_up;
 static ngx_http_edge_metrics_watch_t
     ngx_http_edge_metrics_watches[NGX_HTTP_EDGE_METRICS_WATCHES];
 static ngx_uint_t          ngx_http_edge_metrics_nwatches;
-static ngx_cycle_t        *ngx_http_edge_metrics_log_cycle;
 
 
 #define ngx_http_edge_metrics_inc(p, n)                                       \
@@ -46,11 +45,12 @@ ngx_http_edge_metrics_watch(ngx_conf_t *cf, edge_metrics_module_e label,
     ngx_module_t *module, ngx_http_handler_pt content)
 {
     ngx_uint_t                      i;
+    ngx_array_t                    *a;
     ngx_http_handler_pt            *h;
     ngx_http_core_main_conf_t      *cmcf;
     ngx_http_edge_metrics_watch_t  *w;
 
-    /* the same few watches in every cycle: kept once */
+    /* the same few watches in every configuration: kept once */
 
     for (i = 0; i < ngx_http_edge_metrics_nwatches; i++) {
         w = &ngx_http_edge_metrics_watches[i];
@@ -78,22 +78,24 @@ ngx_http_edge_metrics_watch(ngx_conf_t *cf, edge_metrics_module_e label,
         ngx_http_edge_metrics_nwatches++;
     }
 
-    /* one log handler per .so and configuration */
-
-    if (ngx_http_edge_metrics_log_cycle == cf->cycle) {
-        return NGX_OK;
-    }
+    /* one log handler per .so in each configuration */
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    a = &cmcf->phases[NGX_HTTP_LOG_PHASE].handlers;
+    h = a->elts;
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    for (i = 0; i < a->nelts; i++) {
+        if (h[i] == ngx_http_edge_metrics_log) {
+            return NGX_OK;
+        }
+    }
+
+    h = ngx_array_push(a);
     if (h == NULL) {
         return NGX_ERROR;
     }
 
     *h = ngx_http_edge_metrics_log;
-
-    ngx_http_edge_metrics_log_cycle = cf->cycle;
 
     return NGX_OK;
 }
@@ -216,8 +218,8 @@ ngx_http_edge_metrics_observe(edge_metrics_histogram_e h, uint64_t start)
     us = now > start ? now - start : 0;
 
     ngx_http_edge_metrics_inc(&m->histogram[h].sum_us, us);
-    ngx_http_edge_metrics_inc(
-        &m->histogram[h].bucket[edge_metrics_bucket(us)], 1);
+    ngx_http_edge_metrics_inc(&m->histogram[h].bucket[
+        ngx_min(edge_metrics_bucket(us), EDGE_METRICS_NBUCKETS)], 1);
 }
 
 
@@ -236,7 +238,9 @@ ngx_http_edge_metrics_outbound(edge_metrics_outbound_e reason)
 
 /*
  * The zone by its name among the cycle's shared memory; its data is the
- * metrics module's edge_metrics_t, checked by magic, version and size.
+ * metrics module's edge_metrics_t, checked by magic, version and size
+ * here, in this .so's own hidden code: the .so files of two builds may
+ * be loaded together.
  * Any thread may look: the walk only reads the cycle, and every thread
  * finds the same.
  */
@@ -282,7 +286,10 @@ ngx_http_edge_metrics_zone(void)
 
         m = zone[i].data;
 
-        if (m == NULL || !edge_metrics_valid(m)) {
+        if (m == NULL || m->magic != EDGE_METRICS_MAGIC
+            || m->version != EDGE_METRICS_VERSION
+            || m->size != sizeof(edge_metrics_t))
+        {
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "edge metrics: the zone \"%s\" has another "
                           "layout, metrics are off",
