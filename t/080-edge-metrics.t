@@ -62,6 +62,7 @@ my $face_jpeg = do {
 $t->write_file('html/img/photo.jpg', $photo);
 $t->write_file('html/img/text.jpg', "not a photo at all\n");
 $t->write_file('html/plain.txt', "plain\n");
+$t->write_file('html/z/page.txt', "no manifest here\n");
 
 srand 80;
 my %file = map { ($_ => join '', map { chr int rand 256 } 1 .. 5000) }
@@ -131,6 +132,10 @@ $t->run(<<'EOF');
 
         location /albums/ {
             album_zip_directory on;
+        }
+
+        location /z/ {
+            album_zip on;
         }
 
         location = /plain.txt { }
@@ -275,10 +280,15 @@ for (1 .. 2) {
     $zip_bytes += length $r->{content};
 }
 
-my ($m2, $text2) = settle($m1, req_key('album_zip', '2xx') => 3);
-is moved($m1, $m2, req_key('album_zip', '2xx')), 3, 'album_zip 2xx: +3';
+# album_zip on, but no manifest: the filter lets it pass
+$r = $t->get('/z/page.txt');
+is $r->{content}, "no manifest here\n", 'no manifest: the file as it is';
+
+my ($m2, $text2) = settle($m1, req_key('album_zip', '2xx') => 4);
+is moved($m1, $m2, req_key('album_zip', '2xx')), 4,
+    'album_zip 2xx: +4 (three zips and a page of its location)';
 is moved($m1, $m2, 'photo_edge_album_zip_sent_bytes_total'), $zip_bytes,
-    "album zip bytes: the three bodies' $zip_bytes";
+    "album zip bytes: the three zips' $zip_bytes, not the page";
 is moved($m1, $m2, 'photo_edge_album_zip_crc_cache_misses_total'), 2,
     'CRC cache: two misses';
 is moved($m1, $m2, 'photo_edge_album_zip_crc_cache_hits_total'), 2,

@@ -132,8 +132,16 @@ ngx_http_edge_metrics_log(ngx_http_request_t *r)
         {
             ngx_http_edge_metrics_inc(&m->requests[w->label][cls], 1);
 
-            /* a zip (the filter's), as $body_bytes_sent counts it */
+            /*
+             * a zip, as $body_bytes_sent counts it; not a response the
+             * album_zip filter let pass (no manifest)
+             */
             if (w->label == EDGE_METRICS_ALBUM_ZIP && w->content == NULL
+                && r->headers_out.content_type.len
+                   == sizeof("application/zip") - 1
+                && ngx_strncasecmp(r->headers_out.content_type.data,
+                                   (u_char *) "application/zip",
+                                   sizeof("application/zip") - 1) == 0
                 && r->connection->sent > (off_t) r->header_size)
             {
                 ngx_http_edge_metrics_inc(&m->counter[EDGE_METRICS_ZIP_BYTES],
