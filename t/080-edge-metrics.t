@@ -485,6 +485,17 @@ my %pids = map { ((split / /)[0] => 1) } split /\n/,
     ($t->read_file('logs/pids.log') // '');
 diag 'requests were answered by ' . keys(%pids) . ' worker(s)';
 
+# ---- the zone's size: the slab allocator's pages and the layout
+
+my $small = Edge::Nginx->new(modules => ['edge_metrics']);
+my ($ok, $out) = $small->check_config("    edge_metrics_zone  16k;\n");
+ok !$ok, 'edge_metrics_zone 16k: refused';
+like $out, qr/edge_metrics_zone "16384" is too small, at least \d+/,
+    '... saying the least size';
+($ok, $out) = $small->check_config("    edge_metrics_zone  64k;\n");
+ok $ok, 'edge_metrics_zone 64k: accepted' or diag $out;
+$small->cleanup;
+
 $t->allow_log(qr/queue is full|queue overflow|not an image|415/);
 $t->allow_log(qr/\[alert\].*face_encode of "\/watchdog" still running/);
 $t->done;
