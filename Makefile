@@ -14,7 +14,7 @@
 NGX_SRC     ?= /usr/share/nginx/src
 NGINX       ?= /usr/sbin/nginx
 BUILD       := build
-MODULES     := album_zip image_variant face lambda
+MODULES     := album_zip image_variant face lambda edge_metrics
 SO           = $(foreach m,$(MODULES),$(1)/ngx_http_$(m)_module.so)
 SOURCES     := config $(shell find src -name '*.[ch]' 2>/dev/null)
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# The four built modules load into stock nginx, link what they should
+# The five built modules load into stock nginx, link what they should
 # (and album_zip nothing heavy), and nginx serves with all of them.
 
 use strict;
@@ -13,7 +13,7 @@ use Test::More;
 
 use Edge::Nginx;
 
-my @modules = qw(album_zip image_variant face lambda);
+my @modules = qw(album_zip image_variant face lambda edge_metrics);
 
 # Shared libraries each module must (or must not) pull in.
 my %needs = (
@@ -21,9 +21,12 @@ my %needs = (
     image_variant => [qw(libvips)],
     face => [qw(libvips libXNNPACK libpthreadpool libcjson libcurl)],
     lambda        => [qw(libcrypto)],
+    edge_metrics  => [],
 );
 my %never = (album_zip => [qw(libvips libXNNPACK)],
-             lambda    => [qw(libvips libXNNPACK libcurl libcjson)]);
+             lambda    => [qw(libvips libXNNPACK libcurl libcjson)],
+             edge_metrics => [qw(libvips libXNNPACK libcurl libcjson
+                                 libcrypto libdeflate)]);
 
 # Dies, failing the file, when a module has not been built.
 my $t = Edge::Nginx->new(modules => \@modules);
@@ -55,7 +58,7 @@ my $body = <<'EOF';
     }
 EOF
 my ($ok, $out) = $t->check_config($body);
-ok $ok, 'nginx -t with all four modules' or diag $out;
+ok $ok, 'nginx -t with all five modules' or diag $out;
 
 $t->run($body);
 my $r = $t->get('/');

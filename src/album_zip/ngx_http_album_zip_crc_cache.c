@@ -277,6 +277,9 @@ ngx_http_album_zip_crc_get(ngx_shm_zone_t *zone,
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
+    ngx_http_edge_metrics_add(n ? EDGE_METRICS_ZIP_CRC_HITS
+                                : EDGE_METRICS_ZIP_CRC_MISSES, 1);
+
     return n ? NGX_OK : NGX_DECLINED;
 }
 

@@ -418,6 +418,16 @@ ngx_http_album_zip_init(ngx_conf_t *cf)
 
     *h = ngx_http_album_zip_directory_handler;
 
+    if (ngx_http_edge_metrics_watch(cf, EDGE_METRICS_ALBUM_ZIP,
+                                    &ngx_http_album_zip_module, NULL)
+        != NGX_OK
+        || ngx_http_edge_metrics_watch(cf, EDGE_METRICS_ALBUM_ZIP, NULL,
+                                       ngx_http_album_zip_job_handler)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_http_album_zip_filter_init(cf);
 }
 

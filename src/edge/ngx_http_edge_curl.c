@@ -11,6 +11,7 @@
 
 #include "ngx_http_edge_curl.h"
 #include "edge_retry_after.h"
+#include "ngx_http_edge_metrics.h"
 
 
 static ngx_int_t ngx_http_edge_curl_hop_ok(ngx_http_edge_curl_request_t *rq,
@@ -19,6 +20,7 @@ static CURLcode ngx_http_edge_curl_setup(CURL *curl,
     ngx_http_edge_curl_request_t *rq, const char *url, long timeout);
 static ngx_http_edge_curl_result_e ngx_http_edge_curl_failed(
     ngx_http_edge_curl_request_t *rq, CURLcode code);
+static void ngx_http_edge_curl_count(ngx_http_edge_curl_request_t *rq);
 static ngx_http_edge_curl_result_e ngx_http_edge_curl_end(CURL *curl,
     ngx_http_edge_curl_request_t *rq, char *copy,
     ngx_http_edge_curl_result_e result);
@@ -349,6 +351,41 @@ ngx_http_edge_curl_failed(ngx_http_edge_curl_request_t *rq, CURLcode code)
 }
 
 
+/* the metrics: a request that failed, or was answered 400 or more */
+
+static void
+ngx_http_edge_curl_count(ngx_http_edge_curl_request_t *rq)
+{
+    switch (rq->result) {
+
+    case NGX_HTTP_EDGE_CURL_RESPONSE:
+        if (rq->status >= 400) {
+            ngx_http_edge_metrics_outbound(EDGE_METRICS_OUT_STATUS);
+        }
+        break;
+
+    case NGX_HTTP_EDGE_CURL_REFUSED:
+        ngx_http_edge_metrics_outbound(EDGE_METRICS_OUT_REFUSED);
+        break;
+
+    case NGX_HTTP_EDGE_CURL_TOO_BIG:
+        ngx_http_edge_metrics_outbound(EDGE_METRICS_OUT_TOO_BIG);
+        break;
+
+    case NGX_HTTP_EDGE_CURL_SINK_ERROR:
+        ngx_http_edge_metrics_outbound(EDGE_METRICS_OUT_SINK);
+        break;
+
+    case NGX_HTTP_EDGE_CURL_FAILED:
+        ngx_http_edge_metrics_outbound(EDGE_METRICS_OUT_FAILED);
+        break;
+
+    default: /* STOPPED: the worker is leaving, nothing failed */
+        break;
+    }
+}
+
+
 /* the handle must point to none of the request's memory afterwards */
 
 static ngx_http_edge_curl_result_e
@@ -359,6 +396,8 @@ ngx_http_edge_curl_end(CURL *curl, ngx_http_edge_curl_request_t *rq,
     curl_easy_reset(curl);
 
     rq->result = result;
+
+    ngx_http_edge_curl_count(rq);
 
     return result;
 }

@@ -79,6 +79,8 @@ ngx_http_edge_task_post(ngx_http_edge_task_t *t, ngx_thread_pool_t *pool,
 
     if (ngx_thread_task_post(pool, t->task) != NGX_OK) {
 
+        ngx_http_edge_metrics_task(t->module, EDGE_METRICS_TASK_REJECTED);
+
         if (r) {
             ngx_log_error(NGX_LOG_ERR, log, 0,
                           "%s: thread pool \"%V\" is full, %s of \"%V\" "
@@ -88,6 +90,8 @@ ngx_http_edge_task_post(ngx_http_edge_task_t *t, ngx_thread_pool_t *pool,
 
         return NGX_DECLINED;
     }
+
+    ngx_http_edge_metrics_in_flight(t->module, 1);
 
     ngx_log_debug5(NGX_LOG_DEBUG_HTTP, log, 0,
                    "%s: %s of \"%V\" posted to \"%V\", watchdog %M ms",
@@ -125,6 +129,8 @@ ngx_http_edge_task_event(ngx_event_t *ev)
     if (ev->timer_set) {
         ngx_del_timer(ev);
     }
+
+    ngx_http_edge_metrics_in_flight(t->module, -1);
 
     if (t->ended) {
         t->ended(t->data);
@@ -218,6 +224,8 @@ ngx_http_edge_task_expired(ngx_http_edge_task_t *t)
     }
 
     ms = t->timeout;
+
+    ngx_http_edge_metrics_task(t->module, EDGE_METRICS_TASK_EXPIRED);
 
     if (ms % 1000 == 0) {
         ngx_log_error(NGX_LOG_ALERT, log, 0,

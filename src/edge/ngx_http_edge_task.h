@@ -35,6 +35,7 @@
 #include <ngx_thread_pool.h>
 
 #include "ngx_http_edge_json.h"
+#include "ngx_http_edge_metrics.h"
 
 
 /* the watchdog's default: far above any honest task */

@@ -375,6 +375,7 @@ ngx_http_face_source_fetch(ngx_http_face_source_t *s,
     u_char               *data;
     size_t                len, i;
     float                *enc;
+    uint64_t              start;
     ngx_int_t             rv;
     face_status_e         rc;
     face_result_t         res;
@@ -403,8 +404,10 @@ ngx_http_face_source_fetch(ngx_http_face_source_t *s,
     ngx_memzero(&res, sizeof(face_result_t));
     err[0] = '\0';
 
+    start = ngx_http_edge_metrics_start();
     rc = face_encode(t->face, data, len, &job->conf->options, &res, err,
                      sizeof(err));
+    ngx_http_edge_metrics_observe(EDGE_METRICS_FACE_INFERENCE, start);
 
     free(data);
 
@@ -568,6 +571,8 @@ ngx_http_face_source_done(void *data)
                        "%M ms", &job->name, s->index, ms);
 
     } else if (s->retry_after >= 0) {
+        ngx_http_edge_metrics_add(EDGE_METRICS_FACE_JOBS_RETRIED, 1);
+
         ms = (ngx_msec_t) ngx_min(s->retry_after, 86400) * 1000;
         ms = ngx_max(ms, NGX_HTTP_FACE_BACKOFF_MS);
         ms = ngx_min(ms, job->conf->retry_after_max - s->waited);
@@ -580,6 +585,8 @@ ngx_http_face_source_done(void *data)
                       s->retry_after, ms);
 
     } else {
+        ngx_http_edge_metrics_add(EDGE_METRICS_FACE_JOBS_RETRIED, 1);
+
         ms = (ngx_msec_t) face_jobs_backoff_ms(s->attempts - s->honoured,
                                                NGX_HTTP_FACE_BACKOFF_MS,
                                                NGX_HTTP_FACE_BACKOFF_MAX_MS);
@@ -704,6 +711,10 @@ ngx_http_face_source_final(ngx_http_face_source_t *s)
     ngx_http_face_job_t  *job;
 
     job = s->job;
+
+    ngx_http_edge_metrics_add(s->outcome == NGX_HTTP_FACE_DELIVERED
+                              ? EDGE_METRICS_FACE_JOBS_DELIVERED
+                              : EDGE_METRICS_FACE_JOBS_FAILED, 1);
 
     if (s->outcome == NGX_HTTP_FACE_DELIVERED) {
         ngx_log_error(NGX_LOG_INFO, job->log, 0,

@@ -487,6 +487,8 @@ ngx_http_face_spool_write_done(void *data)
                   "face job %s: accepted, %ui sources",
                   ctx->path + ngx_strlen(ctx->dir) + 1, ctx->nsources);
 
+    ngx_http_edge_metrics_add(EDGE_METRICS_FACE_JOBS_ACCEPTED, 1);
+
     rc = ngx_http_edge_invoke_result(r, NGX_HTTP_EDGE_INVOKE_EVENT, NULL, 0);
 
     ngx_http_face_spool_kick(ctx->spool);

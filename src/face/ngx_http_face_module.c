@@ -83,6 +83,7 @@ static char *ngx_http_face_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_face_register_spool(ngx_conf_t *cf,
     ngx_http_face_loc_conf_t *conf);
+static ngx_int_t ngx_http_face_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_face_init_process(ngx_cycle_t *cycle);
 static void ngx_http_face_exit_process(ngx_cycle_t *cycle);
 
@@ -259,7 +260,7 @@ static ngx_command_t  ngx_http_face_commands[] = {
 
 static ngx_http_module_t  ngx_http_face_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_face_init,                    /* postconfiguration */
 
     ngx_http_face_create_main_conf,        /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -458,6 +459,7 @@ ngx_http_face_encode_thread(void *data, ngx_log_t *log)
 
     u_char                  *buf, *p;
     ssize_t                  n;
+    uint64_t                 start;
     ngx_uint_t               i;
     face_result_t            res;
     ngx_http_face_thread_t  *t;
@@ -507,8 +509,10 @@ ngx_http_face_encode_thread(void *data, ngx_log_t *log)
 
     ngx_memzero(&res, sizeof(face_result_t));
 
+    start = ngx_http_edge_metrics_start();
     ctx->status = face_encode(t->face, buf, ctx->len, &ctx->options, &res,
                               ctx->err, sizeof(ctx->err));
+    ngx_http_edge_metrics_observe(EDGE_METRICS_FACE_INFERENCE, start);
 
     if (buf != ctx->parts[0].pos) {
         free(buf);
@@ -1093,6 +1097,25 @@ ngx_http_face_register_spool(ngx_conf_t *cf, ngx_http_face_loc_conf_t *conf)
     s->log = clcf->error_log;
 
     return NGX_CONF_OK;
+}
+
+
+/* the metrics count the responses of both handlers' locations */
+
+static ngx_int_t
+ngx_http_face_init(ngx_conf_t *cf)
+{
+    if (ngx_http_edge_metrics_watch(cf, EDGE_METRICS_FACE, NULL,
+                                    ngx_http_face_encode_handler)
+        != NGX_OK
+        || ngx_http_edge_metrics_watch(cf, EDGE_METRICS_FACE, NULL,
+                                       ngx_http_face_jobs_handler)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

@@ -71,6 +71,7 @@ static void ngx_http_image_ingest_retry(ngx_event_t *ev);
 static ngx_int_t ngx_http_image_ingest_failed(ngx_http_request_t *r,
     ngx_http_image_ingest_ctx_t *ctx);
 static void ngx_http_image_ingest_cleanup(void *data);
+static ngx_int_t ngx_http_image_ingest_init(ngx_conf_t *cf);
 
 
 static ngx_command_t  ngx_http_image_ingest_commands[] = {
@@ -214,7 +215,7 @@ static ngx_command_t  ngx_http_image_ingest_commands[] = {
 
 static ngx_http_module_t  ngx_http_image_ingest_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_image_ingest_init,            /* postconfiguration */
 
     ngx_http_image_ingest_create_main_conf, /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -689,6 +690,10 @@ ngx_http_image_ingest_done(void *data)
                   (uint32_t) ctx->probe.width, (uint32_t) ctx->probe.height,
                   ctx->image_len, ctx->nrenders);
 
+    ngx_http_edge_metrics_add(ctx->status == NGX_HTTP_CREATED
+                              ? EDGE_METRICS_INGEST_COMMITS
+                              : EDGE_METRICS_INGEST_DUPLICATES, 1);
+
     rc = ngx_http_edge_json_send(r, ctx->status, json, len);
 
     /* only a new image is news for the app */
@@ -848,4 +853,14 @@ ngx_http_image_ingest_cleanup(void *data)
     if (ctx->retry.timer_set) {
         ngx_del_timer(&ctx->retry);
     }
+}
+
+
+/* the metrics count the responses of the upload locations */
+
+static ngx_int_t
+ngx_http_image_ingest_init(ngx_conf_t *cf)
+{
+    return ngx_http_edge_metrics_watch(cf, EDGE_METRICS_IMAGE_INGEST, NULL,
+                                       ngx_http_image_ingest_handler);
 }

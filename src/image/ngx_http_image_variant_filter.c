@@ -906,7 +906,8 @@ ngx_http_image_variant_thread(void *data, ngx_log_t *log)
 {
     ngx_http_image_variant_ctx_t *ctx = data;
 
-    u_char  v[IMAGE_VARIANT_CONTENT_LEN];
+    u_char    v[IMAGE_VARIANT_CONTENT_LEN];
+    uint64_t  start;
 
     ngx_http_edge_nice(log);
 
@@ -926,7 +927,9 @@ ngx_http_image_variant_thread(void *data, ngx_log_t *log)
         }
     }
 
+    start = ngx_http_edge_metrics_start();
     image_variant_render(&ctx->job);
+    ngx_http_edge_metrics_observe(EDGE_METRICS_IMAGE_RENDER, start);
 }
 
 

@@ -542,6 +542,13 @@ ngx_http_image_variant_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static ngx_int_t
 ngx_http_image_variant_init(ngx_conf_t *cf)
 {
+    if (ngx_http_edge_metrics_watch(cf, EDGE_METRICS_IMAGE_VARIANT,
+                                    &ngx_http_image_variant_module, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_http_image_variant_filter_init(cf);
 }
 

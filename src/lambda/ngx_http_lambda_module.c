@@ -38,6 +38,7 @@
 
 #include "ngx_http_edge_invoke.h"
 #include "ngx_http_edge_json.h"
+#include "ngx_http_edge_metrics.h"
 #include "edge_sigv4.h"
 #include "lambda_names.h"
 
@@ -69,6 +70,7 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_lambda_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_lambda_init(ngx_conf_t *cf);
 static void ngx_http_lambda_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_lambda_dispatch(ngx_http_request_t *r);
 static ngx_int_t ngx_http_lambda_auth(ngx_http_request_t *r,
@@ -131,7 +133,7 @@ static ngx_command_t  ngx_http_lambda_commands[] = {
 
 static ngx_http_module_t  ngx_http_lambda_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_lambda_init,                  /* postconfiguration */
 
     NULL,                                  /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -852,6 +854,16 @@ ngx_http_lambda_keys_read(ngx_conf_t *cf, ngx_http_lambda_loc_conf_t *llcf,
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* the metrics count the responses of the Invoke API's locations */
+
+static ngx_int_t
+ngx_http_lambda_init(ngx_conf_t *cf)
+{
+    return ngx_http_edge_metrics_watch(cf, EDGE_METRICS_LAMBDA, NULL,
+                                       ngx_http_lambda_handler);
 }
 
 

@@ -7,3 +7,8 @@ edge_net_CFLAGS = -Isrc/edge/core
 UNIT_TESTS += edge_retry_after
 edge_retry_after_SRCS = src/edge/core/edge_retry_after.c
 edge_retry_after_CFLAGS = -Isrc/edge/core
+
+# the metrics zone's layout, buckets and text exposition
+UNIT_TESTS += edge_metrics
+edge_metrics_SRCS = src/edge/core/edge_metrics.c
+edge_metrics_CFLAGS = -Isrc/edge/core
