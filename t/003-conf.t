@@ -49,7 +49,8 @@ SKIP: {
     $http =~ s{(face_spool\s+)build/run/}{$1%%PREFIX%%/};
 
     # the main context's thread_pool, as the harness writes it
-    my $t = Edge::Nginx->new(modules => [qw(album_zip image_variant face)],
+    my $t = Edge::Nginx->new(
+        modules => [qw(album_zip image_variant face edge_metrics)],
         thread_pools => { face => 'threads=2 max_queue=64' });
     $t->run($http);
 
@@ -97,6 +98,12 @@ SKIP: {
     is($r->{status}, 200, 'the facedetection function answers');
     is($r->{headers}{'x-amz-function-error'}, 'Unhandled',
        '... {} under RequestResponse: an error of the function');
+
+    # the demo's metrics counted what came before (at the log phase,
+    # which may trail the answer a little)
+    my $counted = qr/^photo_edge_requests_total\{module="face",[^}]*\} [1-9]/m;
+    ok($t->wait_for(sub { $t->get('/metrics')->{content} =~ $counted }, 5),
+       'the demo\'s /metrics counts the face requests made above');
 
     $t->finish;
     $t->cleanup;
