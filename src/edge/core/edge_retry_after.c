@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "edge_time.h"
 #include "edge_retry_after.h"
 
 
@@ -18,7 +19,6 @@ static int edge_retry_month(const char **p, const char *end, int64_t *m);
 static int edge_retry_time(const char **p, const char *end, int64_t *h,
     int64_t *mi, int64_t *s);
 static int edge_retry_lit(const char **p, const char *end, const char *s);
-static int64_t edge_retry_days(int64_t y, int64_t m, int64_t d);
 static int edge_retry_day_name(const char *v, size_t len);
 
 
@@ -94,21 +94,6 @@ edge_retry_lit(const char **p, const char *end, const char *s)
     *p += n;
 
     return 0;
-}
-
-
-static int64_t
-edge_retry_days(int64_t y, int64_t m, int64_t d)
-{
-    int64_t  era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = y / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-    return era * 146097 + doe - 719468;
 }
 
 
@@ -230,7 +215,7 @@ edge_http_date(const char *v, size_t len)
         return -1;
     }
 
-    return edge_retry_days(y, m, d) * 86400 + h * 3600 + mi * 60 + s;
+    return edge_days_from_civil(y, m, d) * 86400 + h * 3600 + mi * 60 + s;
 }
 
 

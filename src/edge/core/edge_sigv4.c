@@ -20,6 +20,7 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include "edge_time.h"
 #include "edge_sigv4.h"
 #include "edge_hex.h"
 
@@ -54,7 +55,6 @@ static int edge_sigv4_list_has(const edge_sigv4_str_t *list,
 static void edge_sigv4_hex(const unsigned char *in, size_t len, char *out);
 static int edge_sigv4_err(int rc, char *err, size_t err_len,
     const char *msg);
-static int64_t edge_sigv4_days(int64_t y, int64_t m, int64_t d);
 static void edge_sigv4_digits(char *p, int64_t v, int n);
 
 
@@ -825,22 +825,6 @@ signature:
 }
 
 
-/* days from 1970-01-01 to y-m-d (proleptic Gregorian) */
-
-static int64_t
-edge_sigv4_days(int64_t y, int64_t m, int64_t d)
-{
-    int64_t  era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = y / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-    return era * 146097 + doe - 719468;
-}
-
 
 int
 edge_sigv4_parse_date(const char *s, size_t len, int64_t *t)
@@ -884,7 +868,7 @@ edge_sigv4_parse_date(const char *s, size_t len, int64_t *t)
         return EDGE_SIGV4_EINVAL;
     }
 
-    *t = edge_sigv4_days(v[0], v[1], v[2]) * 86400 + v[3] * 3600
+    *t = edge_days_from_civil(v[0], v[1], v[2]) * 86400 + v[3] * 3600
          + v[4] * 60 + v[5];
 
     return EDGE_SIGV4_OK;
@@ -914,7 +898,7 @@ edge_sigv4_format_date(int64_t t, char out[EDGE_SIGV4_DATE_LEN + 1])
         days--;
     }
 
-    /* the inverse of edge_sigv4_days() */
+    /* the inverse of edge_days_from_civil() */
 
     z = days + 719468;
     era = (z >= 0 ? z : z - 146096) / 146097;
