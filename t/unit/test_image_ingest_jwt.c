@@ -7,6 +7,7 @@
 
 
 #include <stdlib.h>
+#include <time.h>
 
 #include "unit.h"
 #include "image_ingest_jwt.h"
@@ -473,6 +474,37 @@ UNIT_TEST(test_malformed)
 }
 
 
+/* time per verification (signature, claims), printed for the docs */
+
+UNIT_TEST(test_bench)
+{
+    int              i, k, n;
+    double           us;
+    struct timespec  t0, t1;
+    const char      *name[] = { "RS256", "ES256", "HS256" };
+    const char      *tok[] = { jwt_rs256_ok, jwt_es256_ok, jwt_hs256_ok };
+
+    load_keys();
+
+    n = 500;
+
+    for (k = 0; k < 3; k++) {
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+
+        for (i = 0; i < n; i++) {
+            CHECK_INT(verify(jwks, tok[k]), IMAGE_INGEST_JWT_OK);
+        }
+
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+
+        us = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec))
+             / 1e3 / n;
+        printf("# bench: %s verify (%zu-byte token, 3-key JWKS): %.1f us "
+               "CPU\n", name[k], strlen(tok[k]), us);
+    }
+}
+
+
 UNIT_TEST(test_reasons)
 {
     int  i, j;
@@ -499,4 +531,5 @@ UNIT_TEST(test_reasons)
 
 
 UNIT_MAIN(test_keys, test_accepted, test_time, test_claims, test_refused,
-          test_confusion, test_tampered, test_malformed, test_reasons)
+          test_confusion, test_tampered, test_malformed, test_bench,
+          test_reasons)
