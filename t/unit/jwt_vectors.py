@@ -78,7 +78,8 @@ def main():
 
     claims = {"sub": "user-42", "iss": "https://id.example",
               "aud": "photos", "iat": now - 10, "nbf": now - 10,
-              "exp": now + 600, "n": 42, "ratio": 0.5, "admin": True,
+              "exp": now + 600, "n": 42, "ratio": 0.1,
+              "third": 1 / 3, "admin": True,
               "groups": ["a", "b"]}
 
     def with_(**kw):

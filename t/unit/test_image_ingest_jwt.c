@@ -71,7 +71,7 @@ UNIT_TEST(test_keys)
 {
     static const char         bad_kid[] = "{\"keys\":[{\"kty\":\"oct\","
         "\"kid\":\"a\\u0001\xbc\\\"\",\"k\":\"c2hvcnQ\"}]}";
-    char                      err[128];
+    char                      err[128], *big;
     image_ingest_jwt_keys_t  *k;
 
     load_keys();
@@ -86,6 +86,16 @@ UNIT_TEST(test_keys)
                                    sizeof(err));
     CHECK(k == NULL);
     CHECK(strstr(err, "shorter than 2048 bits") != NULL);
+
+    /* a 8808-bit modulus (1101 bytes of 0xff, "_" in base64url) */
+    big = malloc(1600);
+    strcpy(big, "{\"keys\":[{\"kty\":\"RSA\",\"e\":\"AQAB\",\"n\":\"");
+    memset(big + strlen(big), '_', 1468);
+    strcpy(big + 38 + 1468, "\"}]}");
+    k = image_ingest_jwt_keys_jwks(big, strlen(big), err, sizeof(err));
+    CHECK(k == NULL);
+    CHECK_STR(err, "RSA key \"\": longer than 8192 bits");
+    free(big);
 
     k = image_ingest_jwt_keys_jwks(jwt_jwks_enc_only,
                                    strlen(jwt_jwks_enc_only), err,
@@ -162,23 +172,24 @@ UNIT_TEST(test_accepted)
     CHECK_STR(image_ingest_jwt_claim(jwt, "sub"), "user-42");
     CHECK_STR(image_ingest_jwt_claim(jwt, "iss"), "https://id.example");
     CHECK_STR(image_ingest_jwt_claim(jwt, "n"), "42");
-    CHECK_STR(image_ingest_jwt_claim(jwt, "ratio"), "0.5");
+    CHECK_STR(image_ingest_jwt_claim(jwt, "ratio"), "0.1");
+    CHECK_STR(image_ingest_jwt_claim(jwt, "third"), "0.33333333333333331");
     CHECK(image_ingest_jwt_claim(jwt, "admin") == NULL);
     CHECK(image_ingest_jwt_claim(jwt, "groups") == NULL);
     CHECK(image_ingest_jwt_claim(jwt, "nope") == NULL);
     CHECK_STR(image_ingest_jwt_alg(jwt), "RS256");
     CHECK_STR(image_ingest_jwt_kid(jwt), "rsa1");
 
-    /* sub iss aud iat nbf exp n ratio: in token order, booleans and
-     * arrays left out */
-    CHECK_INT(image_ingest_jwt_claims(jwt), 8);
+    /* sub iss aud iat nbf exp n ratio third: in token order, booleans
+     * and arrays left out */
+    CHECK_INT(image_ingest_jwt_claims(jwt), 9);
     CHECK_INT(image_ingest_jwt_claim_at(jwt, 0, &name, &value), 0);
     CHECK_STR(name, "sub");
     CHECK_STR(value, "user-42");
     CHECK_INT(image_ingest_jwt_claim_at(jwt, 5, &name, &value), 0);
     CHECK_STR(name, "exp");
     CHECK_INT(atoll(value), JWT_NOW + 600);
-    CHECK_INT(image_ingest_jwt_claim_at(jwt, 8, &name, &value), -1);
+    CHECK_INT(image_ingest_jwt_claim_at(jwt, 9, &name, &value), -1);
 
     image_ingest_jwt_free(jwt);
 

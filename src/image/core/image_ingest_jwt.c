@@ -381,6 +381,12 @@ jwt_key_jwk(const cJSON *jwk, jwt_key_t *key, char *err, size_t err_len)
             goto failed;
         }
 
+        if (EVP_PKEY_get_bits(key->pkey) > IMAGE_INGEST_JWT_MAX_RSA_BITS) {
+            snprintf(err, err_len, "RSA key \"%s\": longer than %d bits",
+                     kid, IMAGE_INGEST_JWT_MAX_RSA_BITS);
+            goto failed;
+        }
+
         break;
 
     case JWT_KTY_EC:
@@ -1047,7 +1053,10 @@ jwt_claim_matches(const cJSON *claim, const char *value)
 }
 
 
-/* an integer as decimal digits, other numbers "%.17g" */
+/*
+ * An integer as decimal digits; other numbers with 15 significant digits
+ * when that reads back as the same double (0.1 is "0.1"), else 17.
+ */
 
 static int
 jwt_number_text(double v, char *buf, size_t len)
@@ -1060,7 +1069,11 @@ jwt_number_text(double v, char *buf, size_t len)
         n = snprintf(buf, len, "%lld", (long long) v);
 
     } else {
-        n = snprintf(buf, len, "%.17g", v);
+        n = snprintf(buf, len, "%.15g", v);
+
+        if (n > 0 && (size_t) n < len && strtod(buf, NULL) != v) {
+            n = snprintf(buf, len, "%.17g", v);
+        }
     }
 
     return (n > 0 && (size_t) n < len) ? 0 : -1;

@@ -34,8 +34,10 @@
 #define IMAGE_INGEST_JWT_MAX_TOKEN   8192
 #define IMAGE_INGEST_JWT_MAX_JWKS    (256 * 1024)
 #define IMAGE_INGEST_JWT_MAX_KEYS    64
-/* an RSA modulus shorter than this is refused when the keys are loaded */
+/* an RSA modulus shorter or longer is refused when the keys are loaded
+ * (a huge one would make every verification slow) */
 #define IMAGE_INGEST_JWT_MIN_RSA_BITS  2048
+#define IMAGE_INGEST_JWT_MAX_RSA_BITS  8192
 /* an HS256 secret shorter than the hash (RFC 7518, 3.2) is refused */
 #define IMAGE_INGEST_JWT_MIN_HMAC    32
 
@@ -115,7 +117,8 @@ const char *image_ingest_jwt_reason(image_ingest_jwt_rc_e rc);
 /*
  * The verified payload's top-level string and number claims, in token
  * order: count, the i-th name and value as text (numbers: an integer in
- * decimal, others "%.17g"), and the value of a claim by name (NULL when
+ * decimal, others the shortest of "%.15g" and "%.17g" that reads back
+ * as the same double), and the value of a claim by name (NULL when
  * absent or neither string nor number).  Strings live as long as jwt.
  */
 size_t image_ingest_jwt_claims(const image_ingest_jwt_t *jwt);
