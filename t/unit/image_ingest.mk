@@ -28,3 +28,18 @@ image_ingest_archive_SRCS = src/image/core/image_ingest_archive.c \
                             src/image/core/image_ingest_json.c
 image_ingest_archive_CFLAGS = -Isrc/image/core
 image_ingest_archive_LIBS = -larchive
+# JWT verification: keys and tokens made afresh by PyJWT and
+# python3-cryptography on each "make unit" (t/unit/jwt_vectors.py writes
+# them as a C header under build/)
+UNIT_TESTS += image_ingest_jwt
+image_ingest_jwt_SRCS = src/image/core/image_ingest_jwt.c
+image_ingest_jwt_CFLAGS = -Isrc/image/core -I$(BUILD)/unit/jwt \
+                          $(shell pkg-config --cflags libcjson libcrypto)
+image_ingest_jwt_LIBS = $(shell pkg-config --libs libcjson libcrypto)
+$(BUILD)/unit/test_image_ingest_jwt: $(BUILD)/unit/jwt/jwt_vectors.h
+$(BUILD)/unit/jwt/jwt_vectors.h: t/unit/jwt_vectors.py FORCE
+	@mkdir -p $(@D)
+	/usr/bin/python3 t/unit/jwt_vectors.py $@.tmp 1767225600
+	@mv $@.tmp $@
+.PHONY: FORCE
+FORCE:
