@@ -527,16 +527,18 @@ is_deeply([ sort map { $_->{key} } @{ $bd->{images} // [] } ],
 is($bd->{stored}, 3, 'batch: the count');
 
 # ---- the watchdog covers one entry: an archive longer than
-# image_ingest_thread_timeout (60 photos, over 40 ms each), each entry
+# image_ingest_thread_timeout (150 photos), each entry
 # well within it, is answered in full; a client that leaves mid-archive
 # stops it (it is seen between entries), nothing crashes
 
 my $photo = sample_photo();
 my @slow;
-for my $i (1 .. 60) {
+# 150 photos: well over the 1 s watchdog in all, even on a fast machine
+# (about 18 ms each on an idle one here)
+for my $i (1 .. 150) {
     push @slow, write_file("slow/$i.jpg", $photo . pack('N', $i));
 }
-sh('cd slow && zip -q -0 ../slow.zip ' . join ' ', map { "$_.jpg" } 1 .. 60);
+sh('cd slow && zip -q -0 ../slow.zip ' . join ' ', map { "$_.jpg" } 1 .. 150);
 my $slowzip = slurp("$w/slow.zip");
 
 $t0 = time;
@@ -544,8 +546,8 @@ $r = put('/slow', $slowzip);
 $took = time - $t0;
 is($r->{status}, 201, 'an archive outlasting the watchdog: 201')
     or diag substr($r->{content}, 0, 300);
-is($r->{json}{stored}, 60, '... every entry stored');
-diag(sprintf '60 photos with a variant: %.1f s (watchdog 1s per entry)',
+is($r->{json}{stored}, 150, '... every entry stored');
+diag(sprintf '150 photos with a variant: %.1f s (watchdog 1s per entry)',
      $took);
 cmp_ok($took, '>', 1, '... the archive took longer than the watchdog')
     or diag 'the machine renders too fast for this check to mean much';
@@ -554,10 +556,11 @@ my @before_abort = stored_keys("$p/slow");
 {
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $t->port,
                                   Timeout => 5) or die "connect: $!";
-    # a new archive: the same photos with other suffixes
-    write_file("abort/$_.jpg", $photo . pack('N', 1000 + $_)) for 1 .. 24;
+    # a new archive: the same photos with other suffixes, far more than
+    # the 0.4 s below can store on a fast machine (about 18 ms each here)
+    write_file("abort/$_.jpg", $photo . pack('N', 1000 + $_)) for 1 .. 200;
     sh('cd abort && zip -q -0 ../abort.zip '
-       . join ' ', map { "$_.jpg" } 1 .. 24);
+       . join ' ', map { "$_.jpg" } 1 .. 200);
     my $body = slurp("$w/abort.zip");
     print {$s} "PUT /slow HTTP/1.1\r\nHost: x\r\nContent-Length: "
                . length($body) . "\r\nConnection: close\r\n\r\n" . $body;
@@ -568,7 +571,7 @@ Time::HiRes::sleep(1.5);
 is($t->get('/ping')->{content}, "pong\n", 'after a client left mid-archive: '
    . 'the worker answers');
 my @after_abort = stored_keys("$p/slow");
-cmp_ok(scalar @after_abort, '<', scalar(@before_abort) + 24,
+cmp_ok(scalar @after_abort, '<', scalar(@before_abort) + 200,
        '... and the archive stopped with the client');
 my %old = map { $_ => 1 } @before_abort;
 my $partial = 0;
