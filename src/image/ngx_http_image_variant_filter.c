@@ -75,6 +75,8 @@ static ngx_int_t ngx_http_image_variant_not_modified(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx);
 static ngx_int_t ngx_http_image_variant_set_etag(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx, u_char *validator, size_t len);
+static ngx_int_t ngx_http_image_variant_etag_header(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx);
 static ngx_int_t ngx_http_image_variant_set_vary(ngx_http_request_t *r);
 static ngx_int_t ngx_http_image_variant_encoded(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx);
@@ -353,10 +355,20 @@ static ngx_int_t
 ngx_http_image_variant_set_etag(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx, u_char *validator, size_t len)
 {
-    ngx_table_elt_t  *h;
-
     image_variant_etag((char *) validator, len, &ctx->job.params,
                        ctx->job.accept, (char *) ctx->etag);
+
+    return ngx_http_image_variant_etag_header(r, ctx);
+}
+
+
+/* ctx->etag as the response's ETag, replacing the source's */
+
+static ngx_int_t
+ngx_http_image_variant_etag_header(ngx_http_request_t *r,
+    ngx_http_image_variant_ctx_t *ctx)
+{
+    ngx_table_elt_t  *h;
 
     h = r->headers_out.etag;
 
@@ -802,24 +814,9 @@ static ngx_int_t
 ngx_http_image_variant_tagged(ngx_http_request_t *r,
     ngx_http_image_variant_ctx_t *ctx)
 {
-    ngx_table_elt_t  *h;
-
-    h = r->headers_out.etag;
-
-    if (h == NULL) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_str_set(&h->key, "ETag");
-        h->lowcase_key = (u_char *) "etag";
-        r->headers_out.etag = h;
+    if (ngx_http_image_variant_etag_header(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
     }
-
-    h->hash = 1;
-    h->value.data = ctx->etag;
-    h->value.len = IMAGE_VARIANT_ETAG_LEN;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "image_variant: source without validators, "

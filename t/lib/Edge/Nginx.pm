@@ -565,6 +565,8 @@ sub backend_requests {
     $port //= $self->{backends}[0]{port};
     my $text = $self->read_file("logs/backend-$port.jsonl") // '';
     my $json = JSON::PP->new;
+    # a line the backend is still writing is not a request yet
+    $text =~ s/[^\n]+\z//;
     return map { $json->decode($_) } split /\n/, $text;
 }
 
