@@ -41,6 +41,18 @@ FACE_CFLAGS  = -std=gnu11 -Wall -Wextra -Werror -Isrc/face/core \
 FACE_LIBS    = $(shell pkg-config --libs vips libcjson 2>/dev/null) \
                -lXNNPACK -lpthreadpool -lm
 
+# moderation (nsfwjs's MobileNetV2 on the face engine's graph API) and its
+# command-line tool; config lists the same files in the image module
+MODERATE_SRCS := src/image/core/image_moderate.c \
+                 src/image/core/image_moderate_vips.c \
+                 src/face/core/face_nn.c src/face/core/face_weights.c
+MODERATE_DEPS := src/tools/moderate.c $(MODERATE_SRCS) \
+                 src/image/core/image_moderate.h src/face/core/face_nn.h \
+                 src/face/core/face_weights.h
+MODERATE_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Isrc/image/core \
+                 -Isrc/face/core \
+                 $(shell pkg-config --cflags vips libcjson 2>/dev/null)
+
 ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined
 ASAN_RT      = $(shell $(CC) -print-file-name=libasan.so 2>/dev/null)
@@ -80,12 +92,22 @@ $(call SO,$(BUILD)/nginx) &: $(BUILD)/nginx/Makefile $(SOURCES)
 	$(MAKE) -f $(CURDIR)/$(BUILD)/nginx/Makefile -C $(NGX_SRC) \
 	    -j$(JOBS) modules
 
-build: deps $(call SO,$(BUILD)/nginx) $(BUILD)/faceenc
+build: deps $(call SO,$(BUILD)/nginx) $(BUILD)/faceenc $(BUILD)/moderate
 
 $(BUILD)/faceenc: $(FACE_DEPS) | deps
 	@mkdir -p $(BUILD)
 	$(CC) -O2 $(FACE_CFLAGS) -o $@ src/tools/faceenc.c $(FACE_SRCS) \
 	    $(FACE_LIBS)
+
+$(BUILD)/moderate: $(MODERATE_DEPS) | deps
+	@mkdir -p $(BUILD)
+	$(CC) -O2 $(MODERATE_CFLAGS) -o $@ src/tools/moderate.c \
+	    $(MODERATE_SRCS) $(FACE_LIBS)
+
+$(BUILD)/asan/moderate: $(MODERATE_DEPS) | deps
+	@mkdir -p $(BUILD)/asan
+	$(CC) -g -O1 $(ASAN_FLAGS) $(MODERATE_CFLAGS) -o $@ \
+	    src/tools/moderate.c $(MODERATE_SRCS) $(FACE_LIBS)
 
 $(BUILD)/asan/faceenc: $(FACE_DEPS) | deps
 	@mkdir -p $(BUILD)/asan

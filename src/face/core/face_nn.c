@@ -19,6 +19,21 @@ static uint32_t face_g_static(face_graph_t *g, size_t ndims,
 
 
 int
+face_nn_init(char *err, size_t errlen)
+{
+    enum xnn_status  st;
+
+    st = xnn_initialize(NULL);
+    if (st != xnn_status_success) {
+        snprintf(err, errlen, "xnn_initialize() failed: %d", (int) st);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
 face_layer_conv(face_layer_t *l, const face_weights_t *w,
     const char *filters, const char *bias, int kh, int kw, int cin,
     int cout, char *err, size_t errlen)

@@ -68,6 +68,13 @@ typedef struct {
 } face_net_t;
 
 
+/*
+ * Once per process, before any graph: the engine's own set-up (XNNPACK's
+ * xnn_initialize(), which may be called again).  Returns 0, or -1 with a
+ * message in err.
+ */
+int face_nn_init(char *err, size_t errlen);
+
 /* load time: tfjs tensors (HWIO filters) to XNNPACK layers */
 int face_layer_conv(face_layer_t *l, const face_weights_t *w,
     const char *filters, const char *bias, int kh, int kw, int cin,
