@@ -21,6 +21,7 @@
 #include "image_ingest_json.h"
 #include "image_ingest_store.h"
 #include "image_ingest_vips.h"
+#include "image_moderate.h"
 #include "ngx_http_edge_task.h"
 
 
@@ -71,6 +72,14 @@ typedef struct {
     off_t                        archive_max_bytes;
     ngx_uint_t                   archive_max_ratio;
     ngx_flag_t                   notify_batch;
+
+    /* moderation (ngx_http_image_ingest_moderate.c) */
+    ngx_uint_t                   moderation;    /* ..._MODERATION_* */
+    float                       *thresholds;    /* [IMAGE_MODERATE_CLASSES] */
+    ngx_str_t                    moderation_models;
+    image_moderate_model_t      *moderate_model;
+    ngx_str_t                    quarantine;    /* <store>/quarantine */
+    ngx_flag_t                   moderate;      /* image_moderate */
 
     /* from image_variant's configuration of the location */
     ngx_array_t                 *variants;      /* ..._variant_t */
@@ -153,7 +162,24 @@ typedef struct {
 
     /* image_ingest_archive on: the archive, when the body is one */
     ngx_http_image_ingest_archive_t  *archive;
+
+    /* image_ingest_moderation: set by the thread */
+    float                             scores[IMAGE_MODERATE_CLASSES];
+    char                              moderation_json[256];
+    unsigned                          moderated:1;
+    unsigned                          flagged:1;
+    unsigned                          quarantined:1;  /* stored there */
+    unsigned                          rejected:1;
+    unsigned                          fresh:1;        /* not a duplicate */
 } ngx_http_image_ingest_ctx_t;
+
+
+#define NGX_HTTP_IMAGE_INGEST_MODERATION_OFF     0
+#define NGX_HTTP_IMAGE_INGEST_MODERATION_FLAG    1
+#define NGX_HTTP_IMAGE_INGEST_MODERATION_REJECT  2
+
+/* not in nginx 1.22's list */
+#define NGX_HTTP_IMAGE_INGEST_UNPROCESSABLE      422
 
 
 extern ngx_module_t     ngx_http_image_ingest_module;
@@ -187,6 +213,28 @@ void *ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf);
 char *ngx_http_image_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 ngx_int_t ngx_http_image_ingest_init_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_image_ingest_add_store(ngx_conf_t *cf, ngx_str_t *dir);
+
+
+/* moderation (ngx_http_image_ingest_moderate.c) */
+extern ngx_conf_enum_t  ngx_http_image_ingest_moderation_modes[];
+
+char *ngx_http_image_ingest_moderation_threshold(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+char *ngx_http_image_moderate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_image_ingest_moderation_merge(ngx_conf_t *cf,
+    ngx_http_image_ingest_loc_conf_t *prev,
+    ngx_http_image_ingest_loc_conf_t *conf);
+char *ngx_http_image_ingest_moderation_store(ngx_conf_t *cf,
+    ngx_http_image_ingest_loc_conf_t *conf);
+/* in the thread: scores, flagged or rejected (422); NGX_ERROR: failed */
+ngx_int_t ngx_http_image_ingest_moderate(ngx_http_image_ingest_ctx_t *ctx);
+/* exit_process: waits for the threads' networks to be freed */
+void ngx_http_image_ingest_moderation_exit(void);
+/* the 422 of a rejected upload */
+ngx_int_t ngx_http_image_ingest_rejected(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx);
 void ngx_http_image_ingest_exit_process(ngx_cycle_t *cycle);
 
 

@@ -297,6 +297,10 @@ ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf)
      *     conf->variants = NULL;
      *     conf->thread_pool_name = { 0, NULL };
      *     conf->thread_pool = NULL;
+     *     conf->moderation_models = { 0, NULL };
+     *     conf->moderate_model = NULL;
+     *     conf->quarantine = { 0, NULL };
+     *     conf->moderate = 0;
      */
 
     conf->presets = NGX_CONF_UNSET_PTR;
@@ -314,6 +318,8 @@ ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf)
     conf->archive_max_bytes = NGX_CONF_UNSET;
     conf->archive_max_ratio = NGX_CONF_UNSET_UINT;
     conf->notify_batch = NGX_CONF_UNSET;
+    conf->moderation = NGX_CONF_UNSET_UINT;
+    conf->thresholds = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -397,11 +403,21 @@ ngx_http_image_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_image_ingest_moderation_merge(cf, prev, conf)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     if (!conf->enable) {
         return NGX_CONF_OK;
     }
 
-    return ngx_http_image_ingest_resolve(cf, conf);
+    if (ngx_http_image_ingest_resolve(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_image_ingest_moderation_store(cf, conf);
 }
 
 
@@ -416,12 +432,11 @@ ngx_http_image_ingest_resolve(ngx_conf_t *cf,
     ngx_http_image_ingest_loc_conf_t *conf)
 {
     u_char                             *p;
-    ngx_str_t                          *name, *s;
+    ngx_str_t                          *name;
     ngx_uint_t                          i, nf;
     void                               *ivlcf;
     ngx_http_image_variant_limits_t     limits;
     ngx_http_image_ingest_variant_t    *v;
-    ngx_http_image_ingest_main_conf_t  *mcf;
 
     if (conf->store.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -533,28 +548,41 @@ ngx_http_image_ingest_resolve(ngx_conf_t *cf,
         }
     }
 
-    /* for the sweep when a worker starts */
+    if (ngx_http_image_ingest_add_store(cf, &conf->store) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a store directory (NUL-terminated), for the sweep when a worker starts */
+
+ngx_int_t
+ngx_http_image_ingest_add_store(ngx_conf_t *cf, ngx_str_t *dir)
+{
+    ngx_str_t                          *s;
+    ngx_uint_t                          i;
+    ngx_http_image_ingest_main_conf_t  *mcf;
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_image_ingest_module);
 
     s = mcf->stores.elts;
 
     for (i = 0; i < mcf->stores.nelts; i++) {
-        if (s[i].len == conf->store.len
-            && ngx_strcmp(s[i].data, conf->store.data) == 0)
-        {
-            return NGX_CONF_OK;
+        if (s[i].len == dir->len && ngx_strcmp(s[i].data, dir->data) == 0) {
+            return NGX_OK;
         }
     }
 
     s = ngx_array_push(&mcf->stores);
     if (s == NULL) {
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
-    *s = conf->store;
+    *s = *dir;
 
-    return NGX_CONF_OK;
+    return NGX_OK;
 }
 
 
@@ -612,5 +640,6 @@ ngx_http_image_ingest_init_process(ngx_cycle_t *cycle)
 void
 ngx_http_image_ingest_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_image_ingest_moderation_exit();
     curl_global_cleanup();
 }

@@ -76,7 +76,13 @@ ngx_http_image_ingest_info(ngx_http_image_ingest_ctx_t *ctx,
     info->meta = ctx->meta;
     info->nmeta = ctx->nmeta;
 
-    if (ctx->nrenders == 0) {
+    if (ctx->moderated) {
+        info->moderation = ctx->moderation_json;
+    }
+
+    /* a quarantined image has no public URI */
+
+    if (ctx->nrenders == 0 || ctx->quarantined) {
         return;
     }
 
@@ -148,6 +154,21 @@ ngx_http_image_ingest_image(ngx_http_image_ingest_ctx_t *ctx)
         }
 
         ctx->probed = 1;
+    }
+
+    /* before the key's lock: the network takes a while */
+
+    if (ctx->conf->moderation != NGX_HTTP_IMAGE_INGEST_MODERATION_OFF
+        && !ctx->moderated)
+    {
+        if (ngx_http_image_ingest_moderate(ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (ctx->rejected) {
+            /* nothing is stored */
+            return NGX_OK;
+        }
     }
 
     return ngx_http_image_ingest_store(ctx);
@@ -319,7 +340,7 @@ static ngx_int_t
 ngx_http_image_ingest_store(ngx_http_image_ingest_ctx_t *ctx)
 {
     int                                rc, duplicate;
-    char                              *meta;
+    char                              *meta, *dir;
     char                               rel[IMAGE_INGEST_REL_LEN];
     size_t                             len;
     ngx_uint_t                         i;
@@ -332,7 +353,27 @@ ngx_http_image_ingest_store(ngx_http_image_ingest_ctx_t *ctx)
 
     /* never flock() waiting: a pool thread is not to sleep on a lock */
 
-    rc = image_ingest_begin(t, (char *) conf->store.data, ctx->key, 1);
+    /* image_ingest_moderation flag: a flagged image, all of it, there */
+
+    ctx->quarantined = ctx->flagged
+                       && conf->moderation
+                          == NGX_HTTP_IMAGE_INGEST_MODERATION_FLAG;
+
+    dir = (char *) conf->store.data;
+
+    if (ctx->quarantined) {
+        /* begin creates the last directory only */
+        if (mkdir(dir, 0755) == -1 && ngx_errno != NGX_EEXIST) {
+            ngx_http_image_ingest_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                       "store: mkdir(\"%s\") failed: %m",
+                                       dir);
+            return NGX_ERROR;
+        }
+
+        dir = (char *) conf->quarantine.data;
+    }
+
+    rc = image_ingest_begin(t, dir, ctx->key, 1);
 
     if (rc == IMAGE_INGEST_STORE_BUSY) {
         ctx->busy = 1;
@@ -394,7 +435,14 @@ ngx_http_image_ingest_store(ngx_http_image_ingest_ctx_t *ctx)
 
     image_ingest_end(t);
 
-    ctx->status = duplicate ? NGX_HTTP_OK : NGX_HTTP_CREATED;
+    ctx->fresh = !duplicate;
+
+    if (ctx->quarantined) {
+        ctx->status = NGX_HTTP_ACCEPTED;
+
+    } else {
+        ctx->status = duplicate ? NGX_HTTP_OK : NGX_HTTP_CREATED;
+    }
 
     return NGX_OK;
 
