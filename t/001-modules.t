@@ -18,7 +18,7 @@ my @modules = qw(album_zip image_variant face lambda edge_metrics);
 # Shared libraries each module must (or must not) pull in.
 my %needs = (
     album_zip     => [],
-    image_variant => [qw(libvips)],
+    image_variant => [qw(libvips libXNNPACK libpthreadpool)],
     face => [qw(libvips libXNNPACK libpthreadpool libcjson libcurl)],
     lambda        => [qw(libcrypto)],
     edge_metrics  => [],
