@@ -158,13 +158,15 @@ test: build models unit sdk
 	scripts/check-docs src docs
 	prove -j$(PROVE_JOBS) -r t
 
-asan: deps models sdk $(call SO,$(BUILD)/asan) $(BUILD)/asan/faceenc
+asan: deps models sdk $(call SO,$(BUILD)/asan) $(BUILD)/asan/faceenc \
+      $(BUILD)/asan/moderate
 	scripts/check-layout src
 	scripts/check-ngx-formats src
 	scripts/check-docs src docs
 	$(MAKE) unit BUILD=$(BUILD)/unit-asan \
 	    UNIT_EXTRA="$(ASAN_FLAGS)"
 	TEST_FACEENC=$(CURDIR)/$(BUILD)/asan/faceenc \
+	TEST_MODERATE=$(CURDIR)/$(BUILD)/asan/moderate \
 	TEST_NGINX_MODULES=$(CURDIR)/$(BUILD)/asan \
 	TEST_NGINX_PRELOAD="$(ASAN_RT) $(UBSAN_RT)" \
 	    prove -j$(PROVE_JOBS) -r t
