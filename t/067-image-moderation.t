@@ -98,6 +98,7 @@ my $p = $t->prefix;
 my $hook = $t->backend([200, { 'Content-Type' => 'application/json' },
                         '{}']);
 
+$t->write_file('www/index.html', '');   # the store's parent
 $t->run(<<"EOF");
     image_variant_preset thumb width=64 height=64 fit=cover format=jpeg;
     image_variant_preset web width=120 height=120 fit=inside format=webp;
@@ -112,7 +113,7 @@ $t->run(<<"EOF");
 
         location = /flag {
             image_ingest;
-            image_ingest_store  %%PREFIX%%/store;
+            image_ingest_store  %%PREFIX%%/www/img;
             image_ingest_moderation flag;
             image_ingest_moderation_threshold neutral=0.9;
             image_ingest_notify http://127.0.0.1:%%BACKEND%%/hook;
@@ -136,9 +137,9 @@ $t->run(<<"EOF");
             image_moderate;
         }
 
-        # the public prefix, as an operator would serve it
-        location ~ "^/img/(\\w+)/([0-9a-f]{32}\\.(?:jpg|webp))\$" {
-            alias %%PREFIX%%/store/\$1/\$2;
+        # the public prefix, as conf/image-ingest.conf serves it
+        location ~ "^/img/(?!quarantine/)\\w+/[0-9a-f]{32}\\.(?:jpg|png|webp)\$" {
+            root %%PREFIX%%/www;
         }
     }
 EOF
@@ -194,18 +195,21 @@ close_to($r->{json}{moderation}{scores}, $nsfwjs{'landscape.jpg'},
          'flag: the answer holds the scores');
 is_deeply($r->{json}{variants}, {}, 'flag: no public URI in the answer');
 
-my @public = grep { !m{^quarantine/} } files("$p/store");
+my @public = grep { !m{^quarantine/} } files("$p/www/img");
 is_deeply([ grep { /$lkey/ } @public ], [],
           'flag: nothing of the flagged image under the public prefix');
-is_deeply([ grep { /$lkey/ } files("$p/store/quarantine") ],
+is_deeply([ grep { /$lkey/ } files("$p/www/img/quarantine") ],
           [ "$lkey.jpg", "$lkey.json", "thumb/$lkey.jpg",
             "web/$lkey.webp" ],
           'flag: the original, metadata and variants in quarantine/');
 is($t->get("/img/thumb/$lkey.jpg")->{status}, 404,
    'flag: the public URI of its variant is 404');
+is($t->get("/img/quarantine/$lkey.jpg")->{status}, 404,
+   'flag: its original in quarantine/ is not served either');
 
-my $meta = eval { $json->decode(slurp("$p/store/quarantine/$lkey.json")) }
-           // {};
+my $meta = eval {
+    $json->decode(slurp("$p/www/img/quarantine/$lkey.json"))
+} // {};
 is($meta->{moderation}{flagged}, JSON::PP::true,
    'flag: the metadata says flagged');
 close_to($meta->{moderation}{scores}, $nsfwjs{'landscape.jpg'},
@@ -237,10 +241,10 @@ is($r->{json}{variants}{thumb}, "/img/thumb/$dkey.jpg",
    'flag: its public URI');
 is($t->get("/img/thumb/$dkey.jpg")->{status}, 200,
    'flag: its variant is public');
-$meta = eval { $json->decode(slurp("$p/store/$dkey.json")) } // {};
+$meta = eval { $json->decode(slurp("$p/www/img/$dkey.json")) } // {};
 close_to($meta->{moderation}{scores}, $nsfwjs{'drawing.png'},
          'flag: the scores in its metadata');
-ok(!-e "$p/store/quarantine/$dkey.png", 'flag: nothing in quarantine');
+ok(!-e "$p/www/img/quarantine/$dkey.png", 'flag: nothing in quarantine');
 ok($t->wait_for(sub { hooks('/hook') >= 2 }, 5),
    'flag: the app is notified of it');
 $doc = eval { $json->decode((hooks('/hook'))[1]{body} // '') } // {};
