@@ -5,7 +5,9 @@
  * before anything is stored: image_ingest_moderation flag stores a
  * flagged image under the store's quarantine/ and answers 202,
  * reject stores nothing and answers 422; and image_moderate, a plain
- * endpoint that answers the five scores of the image POSTed.
+ * endpoint that answers the five scores of the image POSTed (its
+ * requests use the upload's context type too, so that whatever reads the
+ * module's context of a request finds that type).
  *
  * The weights are loaded when the configuration is read (nginx -t fails
  * without them) and shared read-only by the workers; each pool thread
@@ -49,20 +51,6 @@ struct ngx_http_image_moderate_thread_s {
 };
 
 
-/* a request to image_moderate */
-typedef struct {
-    ngx_http_request_t                 *request;
-    ngx_http_image_ingest_loc_conf_t   *conf;
-    ngx_http_image_ingest_part_t       *parts;
-    ngx_uint_t                          nparts;
-    u_char                             *body;
-    size_t                              body_len;
-
-    /* set by the thread */
-    ngx_uint_t                          status;
-    char                                err[256];
-    char                                json[384];
-} ngx_http_image_moderate_ctx_t;
 
 
 static ngx_int_t ngx_http_image_moderate_load(ngx_conf_t *cf,
@@ -710,7 +698,7 @@ static ngx_int_t
 ngx_http_image_moderate_handler(ngx_http_request_t *r)
 {
     ngx_int_t                          rc;
-    ngx_http_image_moderate_ctx_t     *ctx;
+    ngx_http_image_ingest_ctx_t       *ctx;
     ngx_http_image_ingest_loc_conf_t  *conf;
 
     conf = ngx_http_get_module_loc_conf(r, ngx_http_image_ingest_module);
@@ -735,7 +723,7 @@ ngx_http_image_moderate_handler(ngx_http_request_t *r)
                                         "image_ingest_max_size");
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_image_moderate_ctx_t));
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_image_ingest_ctx_t));
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -772,12 +760,12 @@ ngx_http_image_moderate_body(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_image_moderate_start(ngx_http_request_t *r)
 {
-    off_t                           total;
-    ngx_buf_t                      *b;
-    ngx_uint_t                      n;
-    ngx_chain_t                    *cl;
-    ngx_http_edge_task_t           *t;
-    ngx_http_image_moderate_ctx_t  *ctx;
+    off_t                          total;
+    ngx_buf_t                     *b;
+    ngx_uint_t                     n;
+    ngx_chain_t                   *cl;
+    ngx_http_edge_task_t          *t;
+    ngx_http_image_ingest_ctx_t   *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_image_ingest_module);
 
@@ -868,7 +856,7 @@ ngx_http_image_moderate_start(ngx_http_request_t *r)
 static void
 ngx_http_image_moderate_thread(void *data, ngx_log_t *log)
 {
-    ngx_http_image_moderate_ctx_t *ctx = data;
+    ngx_http_image_ingest_ctx_t *ctx = data;
 
     int                            w, h;
     char                           err[200], json[160];
@@ -956,7 +944,8 @@ ngx_http_image_moderate_thread(void *data, ngx_log_t *log)
 
     (void) image_moderate_json(scores, json, sizeof(json));
 
-    ngx_snprintf((u_char *) ctx->json, sizeof(ctx->json),
+    ngx_snprintf((u_char *) ctx->moderation_json,
+                 sizeof(ctx->moderation_json),
                  "{\"width\": %d, \"height\": %d, \"scores\": %s}%Z",
                  w, h, json);
 
@@ -967,7 +956,7 @@ ngx_http_image_moderate_thread(void *data, ngx_log_t *log)
 static void
 ngx_http_image_moderate_done(void *data)
 {
-    ngx_http_image_moderate_ctx_t *ctx = data;
+    ngx_http_image_ingest_ctx_t *ctx = data;
 
     ngx_int_t            rc;
     ngx_uint_t           level;
@@ -977,10 +966,11 @@ ngx_http_image_moderate_done(void *data)
 
     if (ctx->status == NGX_HTTP_OK) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "image_moderate: %s", ctx->json);
+                       "image_moderate: %s", ctx->moderation_json);
 
-        rc = ngx_http_edge_json_send(r, NGX_HTTP_OK, (u_char *) ctx->json,
-                                     ngx_strlen(ctx->json));
+        rc = ngx_http_edge_json_send(r, NGX_HTTP_OK,
+                                     (u_char *) ctx->moderation_json,
+                                     ngx_strlen(ctx->moderation_json));
 
     } else {
         level = (ctx->status >= NGX_HTTP_INTERNAL_SERVER_ERROR)
