@@ -31,6 +31,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Digest::MD5 qw(md5_hex);
+use File::Temp ();
 use JSON::PP ();
 use List::Util qw(max);
 use MIME::Base64 qw(encode_base64);
@@ -83,6 +84,33 @@ for my $ref (@ref) {
 }
 
 note(sprintf('largest score difference to nsfwjs: %.6f', $worst));
+
+# nsfwjs live, when scripts/moderate-reference/run has installed it: the
+# fixtures still hold for the pixels this build decodes
+SKIP: {
+    my $nm = "$repo/build/moderate-reference/node_modules";
+    skip 'nsfwjs not installed (scripts/moderate-reference/run)', 2
+        unless -d "$nm/nsfwjs" && `node --version 2>/dev/null` =~ /^v/;
+    my $dir = File::Temp::tempdir(CLEANUP => 1);
+    my @ppm;
+    for my $f ('drawing.png', 'landscape.jpg') {
+        system($MODERATE, '--models', $MODELS, '--ppm', "$dir/$f.ppm",
+               "$FIX/$f") == 0 or die "moderate --ppm $f failed";
+        push @ppm, "$dir/$f.ppm";
+    }
+    my $js = "$repo/scripts/moderate-reference/reference.js";
+    my @live = map { $json->decode($_) } grep { /^\{"file"/ }
+        split /\n/, `node '$js' --modules '$nm' @ppm 2>/dev/null`;
+    my %want = map { $_->{file} => $_->{scores} } @ref;
+    my $d = 9;
+    if (@live == 2) {
+        $d = max(map { my $l = $_; (my $f = $l->{file}) =~ s{.*/|\.ppm$}{}g;
+                       map { abs($l->{scores}{$_} - $want{$f}{$_}) } @CLASSES }
+                 @live);
+    }
+    is(scalar(@live), 2, 'nsfwjs live: scored both test images');
+    ok($d < 1e-4, "nsfwjs live agrees with the fixtures (worst $d)");
+}
 
 my $out = `'$MODERATE' --models '$MODELS' '$FIX/nsfwjs.json' 2>&1`;
 isnt($?, 0, 'moderate: a file that is no image fails');
