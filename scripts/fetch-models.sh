@@ -39,26 +39,23 @@ fetch() {
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if [ -f "$stamp" ] && [ -f "$fixtures/sample1.jpg" ]; then
-    echo "face-api weights in $models already"
-else
+if [ ! -f "$stamp" ] || [ ! -f "$fixtures/sample1.jpg" ]; then
+    fetch "$pkg" "$tgz" "$integrity"
 
-fetch "$pkg" "$tgz" "$integrity"
+    tar -xzf "$work/$tgz" -C "$work" package/model package/demo
 
-tar -xzf "$work/$tgz" -C "$work" package/model package/demo
+    mkdir -p "$models" "$fixtures"
+    for net in ssd_mobilenetv1_model tiny_face_detector_model \
+               face_landmark_68_model face_recognition_model
+    do
+        cp "$work/package/model/$net-weights_manifest.json" \
+           "$work/package/model/$net.bin" "$models/"
+    done
+    cp "$work"/package/demo/sample*.jpg "$fixtures/"
 
-mkdir -p "$models" "$fixtures"
-for net in ssd_mobilenetv1_model tiny_face_detector_model \
-           face_landmark_68_model face_recognition_model
-do
-    cp "$work/package/model/$net-weights_manifest.json" \
-       "$work/package/model/$net.bin" "$models/"
-done
-cp "$work"/package/demo/sample*.jpg "$fixtures/"
-
-touch "$stamp"
-echo "models in $models, sample photos in $fixtures"
-rm -rf "$work/package"
+    touch "$stamp"
+    echo "models in $models, sample photos in $fixtures"
+    rm -rf "$work/package"
 fi
 
 
