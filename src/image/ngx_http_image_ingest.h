@@ -41,6 +41,11 @@ typedef struct {
 } ngx_http_image_ingest_meta_t;
 
 
+/* image_ingest_jwt's key file (ngx_http_image_ingest_jwt.c) */
+typedef struct ngx_http_image_ingest_jwt_file_s
+    ngx_http_image_ingest_jwt_file_t;
+
+
 /* a preset of image_ingest_variants, resolved */
 typedef struct {
     ngx_str_t                    name;          /* NUL-terminated */
@@ -71,6 +76,13 @@ typedef struct {
     off_t                        archive_max_bytes;
     ngx_uint_t                   archive_max_ratio;
     ngx_flag_t                   notify_batch;
+
+    /* JWT-verified uploads (ngx_http_image_ingest_jwt.c) */
+    ngx_http_image_ingest_jwt_file_t  *jwt;
+    ngx_array_t                 *jwt_claims;    /* ..._jwt_require_t */
+    time_t                       jwt_leeway;
+    ngx_flag_t                   jwt_require_exp;
+    ngx_http_complex_value_t    *jwt_token;
 
     /* from image_variant's configuration of the location */
     ngx_array_t                 *variants;      /* ..._variant_t */
@@ -197,6 +209,21 @@ ngx_int_t ngx_http_image_ingest_archive_thread(
     ngx_http_image_ingest_ctx_t *ctx);
 void ngx_http_image_ingest_archive_done(ngx_http_image_ingest_ctx_t *ctx);
 char *ngx_http_image_ingest_archive_merge(ngx_conf_t *cf,
+    ngx_http_image_ingest_loc_conf_t *conf);
+
+
+/* JWT-verified uploads (ngx_http_image_ingest_jwt.c) */
+char *ngx_http_image_ingest_jwt(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_image_ingest_jwt_claims(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_image_ingest_jwt_merge(ngx_conf_t *cf,
+    ngx_http_image_ingest_loc_conf_t *prev,
+    ngx_http_image_ingest_loc_conf_t *conf);
+ngx_int_t ngx_http_image_ingest_jwt_preconfiguration(ngx_conf_t *cf);
+ngx_int_t ngx_http_image_ingest_jwt_verified(ngx_http_request_t *r,
+    ngx_http_image_ingest_loc_conf_t *conf);
+ngx_int_t ngx_http_image_ingest_jwt_refuse(ngx_http_request_t *r,
     ngx_http_image_ingest_loc_conf_t *conf);
 
 

@@ -297,6 +297,7 @@ ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf)
      *     conf->variants = NULL;
      *     conf->thread_pool_name = { 0, NULL };
      *     conf->thread_pool = NULL;
+     *     conf->jwt_token = NULL;
      */
 
     conf->presets = NGX_CONF_UNSET_PTR;
@@ -314,6 +315,10 @@ ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf)
     conf->archive_max_bytes = NGX_CONF_UNSET;
     conf->archive_max_ratio = NGX_CONF_UNSET_UINT;
     conf->notify_batch = NGX_CONF_UNSET;
+    conf->jwt = NGX_CONF_UNSET_PTR;
+    conf->jwt_claims = NGX_CONF_UNSET_PTR;
+    conf->jwt_leeway = NGX_CONF_UNSET;
+    conf->jwt_require_exp = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -366,7 +371,9 @@ ngx_http_image_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
                               prev->archive_max_ratio, 100);
     ngx_conf_merge_value(conf->notify_batch, prev->notify_batch, 0);
 
-    if (ngx_http_image_ingest_archive_merge(cf, conf) != NGX_CONF_OK) {
+    if (ngx_http_image_ingest_archive_merge(cf, conf) != NGX_CONF_OK
+        || ngx_http_image_ingest_jwt_merge(cf, prev, conf) != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
