@@ -1,6 +1,7 @@
 #!/usr/bin/perl
 # The five built modules load into stock nginx, link what they should
-# (and album_zip nothing heavy), and nginx serves with all of them.
+# (and album_zip nothing heavy; image_variant the face engine's XNNPACK,
+# for gravity=face), and nginx serves with all of them.
 
 use strict;
 use warnings;
@@ -18,7 +19,7 @@ my @modules = qw(album_zip image_variant face lambda edge_metrics);
 # Shared libraries each module must (or must not) pull in.
 my %needs = (
     album_zip     => [],
-    image_variant => [qw(libvips)],
+    image_variant => [qw(libvips libXNNPACK libpthreadpool)],
     face => [qw(libvips libXNNPACK libpthreadpool libcjson libcurl)],
     lambda        => [qw(libcrypto)],
     edge_metrics  => [],

@@ -90,6 +90,7 @@ typedef struct {
     ngx_msec_t                   timeout;
     ngx_str_t                    thread_pool_name;
     ngx_thread_pool_t           *thread_pool;
+    void                        *face_models;   /* gravity=face */
 
     /*
      * Per worker, the event loop's: the store is full, logged once; until

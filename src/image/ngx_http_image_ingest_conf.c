@@ -478,6 +478,7 @@ ngx_http_image_ingest_resolve(ngx_conf_t *cf,
     conf->max_pixels = limits.max_pixels;
     conf->timeout = limits.timeout;
     conf->thread_pool_name = limits.thread_pool;
+    conf->face_models = limits.face_models;
 
     conf->thread_pool = ngx_thread_pool_add(cf, &conf->thread_pool_name);
     if (conf->thread_pool == NULL) {
