@@ -7,8 +7,9 @@
 # face whole with gravity=face, cut by centre and by attention.  The
 # window is read back from the picture itself (its column or row profile
 # against the covering image) and from the debug log; signed parameters
-# take gravity=face too; without image_variant_face_models, a preset with
-# gravity=face stops nginx -t.  Prints the detector's time.
+# take gravity=face too, and so do image_ingest's renderings; without
+# image_variant_face_models, a preset with gravity=face stops nginx -t.
+# Prints the detector's time.
 
 use strict;
 use warnings;
@@ -73,6 +74,12 @@ $t->run(<<"EOF");
             alias %%PREFIX%%/html/edge.jpg;
             image_variant \$preset;
             error_log %%PREFIX%%/logs/face.log debug;
+        }
+
+        location = /up {
+            image_ingest;
+            image_ingest_store     %%PREFIX%%/store;
+            image_ingest_variants  sq;
         }
 
         location /p/ {
@@ -219,11 +226,25 @@ ok(!whole(\@f, $at{centre}, 0, 256, 256), 'edge photo, centre: the face '
 ok(!whole(\@f, $at{attention}, 0, 256, 256), 'edge photo, attention: the '
    . "face cut (window at $at{attention})");
 
+# ---- image_ingest renders gravity=face presets the same way
+
+my $edge = slurp($t->prefix . '/html/edge.jpg');
+my $r = $t->request('PUT', '/up', { content => $edge });
+is($r->{status}, 201, 'upload with a gravity=face preset: 201')
+    or diag $r->{content};
+my $key = eval { JSON::PP->new->decode($r->{content})->{key} } // '';
+my $stored = $t->prefix . "/store/sq/$key.png";
+ok(-f $stored, 'its variant stored');
+my ($ix) = -f $stored ? locate(slurp($stored),
+                               $t->prefix . '/html/edge.jpg', $cw, $ch)
+                      : (-1);
+ok(whole(\@f, $ix, 0, 256, 256), "... the face whole (window at $ix)");
+
 # ---- signed parameters
 
 my $url = signed_url($KEY, '/p/sample3.jpg',
                      'w=200&h=300&gravity=face&format=png');
-my $r = $t->get($url);
+$r = $t->get($url);
 is($r->{status}, 200, 'signed gravity=face: 200') or diag $r->{content};
 my ($faces) = last_window();
 ok($faces >= 1, 'signed gravity=face: cropped by faces');
@@ -238,8 +259,8 @@ my ($ok, $msg) = $t->check_config(<<'EOF');
     }
 EOF
 ok(!$ok, 'gravity=face without image_variant_face_models: nginx -t fails');
-like($msg, qr/image_variant_preset "sq": gravity=face needs /
-     . qr/image_variant_face_models/, '... saying why');
+like($msg, qr/preset "sq": gravity=face needs image_variant_face_models/,
+     '... saying why');
 
 ($ok, $msg) = $t->check_config(<<'EOF');
     image_variant_face_models /nonexistent/models;
