@@ -1,6 +1,7 @@
 #!/usr/bin/perl
 # The five built modules load into stock nginx, link what they should
-# (and album_zip nothing heavy), and nginx serves with all of them.
+# (and album_zip nothing heavy; image_variant the face engine's XNNPACK,
+# for gravity=face), and nginx serves with all of them.
 
 use strict;
 use warnings;

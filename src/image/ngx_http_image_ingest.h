@@ -42,6 +42,11 @@ typedef struct {
 } ngx_http_image_ingest_meta_t;
 
 
+/* image_ingest_jwt's key file (ngx_http_image_ingest_jwt.c) */
+typedef struct ngx_http_image_ingest_jwt_file_s
+    ngx_http_image_ingest_jwt_file_t;
+
+
 /* a preset of image_ingest_variants, resolved */
 typedef struct {
     ngx_str_t                    name;          /* NUL-terminated */
@@ -80,6 +85,12 @@ typedef struct {
     image_moderate_model_t      *moderate_model;
     ngx_str_t                    quarantine;    /* <store>/quarantine */
     ngx_flag_t                   moderate;      /* image_moderate */
+    /* JWT-verified uploads (ngx_http_image_ingest_jwt.c) */
+    ngx_http_image_ingest_jwt_file_t  *jwt;
+    ngx_array_t                 *jwt_claims;    /* ..._jwt_require_t */
+    time_t                       jwt_leeway;
+    ngx_flag_t                   jwt_require_exp;
+    ngx_http_complex_value_t    *jwt_token;
 
     /* from image_variant's configuration of the location */
     ngx_array_t                 *variants;      /* ..._variant_t */
@@ -87,6 +98,7 @@ typedef struct {
     ngx_msec_t                   timeout;
     ngx_str_t                    thread_pool_name;
     ngx_thread_pool_t           *thread_pool;
+    void                        *face_models;   /* gravity=face */
 
     /*
      * Per worker, the event loop's: the store is full, logged once; until
@@ -245,6 +257,21 @@ ngx_int_t ngx_http_image_ingest_archive_thread(
     ngx_http_image_ingest_ctx_t *ctx);
 void ngx_http_image_ingest_archive_done(ngx_http_image_ingest_ctx_t *ctx);
 char *ngx_http_image_ingest_archive_merge(ngx_conf_t *cf,
+    ngx_http_image_ingest_loc_conf_t *conf);
+
+
+/* JWT-verified uploads (ngx_http_image_ingest_jwt.c) */
+char *ngx_http_image_ingest_jwt(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_image_ingest_jwt_claims(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_image_ingest_jwt_merge(ngx_conf_t *cf,
+    ngx_http_image_ingest_loc_conf_t *prev,
+    ngx_http_image_ingest_loc_conf_t *conf);
+ngx_int_t ngx_http_image_ingest_jwt_preconfiguration(ngx_conf_t *cf);
+ngx_int_t ngx_http_image_ingest_jwt_verified(ngx_http_request_t *r,
+    ngx_http_image_ingest_loc_conf_t *conf);
+ngx_int_t ngx_http_image_ingest_jwt_refuse(ngx_http_request_t *r,
     ngx_http_image_ingest_loc_conf_t *conf);
 
 

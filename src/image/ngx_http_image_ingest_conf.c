@@ -301,6 +301,7 @@ ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf)
      *     conf->moderate_model = NULL;
      *     conf->quarantine = { 0, NULL };
      *     conf->moderate = 0;
+     *     conf->jwt_token = NULL;
      */
 
     conf->presets = NGX_CONF_UNSET_PTR;
@@ -320,6 +321,10 @@ ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf)
     conf->notify_batch = NGX_CONF_UNSET;
     conf->moderation = NGX_CONF_UNSET_UINT;
     conf->thresholds = NGX_CONF_UNSET_PTR;
+    conf->jwt = NGX_CONF_UNSET_PTR;
+    conf->jwt_claims = NGX_CONF_UNSET_PTR;
+    conf->jwt_leeway = NGX_CONF_UNSET;
+    conf->jwt_require_exp = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -372,7 +377,9 @@ ngx_http_image_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
                               prev->archive_max_ratio, 100);
     ngx_conf_merge_value(conf->notify_batch, prev->notify_batch, 0);
 
-    if (ngx_http_image_ingest_archive_merge(cf, conf) != NGX_CONF_OK) {
+    if (ngx_http_image_ingest_archive_merge(cf, conf) != NGX_CONF_OK
+        || ngx_http_image_ingest_jwt_merge(cf, prev, conf) != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -486,6 +493,7 @@ ngx_http_image_ingest_resolve(ngx_conf_t *cf,
     conf->max_pixels = limits.max_pixels;
     conf->timeout = limits.timeout;
     conf->thread_pool_name = limits.thread_pool;
+    conf->face_models = limits.face_models;
 
     conf->thread_pool = ngx_thread_pool_add(cf, &conf->thread_pool_name);
     if (conf->thread_pool == NULL) {

@@ -230,6 +230,41 @@ static ngx_command_t  ngx_http_image_ingest_commands[] = {
       0,
       NULL },
 
+    { ngx_string("image_ingest_jwt"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_image_ingest_jwt,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("image_ingest_jwt_claims"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_image_ingest_jwt_claims,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("image_ingest_jwt_leeway"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, jwt_leeway),
+      NULL },
+
+    { ngx_string("image_ingest_jwt_require_exp"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, jwt_require_exp),
+      NULL },
+
+    { ngx_string("image_ingest_jwt_token"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, jwt_token),
+      NULL },
+
     { ngx_string("image_ingest_max_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -242,7 +277,7 @@ static ngx_command_t  ngx_http_image_ingest_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_image_ingest_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_image_ingest_jwt_preconfiguration, /* preconfiguration */
     ngx_http_image_ingest_init,            /* postconfiguration */
 
     ngx_http_image_ingest_create_main_conf, /* create main configuration */
@@ -294,6 +329,10 @@ ngx_http_image_ingest_handler(ngx_http_request_t *r)
     }
 
     /* nothing is read from whom may not upload */
+
+    if (ngx_http_image_ingest_jwt_verified(r, conf) != NGX_OK) {
+        return ngx_http_image_ingest_jwt_refuse(r, conf);
+    }
 
     if (ngx_http_image_ingest_signed(r, conf, &msg) != NGX_OK) {
         rc = ngx_http_discard_request_body(r);

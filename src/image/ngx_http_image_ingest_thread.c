@@ -482,6 +482,7 @@ ngx_http_image_ingest_render(ngx_http_image_ingest_ctx_t *ctx,
     job->accept = IMAGE_VARIANT_ACCEPT_LEGACY;
     job->max_pixels = ctx->conf->max_pixels;
     job->timeout_ms = (unsigned) ctx->conf->timeout;
+    ngx_http_image_variant_face_job(job, ctx->conf->face_models);
 
     image_variant_render(job);
 

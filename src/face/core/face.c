@@ -466,6 +466,53 @@ face_result_free(face_result_t *res)
 }
 
 
+face_status_e
+face_detect_rgb(face_ctx_t *ctx, const uint8_t *rgb, int w, int h,
+    const face_options_t *opt, float (*boxes)[5], size_t max, size_t *n,
+    char *err, size_t errlen)
+{
+    size_t        i, nb;
+    face_box_t   *b;
+    face_image_t  img;
+
+    *n = 0;
+
+    if (w <= 0 || h <= 0 || w > FACE_RESIZE_MAX * 4
+        || h > FACE_RESIZE_MAX * 4
+        || !(opt->min_confidence >= 0.0f && opt->min_confidence < 1.0f))
+    {
+        snprintf(err, errlen, "bad image or options for detection");
+        return FACE_EINTERNAL;
+    }
+
+    if (face_ctx_need(ctx, opt, 0, err, errlen) != 0) {
+        return FACE_EINTERNAL;
+    }
+
+    img.px = rgb;
+    img.w = w;
+    img.h = h;
+
+    if (face_detect(ctx, &img, opt, &b, &nb) != 0) {
+        snprintf(err, errlen, "face detection failed");
+        return FACE_EINTERNAL;
+    }
+
+    for (i = 0; i < nb && i < max; i++) {
+        boxes[i][0] = b[i].x;
+        boxes[i][1] = b[i].y;
+        boxes[i][2] = b[i].w;
+        boxes[i][3] = b[i].h;
+        boxes[i][4] = b[i].score;
+    }
+
+    *n = i;
+    free(b);
+
+    return FACE_OK;
+}
+
+
 const char *
 face_status_text(face_status_e status)
 {

@@ -113,6 +113,16 @@ face_status_e face_encode(face_ctx_t *ctx, const void *data, size_t len,
 void face_result_free(face_result_t *res);
 
 /*
+ * Detection only, on RGB pixels the caller decoded (3 bytes a pixel, rows
+ * back to back): the faces above opt->min_confidence, best first, at most
+ * max, as x, y, w, h in pixels and score; their count in *n.  For the
+ * image variants' gravity=face, which has the image shrunk already.
+ */
+face_status_e face_detect_rgb(face_ctx_t *ctx, const uint8_t *rgb, int w,
+    int h, const face_options_t *opt, float (*boxes)[5], size_t max,
+    size_t *n, char *err, size_t errlen);
+
+/*
  * JSON of a result: {"width","height","faces":[{"box","score","landmarks",
  * "encoding"}]}, with "file" first when file is not NULL and "ms" last when
  * with_ms is set.  Every number carries a decimal point or an exponent, never
