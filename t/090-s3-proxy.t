@@ -95,6 +95,11 @@ my $conf = <<'EOF';
         location ~ ^/byid/(\d+)$ { s3_proxy photos "dir/sp ace.txt"; }
 
         location /internal/ { internal; s3_proxy photos; }
+        location = /fakepage {
+            ssi on;
+            default_type text/html;
+            return 200 '<!--# include virtual="/fake/sub.jpg" -->';
+        }
         location = /page {
             ssi on;
             default_type text/html;
@@ -244,5 +249,18 @@ ok !exists $h->{cookie}, 'store: no cookie';
 ok !exists $h->{'x-amz-meta-a'}, 'store: no client x-amz-*';
 ok !exists $h->{'user-agent'}, 'store: no other client header';
 ok !exists $h->{'x-amz-security-token'}, 'store: no token without one';
+
+# a subrequest's headers are its parent's: none of them is for the store
+$r = $t->get('/fakepage', { headers => { Range => 'bytes=0-1',
+    'If-None-Match' => '"e"', 'If-Modified-Since' => 'Fri, 01 Jan 2100 '
+    . '00:00:00 GMT' } });
+is $r->{content}, "fake\n", 'a subrequest to the fake store';
+($req) = grep { $_->{path} eq '/fakebucket/sub.jpg' }
+    $t->backend_requests($fake);
+ok $req && $req->{headers}{authorization}, '... signed';
+ok $req && !exists $req->{headers}{range}, '... without the client\'s Range';
+ok $req && !exists $req->{headers}{'if-none-match'}
+    && !exists $req->{headers}{'if-modified-since'},
+    '... nor its conditionals';
 
 $t->done;

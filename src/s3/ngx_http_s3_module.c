@@ -30,8 +30,16 @@
  *     proxy_set_header  Connection            "";
  *     proxy_ssl_server_name      on;
  *     proxy_ssl_name             $s3_proxy_host;
- *     proxy_set_header  Range                 $http_range;  (and If-Range,
- *         If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since)
+ *     proxy_set_header  Range                 $s3_proxy_range;  (and
+ *         If-Range, If-None-Match, If-Modified-Since, If-Match,
+ *         If-Unmodified-Since)
+ *
+ * The client's Range and conditional headers go to the store only for a
+ * main request whose response nothing transforms: a subrequest (an album
+ * member: its headers are the parent's) and a location whose filter
+ * answers preconditions itself (image_variant sets
+ * r->disable_not_modified, as nginx's own filters read it) need the
+ * whole object.
  *
  * so nginx's own upstream machinery (keepalive through an upstream{}
  * block, proxy_cache, timeouts, buffering) carries the request, and
@@ -109,6 +117,8 @@ static ngx_int_t ngx_http_s3_proxy_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_sign(ngx_http_request_t *r,
     ngx_http_s3_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_s3_client_header(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_s3_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_body_filter(ngx_http_request_t *r,
@@ -191,13 +201,14 @@ static ngx_http_s3_proxy_line_t  ngx_http_s3_proxy_lines[] = {
     { "proxy_set_header", "Connection", "" },
     { "proxy_ssl_server_name", "on", NULL },
     { "proxy_ssl_name", "$s3_proxy_host", NULL },
-    { "proxy_set_header", "Range", "$http_range" },
-    { "proxy_set_header", "If-Range", "$http_if_range" },
-    { "proxy_set_header", "If-None-Match", "$http_if_none_match" },
-    { "proxy_set_header", "If-Modified-Since", "$http_if_modified_since" },
-    { "proxy_set_header", "If-Match", "$http_if_match" },
+    { "proxy_set_header", "Range", "$s3_proxy_range" },
+    { "proxy_set_header", "If-Range", "$s3_proxy_if_range" },
+    { "proxy_set_header", "If-None-Match", "$s3_proxy_if_none_match" },
+    { "proxy_set_header", "If-Modified-Since",
+      "$s3_proxy_if_modified_since" },
+    { "proxy_set_header", "If-Match", "$s3_proxy_if_match" },
     { "proxy_set_header", "If-Unmodified-Since",
-      "$http_if_unmodified_since" },
+      "$s3_proxy_if_unmodified_since" },
     { NULL, NULL, NULL }
 };
 
@@ -225,6 +236,26 @@ static ngx_http_variable_t  ngx_http_s3_vars[] = {
     { ngx_string("s3_proxy_authorization"), NULL, ngx_http_s3_variable,
       NGX_HTTP_S3_VAR_AUTHORIZATION,
       NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_NOHASH, 0 },
+
+    { ngx_string("s3_proxy_range"), NULL, ngx_http_s3_client_header,
+      (uintptr_t) "http_range", NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("s3_proxy_if_range"), NULL, ngx_http_s3_client_header,
+      (uintptr_t) "http_if_range", NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("s3_proxy_if_none_match"), NULL, ngx_http_s3_client_header,
+      (uintptr_t) "http_if_none_match", NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("s3_proxy_if_modified_since"), NULL,
+      ngx_http_s3_client_header, (uintptr_t) "http_if_modified_since",
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("s3_proxy_if_match"), NULL, ngx_http_s3_client_header,
+      (uintptr_t) "http_if_match", NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("s3_proxy_if_unmodified_since"), NULL,
+      ngx_http_s3_client_header, (uintptr_t) "http_if_unmodified_since",
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -873,6 +904,33 @@ ngx_http_s3_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     v->not_found = 0;
 
     return NGX_OK;
+}
+
+
+/*
+ * A client header for the store: only in a main request that no filter
+ * transforms (see the top of this file); data is "http_<name>".
+ */
+
+static ngx_int_t
+ngx_http_s3_client_header(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t  name;
+
+    if (r != r->main || r->disable_not_modified
+        || ngx_http_get_module_ctx(r, ngx_http_s3_module) == NULL)
+    {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    name.data = (u_char *) data;
+    name.len = ngx_strlen(name.data);
+
+    return ngx_http_variable_unknown_header(v, &name,
+                                            &r->headers_in.headers.part,
+                                            sizeof("http_") - 1);
 }
 
 
