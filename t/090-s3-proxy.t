@@ -48,12 +48,25 @@ my $dead = alloc_port();
 
 # a fake store: records what it is sent, answers one object
 my $fake = $t->backend(sub {
-    [200, { 'Content-Type' => 'text/plain', ETag => '"fake"' }, "fake\n"];
+    my ($req) = @_;
+    return [403, { 'Content-Type' => 'application/xml' },
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>'
+        . 'RequestTimeTooSkewed</Code><Message>The difference between the '
+        . 'request time and the current time is too large.</Message></Error>']
+        if $req->{path} =~ /skew/;
+    return [503, { 'Content-Type' => 'application/xml' },
+        '<Error><Code>SlowDown</Code></Error>'] if $req->{path} =~ /busy/;
+    return [200, { 'Content-Type' => 'text/plain', ETag => '"fake"' },
+        "fake\n"];
 });
+$t->write_file('token.cred', $cred->($s3->secret)
+    . "aws_session_token = FQoGZXIvYXdzEXAMPLE/TOKEN+1=\n");
 
 $t->var(BUCKET => $bucket);
 $t->var(EP => $ep);
 $t->var(DEAD => $dead);
+(my $rgw = $ep) =~ s{^http://}{};
+$t->var(RGW => $rgw);
 
 my $conf = <<'EOF';
     s3_bucket photos {
@@ -83,6 +96,24 @@ my $conf = <<'EOF';
         bucket       fakebucket;
         credentials  %%PREFIX%%/good.cred;
     }
+    s3_bucket token {
+        endpoint     http://127.0.0.1:%%BACKEND%%;
+        bucket       tokenbucket;
+        style        virtual;
+        region       eu-west-1;
+        credentials  %%PREFIX%%/token.cred;
+    }
+
+    upstream rgw {
+        server  %%RGW%%;
+        keepalive 4;
+    }
+    s3_bucket kept {
+        endpoint     %%EP%%;
+        bucket       %%BUCKET%%;
+        upstream     rgw;
+        credentials  %%PREFIX%%/good.cred;
+    }
 
     server {
         listen 127.0.0.1:%%PORT%%;
@@ -92,6 +123,8 @@ my $conf = <<'EOF';
         location /rot/   { s3_proxy rot; }
         location /dead/  { s3_proxy dead; proxy_connect_timeout 2s; }
         location /fake/  { s3_proxy fake; }
+        location /token/ { s3_proxy token; }
+        location /kept/  { s3_proxy kept; }
         location ~ ^/byid/(\d+)$ { s3_proxy photos "dir/sp ace.txt"; }
 
         location /internal/ { internal; s3_proxy photos; }
@@ -223,6 +256,38 @@ like $bad[0] // '', qr/\[error\].*not "name = value".*kept/,
 unlike $t->error_log, qr/\Q${\ $s3->secret }\E/, 'no secret in the log';
 unlike $t->access_log, qr/\Q${\ $s3->secret }\E/, '... nor the access log';
 
+# --- keepalive through an upstream{} block
+
+for (1 .. 3) {
+    $r = $t->get('/kept/a.txt');
+    is $r->{status}, 200, "through upstream rgw (keepalive), request $_";
+    is $r->{content}, $objects{'a.txt'}, '... the object';
+}
+
+# --- the store's other errors
+
+$r = $t->get('/fake/skew.jpg');
+is $r->{status}, 502, 'RequestTimeTooSkewed: 502';
+like $t->error_log, qr/\[error\].*s3_proxy: bucket "fake" key "skew\.jpg": (?#
+    )the store answered 403 RequestTimeTooSkewed/, '... logged with its code';
+$r = $t->get('/fake/busy.jpg');
+is $r->{status}, 502, 'a 503 of the store: 502';
+like $t->error_log, qr/\[error\].*bucket "fake" key "busy\.jpg".*503 SlowDown/,
+    '... logged';
+
+# --- a session token, virtual-hosted style, another region
+
+$r = $t->get('/token/t.jpg');
+is $r->{status}, 200, 'token: the fake store answers';
+my ($treq) = grep { $_->{path} eq '/t.jpg' } $t->backend_requests($fake);
+is $treq->{headers}{host}, "tokenbucket.127.0.0.1:$fake",
+    'virtual-hosted style: the bucket in Host';
+is $treq->{headers}{'x-amz-security-token'}, 'FQoGZXIvYXdzEXAMPLE/TOKEN+1=',
+    'the session token sent';
+like $treq->{headers}{authorization}, qr{/eu-west-1/s3/aws4_request,
+    \ SignedHeaders=host;x-amz-content-sha256;x-amz-date;
+    x-amz-security-token,}x, '... and signed, in the region\'s scope';
+
 # --- what the store is sent
 
 $r = $t->get('/fake/' . url_key("x y+z'%\xc3\xa9.jpg"),
@@ -230,7 +295,8 @@ $r = $t->get('/fake/' . url_key("x y+z'%\xc3\xa9.jpg"),
                    Authorization => 'Bearer nope', 'X-Amz-Meta-A' => 'b',
                    'If-None-Match' => '"e"', 'User-Agent' => 'ua' } });
 is $r->{status}, 200, 'the fake store answers';
-my ($req) = $t->backend_requests($fake);
+my ($req) = grep { $_->{path} =~ m{^/fakebucket/x} }
+    $t->backend_requests($fake);
 is $req->{method}, 'GET', 'store: GET';
 is $req->{path}, '/fakebucket/x%20y%2Bz%27%25%C3%A9.jpg',
     'store: the key encoded once, path style';
