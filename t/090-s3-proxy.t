@@ -329,4 +329,44 @@ ok $req && !exists $req->{headers}{'if-none-match'}
     && !exists $req->{headers}{'if-modified-since'},
     '... nor its conditionals';
 
+# --- configuration errors: nginx -t says what is wrong
+
+my $ok_bucket = "s3_bucket photos { endpoint $ep; credentials "
+    . $t->prefix . "/good.cred; }";
+for my $c (
+    ["server { location /x/ { s3_proxy nope; } }",
+     qr/no s3_bucket "nope" in the http block/, 'an unknown bucket'],
+    ["s3_bucket bkt { credentials %%PREFIX%%/good.cred; }",
+     qr/s3_bucket "bkt" has no endpoint/, 'no endpoint'],
+    ["s3_bucket bkt { endpoint ftp://x; credentials %%PREFIX%%/good.cred; }",
+     qr/must start with http:\/\/ or https:\/\//, 'a bad endpoint'],
+    ["s3_bucket bkt { endpoint http://h/path; credentials x; }",
+     qr/with no path/, 'an endpoint with a path'],
+    ["s3_bucket bkt { endpoint $ep; }", qr/has no credentials file/,
+     'no credentials'],
+    ["s3_bucket bkt { endpoint $ep; credentials %%PREFIX%%/none.cred; }",
+     qr/\[emerg\].*cannot stat the credentials file/, 'a missing file'],
+    ["s3_bucket bkt { endpoint $ep; credentials %%PREFIX%%/conf/nginx.conf; }",
+     qr/\[emerg\].*credentials file .*: line \d+: not "name = value"/,
+     'a file that is not credentials'],
+    ["s3_bucket B_ad { endpoint $ep; credentials %%PREFIX%%/good.cred; }",
+     qr/"B_ad" is not a bucket name/, 'a bad bucket name'],
+    ["s3_bucket bkt { endpoint $ep; style diagonal; credentials x; }",
+     qr/invalid value "diagonal"/, 'a bad style'],
+    ["s3_bucket bkt { endpoint $ep; colour red; }",
+     qr/unknown directive "colour" in s3_bucket/, 'an unknown directive'],
+    ["$ok_bucket $ok_bucket", qr/duplicate s3_bucket "photos"/,
+     'a bucket twice'],
+    ["$ok_bucket server { location ~ ^/x/ { s3_proxy photos; } }",
+     qr/needs the key as its second argument/, 'a regex location, no key'],
+    ["$ok_bucket server { location /x/ { s3_proxy photos; "
+     . "proxy_pass http://127.0.0.1:1; } }", qr/"proxy_pass" directive is duplicate/,
+     'proxy_pass next to s3_proxy'],
+) {
+    my ($conf, $re, $what) = @$c;
+    my ($okc, $out) = $t->check_config($conf);
+    ok !$okc, "nginx -t fails: $what";
+    like $out, $re, "... and says why" or diag $out;
+}
+
 $t->done;
