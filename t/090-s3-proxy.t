@@ -67,6 +67,8 @@ $t->var(EP => $ep);
 $t->var(DEAD => $dead);
 (my $rgw = $ep) =~ s{^http://}{};
 $t->var(RGW => $rgw);
+(my $epname = $ep) =~ s{^http://127\.0\.0\.1:}{http://localhost:};
+$t->var(EPNAME => $epname);
 
 my $conf = <<'EOF';
     s3_bucket photos {
@@ -104,6 +106,12 @@ my $conf = <<'EOF';
         credentials  %%PREFIX%%/token.cred;
     }
 
+    s3_bucket named {
+        endpoint     %%EPNAME%%;
+        bucket       %%BUCKET%%;
+        credentials  %%PREFIX%%/good.cred;
+    }
+
     upstream rgw {
         server  %%RGW%%;
         keepalive 4;
@@ -125,6 +133,7 @@ my $conf = <<'EOF';
         location /fake/  { s3_proxy fake; }
         location /token/ { s3_proxy token; }
         location /kept/  { s3_proxy kept; }
+        location /named/ { s3_proxy named; }
         location ~ ^/byid/(\d+)$ { s3_proxy photos "dir/sp ace.txt"; }
 
         location /internal/ { internal; s3_proxy photos; }
@@ -263,6 +272,12 @@ for (1 .. 3) {
     is $r->{status}, 200, "through upstream rgw (keepalive), request $_";
     is $r->{content}, $objects{'a.txt'}, '... the object';
 }
+
+# --- an endpoint by name: resolved when the configuration is read
+
+$r = $t->get('/named/a.txt');
+is $r->{status}, 200, 'an endpoint named "localhost": 200';
+is $r->{content}, $objects{'a.txt'}, '... the object';
 
 # --- the store's other errors
 
