@@ -106,6 +106,8 @@ my $conf = <<'EOF';
         credentials  %%PREFIX%%/token.cred;
     }
 
+    proxy_cache_path %%PREFIX%%/cache keys_zone=s3cache:1m;
+
     s3_bucket named {
         endpoint     %%EPNAME%%;
         bucket       %%BUCKET%%;
@@ -134,6 +136,12 @@ my $conf = <<'EOF';
         location /token/ { s3_proxy token; }
         location /kept/  { s3_proxy kept; }
         location /named/ { s3_proxy named; }
+        location /cached/ {
+            s3_proxy photos;
+            proxy_cache s3cache;
+            proxy_cache_valid 200 1m;
+            add_header X-Cache $upstream_cache_status;
+        }
         location ~ ^/byid/(\d+)$ { s3_proxy photos "dir/sp ace.txt"; }
 
         location /internal/ { internal; s3_proxy photos; }
@@ -277,6 +285,16 @@ for (1 .. 3) {
 
 $r = $t->get('/named/a.txt');
 is $r->{status}, 200, 'an endpoint named "localhost": 200';
+is $r->{content}, $objects{'a.txt'}, '... the object';
+
+# --- proxy_cache: a HEAD becomes a GET, and the GET is what is signed
+
+$r = $t->head('/cached/a.txt');
+is $r->{status}, 200, 'proxy_cache: a HEAD that misses, sent as GET: 200';
+is $r->{headers}{'x-cache'}, 'MISS', '... a miss';
+$r = $t->get('/cached/a.txt');
+is $r->{status}, 200, '... then a GET';
+is $r->{headers}{'x-cache'}, 'HIT', '... from the cache';
 is $r->{content}, $objects{'a.txt'}, '... the object';
 
 # --- the store's other errors
