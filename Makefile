@@ -39,7 +39,7 @@ FACE_DEPS   := src/tools/faceenc.c $(FACE_SRCS) \
 FACE_CFLAGS  = -std=gnu11 -Wall -Wextra -Werror -Isrc/face/core \
                $(shell pkg-config --cflags vips libcjson 2>/dev/null)
 FACE_LIBS    = $(shell pkg-config --libs vips libcjson 2>/dev/null) \
-               -lXNNPACK -lpthreadpool -lm
+               -ldnnl -lgomp -ljpeg -lm
 
 ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined

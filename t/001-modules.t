@@ -19,13 +19,13 @@ my @modules = qw(album_zip image_variant face lambda edge_metrics);
 my %needs = (
     album_zip     => [],
     image_variant => [qw(libvips)],
-    face => [qw(libvips libXNNPACK libpthreadpool libcjson libcurl)],
+    face => [qw(libvips libdnnl libgomp libjpeg libcjson libcurl)],
     lambda        => [qw(libcrypto)],
     edge_metrics  => [],
 );
-my %never = (album_zip => [qw(libvips libXNNPACK)],
-             lambda    => [qw(libvips libXNNPACK libcurl libcjson)],
-             edge_metrics => [qw(libvips libXNNPACK libcurl libcjson
+my %never = (album_zip => [qw(libvips libdnnl)],
+             lambda    => [qw(libvips libdnnl libcurl libcjson)],
+             edge_metrics => [qw(libvips libdnnl libcurl libcjson
                                  libcrypto libdeflate)]);
 
 # Dies, failing the file, when a module has not been built.

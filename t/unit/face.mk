@@ -4,4 +4,4 @@ face_weights_LIBS = -lcjson -lm
 face_geom_SRCS = src/face/core/face_nn.c src/face/core/face_align.c \
                  src/face/core/face_nms.c src/face/core/face_ssd.c \
                  src/face/core/face_json.c src/face/core/face_weights.c
-face_geom_LIBS = -lXNNPACK -lpthreadpool -lcjson -lm
+face_geom_LIBS = -ldnnl -lgomp -lcjson -lm

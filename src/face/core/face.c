@@ -2,8 +2,9 @@
 /*
  * The pipeline: decode, detect, 68 landmarks per face, chip (dlib's
  * similarity alignment or face-api's crop), 128-d descriptor.  Models are
- * loaded once and shared read-only; a context builds each network's
- * XNNPACK runtime on first use and is used by one thread at a time.
+ * loaded once and shared read-only (with oneDNN's copies of their weights,
+ * made at load); a context builds each network's runtime on first use and
+ * is used by one thread at a time.
  */
 
 #include <stdio.h>
@@ -39,17 +40,12 @@ face_models_load(const char *dir, face_models_t **models, char *err,
     size_t errlen)
 {
     int              rc;
+    face_ctx_t      *ctx;
     face_models_t   *m;
     face_weights_t   w;
-    enum xnn_status  st;
+    face_options_t   opt;
 
     *models = NULL;
-
-    st = xnn_initialize(NULL);
-    if (st != xnn_status_success) {
-        snprintf(err, errlen, "xnn_initialize() failed: %d", (int) st);
-        return FACE_EINTERNAL;
-    }
 
     m = calloc(1, sizeof(face_models_t));
     if (m == NULL) {
@@ -107,6 +103,24 @@ face_models_load(const char *dir, face_models_t **models, char *err,
         goto failed;
     }
 
+    /*
+     * the default networks built once and dropped: oneDNN's copies of the
+     * weights are made here, before nginx forks, and shared from then on
+     */
+
+    ctx = face_ctx_create(m, err, errlen);
+    if (ctx == NULL) {
+        goto failed;
+    }
+
+    face_options_init(&opt);
+    opt.alignment = FACE_ALIGN_FACEAPI;     /* SSD's 512x512 input too */
+    rc = face_ctx_prepare(ctx, &opt, err, errlen);
+    face_ctx_free(ctx);
+    if (rc != FACE_OK) {
+        goto failed;
+    }
+
     *models = m;
 
     return FACE_OK;
@@ -155,11 +169,18 @@ face_ctx_create(const face_models_t *models, char *err, size_t errlen)
 void
 face_ctx_free(face_ctx_t *ctx)
 {
+    int  i;
+
     if (ctx == NULL) {
         return;
     }
 
     face_net_free(&ctx->ssd);
+
+    for (i = 0; i < FACE_SSD_PARTS; i++) {
+        face_net_free(&ctx->ssd_part[i]);
+    }
+
     face_net_free(&ctx->tiny);
     face_net_free(&ctx->lm);
     face_net_free(&ctx->rec);
@@ -197,8 +218,13 @@ face_ctx_need(face_ctx_t *ctx, const face_options_t *opt, int stage,
             return 0;
         }
 
-        return ctx->ssd.rt ? 0 : face_ssd_build(&ctx->ssd, &m->ssd, err,
-                                                errlen);
+        /* SSD: face_detect() builds the input size it needs (buckets) */
+
+        if (opt->alignment != FACE_ALIGN_FACEAPI || ctx->ssd.rt != NULL) {
+            return 0;
+        }
+
+        return face_ssd_build(&ctx->ssd, &m->ssd, err, errlen);
 
     case 1:
         return ctx->lm.rt ? 0 : face_lm_build(&ctx->lm, &m->lm, err, errlen);

@@ -1,14 +1,15 @@
 /*
  * Face engine: detection, 68-point landmarks, alignment and 128-d
- * descriptors (face-api 1.7.15 weights, run with XNNPACK).  No nginx types:
+ * descriptors (face-api 1.7.15 weights, run with oneDNN).  No nginx types:
  * the nginx module, the faceenc CLI, unit tests and fuzzers link it alike.
  *
  * Threading: face_models_t is loaded once and never changes afterwards, so
- * any number of threads may share it.  A face_ctx_t (XNNPACK runtimes and
- * their workspace) belongs to one thread at a time.
+ * any number of threads may share it.  A face_ctx_t (oneDNN runtimes and
+ * their workspace) belongs to one thread at a time; oneDNN runs on the
+ * calling thread only (no OpenMP workers).
  *
  * The caller initialises libvips (VIPS_INIT) once per process before
- * face_encode(); face_models_load() initialises XNNPACK itself.
+ * face_encode(); oneDNN needs no initialisation.
  */
 
 #ifndef FACE_H
@@ -31,7 +32,7 @@ typedef enum {
     FACE_EDECODE,          /* not an image, corrupt, unsupported: 415 */
     FACE_ETOOBIG,          /* over max_pixels (from the header): 413 */
     FACE_ENOMEM,
-    FACE_EINTERNAL         /* XNNPACK or libvips failure: 500 */
+    FACE_EINTERNAL         /* oneDNN or libvips failure: 500 */
 } face_status_e;
 
 
