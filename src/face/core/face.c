@@ -278,7 +278,11 @@ face_status_e
 face_encode(face_ctx_t *ctx, const void *data, size_t len,
     const face_options_t *opt, face_result_t *res, char *err, size_t errlen)
 {
+    int               fw, fh, k;
+    float             sx, sy;
+    size_t            i;
     uint8_t          *px;
+    face_t           *f;
     face_image_t      img;
     face_status_e     st;
     struct timespec   t0;
@@ -287,8 +291,11 @@ face_encode(face_ctx_t *ctx, const void *data, size_t len,
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
-    st = face_image_decode(data, len, opt->max_pixels, &px, &img.w, &img.h,
-                           err, errlen);
+    /* a very large JPEG is decoded smaller, to FACE_DECODE_KEEP at least */
+
+    st = face_image_decode_scaled(data, len, opt->max_pixels,
+                                  FACE_DECODE_KEEP, &px, &img.w, &img.h,
+                                  &fw, &fh, err, errlen);
     if (st != FACE_OK) {
         return st;
     }
@@ -296,6 +303,28 @@ face_encode(face_ctx_t *ctx, const void *data, size_t len,
     img.px = px;
 
     st = face_pipeline(ctx, &img, opt, res, err, errlen);
+
+    if (st == FACE_OK && (fw != img.w || fh != img.h)) {
+        /* back to the photo's own pixels */
+
+        sx = (float) fw / img.w;
+        sy = (float) fh / img.h;
+        res->width = fw;
+        res->height = fh;
+
+        for (i = 0; i < res->nfaces; i++) {
+            f = &res->faces[i];
+            f->box[0] *= sx;
+            f->box[1] *= sy;
+            f->box[2] *= sx;
+            f->box[3] *= sy;
+
+            for (k = 0; k < FACE_LANDMARKS; k++) {
+                f->landmarks[k][0] *= sx;
+                f->landmarks[k][1] *= sy;
+            }
+        }
+    }
 
     res->ms_decode = face_ms(&t0) - res->ms_detect - res->ms_landmarks
                      - res->ms_encode;
