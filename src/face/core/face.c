@@ -521,6 +521,64 @@ face_result_free(face_result_t *res)
 }
 
 
+void
+face_ctx_kernels(const face_ctx_t *ctx, char *buf, size_t len)
+{
+    int                i;
+    char               k[512];
+    size_t             off;
+    const face_net_t  *net;
+
+    off = 0;
+    buf[0] = '\0';
+
+    for (i = -1; i < FACE_SSD_PARTS + 3 && off < len; i++) {
+        net = i < 0 ? &ctx->ssd
+              : i < FACE_SSD_PARTS ? &ctx->ssd_part[i]
+              : i == FACE_SSD_PARTS ? &ctx->tiny
+              : i == FACE_SSD_PARTS + 1 ? &ctx->lm : &ctx->rec;
+
+        if (net->rt == NULL) {
+            continue;
+        }
+
+        face_net_kernels(net, k, sizeof(k));
+
+        off += snprintf(buf + off, len - off, "%s%s %dx%d: %s",
+                        off ? "; " : "",
+                        i < FACE_SSD_PARTS ? "ssd"
+                        : i == FACE_SSD_PARTS ? "tiny"
+                        : i == FACE_SSD_PARTS + 1 ? "landmarks"
+                        : "recognition",
+                        net->in_w, net->in_h, k);
+    }
+}
+
+
+const char *
+face_engine_isa(void)
+{
+    return face_nn_isa();
+}
+
+
+size_t
+face_ctx_bytes(const face_ctx_t *ctx)
+{
+    int     i;
+    size_t  n;
+
+    n = face_net_bytes(&ctx->ssd) + face_net_bytes(&ctx->tiny)
+        + face_net_bytes(&ctx->lm) + face_net_bytes(&ctx->rec);
+
+    for (i = 0; i < FACE_SSD_PARTS; i++) {
+        n += face_net_bytes(&ctx->ssd_part[i]);
+    }
+
+    return n;
+}
+
+
 const char *
 face_status_text(face_status_e status)
 {

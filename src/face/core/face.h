@@ -113,6 +113,14 @@ face_status_e face_encode(face_ctx_t *ctx, const void *data, size_t len,
 
 void face_result_free(face_result_t *res);
 
+/* the kernels the context's runtimes use, per network ("ssd 512x352:
+   jit_1x1:avx2 x13, ...; lm: ..."), and the instruction set oneDNN picked
+   for this process ("avx2", "avx512_core", ...): for benchmarks */
+void face_ctx_kernels(const face_ctx_t *ctx, char *buf, size_t len);
+const char *face_engine_isa(void);
+/* bytes of the context's activation, scratch and I/O buffers */
+size_t face_ctx_bytes(const face_ctx_t *ctx);
+
 /*
  * JSON of a result: {"width","height","faces":[{"box","score","landmarks",
  * "encoding"}]}, with "file" first when file is not NULL and "ms" last when
