@@ -9,3 +9,6 @@ UNIT_TESTS += face_image
 face_image_SRCS = src/face/core/face_image.c
 face_image_LIBS = $(shell pkg-config --libs vips) -ljpeg -lm
 face_image_CFLAGS = $(shell pkg-config --cflags vips)
+UNIT_TESTS += face_nn
+face_nn_SRCS = src/face/core/face_nn.c src/face/core/face_weights.c
+face_nn_LIBS = -ldnnl -lgomp -lcjson -lm

@@ -1768,6 +1768,17 @@ face_net_bytes(const face_net_t *net)
 }
 
 
+int
+face_net_steps(const face_net_t *net)
+{
+    const face_rt_t  *rt;
+
+    rt = net->rt;
+
+    return rt != NULL ? rt->nsteps : 0;
+}
+
+
 void
 face_net_kernels(const face_net_t *net, char *buf, size_t len)
 {

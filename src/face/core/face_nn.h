@@ -126,5 +126,7 @@ void face_net_kernels(const face_net_t *net, char *buf, size_t len);
 const char *face_nn_isa(void);
 /* bytes of a runtime's activation, scratch and I/O buffers */
 size_t face_net_bytes(const face_net_t *net);
+/* primitives (and C steps) a run executes, after fusion */
+int face_net_steps(const face_net_t *net);
 
 #endif /* FACE_NN_H */
