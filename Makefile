@@ -30,6 +30,7 @@ UNIT_CFLAGS  = -std=gnu11 -g -O1 -Wall -Wextra -Werror -It/unit \
 # the face engine (src/face/core, no nginx types) and its command-line
 # tool; config lists the same files
 FACE_SRCS   := $(addprefix src/face/core/,face.c face_align.c face_detect.c \
+                 face_exif.c \
                  face_image.c face_json.c face_landmarks.c face_nms.c \
                  face_nn.c face_recognition.c face_ssd.c face_tiny.c \
                  face_weights.c)
