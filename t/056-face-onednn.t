@@ -106,7 +106,8 @@ cmp_ok $samples, '>', 10, "the threads were counted ($samples samples)";
 is $most, 1, 'one thread all along: no OpenMP worker';
 
 # what ran: oneDNN's ISA and kernels, as bench/face prints them
-like $err, qr/^faceenc: oneDNN ISA (avx2|avx512\w*|avx\w*), context [\d.]+ MB; kernels: ssd 512x352: .*jit/m,
+like $err, qr/^faceenc:\ oneDNN\ ISA\ (avx2|avx512\w*|avx\w*),
+              \ context\ [\d.]+\ MB;\ kernels:\ ssd\ 512x352:\ .*jit/mx,
     'oneDNN JIT kernels ran, SSD on 512x352 (sample1 is 3:2)'
     or diag $err;
 

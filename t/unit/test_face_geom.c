@@ -311,5 +311,6 @@ UNIT_TEST(test_ssd_bucket)
 }
 
 
-UNIT_MAIN(test_same_pad, test_ssd_decode, test_ssd_bucket, test_nms, test_similarity,
-          test_clip_and_resize, test_json_float, test_result_json)
+UNIT_MAIN(test_same_pad, test_ssd_decode, test_ssd_bucket, test_nms,
+          test_similarity, test_clip_and_resize, test_json_float,
+          test_result_json)

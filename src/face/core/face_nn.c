@@ -857,12 +857,10 @@ face_nn_md(dnnl_memory_desc_t *md, int n, int h, int w, int c)
 static int
 face_nn_plan(face_rt_t *rt, face_net_t *net)
 {
-    int        i, j, s, best, n;
-    size_t     len;
+    int        i, j, s, best, n, *busy;
+    size_t     len, batch;
     uint32_t   r, v;
     face_v_t  *vals;
-    face_op_t *op;
-    int       *busy;
 
     vals = rt->vals;
 
@@ -894,9 +892,9 @@ face_nn_plan(face_rt_t *rt, face_net_t *net)
 
     n = 0;
 
-    for (i = 0; i < rt->nops; i++) {
-        op = &rt->ops[i];
+    batch = net->in_len / ((size_t) vals[0].h * vals[0].w * vals[0].c);
 
+    for (i = 0; i < rt->nops; i++) {
         for (v = 0; v < (uint32_t) rt->nvals; v++) {
             if (face_nn_root(vals, v) != v || vals[v].first != i
                 || vals[v].out >= 0)
@@ -904,9 +902,7 @@ face_nn_plan(face_rt_t *rt, face_net_t *net)
                 continue;
             }
 
-            len = (size_t) net->in_len / ((size_t) vals[0].h * vals[0].w
-                                          * vals[0].c)
-                  * vals[v].h * vals[v].w * vals[v].c;
+            len = batch * vals[v].h * vals[v].w * vals[v].c;
             best = -1;
 
             for (s = 0; s < n; s++) {
@@ -947,8 +943,6 @@ face_nn_plan(face_rt_t *rt, face_net_t *net)
                 vals[v].first = INT32_MAX;     /* freed once */
             }
         }
-
-        (void) op;
     }
 
     free(busy);

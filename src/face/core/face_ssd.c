@@ -312,10 +312,10 @@ face_ssd_bucket(const face_rect_t *region, int *rows, int *cols)
     len = (int) roundf((region->w < region->h ? region->w : region->h)
                        * (FACE_SSD_SIZE / side));
 
-    for (i = 0; face_ssd_buckets[i] < len && face_ssd_buckets[i] < FACE_SSD_SIZE;
-         i++)
-    {
-        /* void */
+    i = 0;
+
+    while (face_ssd_buckets[i] < len && face_ssd_buckets[i] < FACE_SSD_SIZE) {
+        i++;
     }
 
     *rows = FACE_SSD_SIZE;
