@@ -30,6 +30,7 @@ UNIT_CFLAGS  = -std=gnu11 -g -O1 -Wall -Wextra -Werror -It/unit \
 # the face engine (src/face/core, no nginx types) and its command-line
 # tool; config lists the same files
 FACE_SRCS   := $(addprefix src/face/core/,face.c face_align.c face_detect.c \
+                 face_exif.c \
                  face_image.c face_json.c face_landmarks.c face_nms.c \
                  face_nn.c face_recognition.c face_ssd.c face_tiny.c \
                  face_weights.c)
@@ -39,7 +40,7 @@ FACE_DEPS   := src/tools/faceenc.c $(FACE_SRCS) \
 FACE_CFLAGS  = -std=gnu11 -Wall -Wextra -Werror -Isrc/face/core \
                $(shell pkg-config --cflags vips libcjson 2>/dev/null)
 FACE_LIBS    = $(shell pkg-config --libs vips libcjson 2>/dev/null) \
-               -lXNNPACK -lpthreadpool -lm
+               -ldnnl -lgomp -ljpeg -lm
 
 # moderation (nsfwjs's MobileNetV2 on the face engine's graph API) and its
 # command-line tool; config lists the same files in the image module

@@ -19,17 +19,17 @@ my @modules = qw(album_zip image_variant face lambda edge_metrics s3);
 # Shared libraries each module must (or must not) pull in.
 my %needs = (
     album_zip     => [],
-    image_variant => [qw(libvips libXNNPACK libpthreadpool)],
-    face => [qw(libvips libXNNPACK libpthreadpool libcjson libcurl)],
+    image_variant => [qw(libvips libdnnl libgomp libjpeg)],
+    face => [qw(libvips libdnnl libgomp libjpeg libcjson libcurl)],
     lambda        => [qw(libcrypto)],
     edge_metrics  => [],
     s3            => [qw(libcrypto)],
 );
-my %never = (album_zip => [qw(libvips libXNNPACK)],
-             lambda    => [qw(libvips libXNNPACK libcurl libcjson)],
-             edge_metrics => [qw(libvips libXNNPACK libcurl libcjson
+my %never = (album_zip => [qw(libvips libdnnl libXNNPACK)],
+             lambda    => [qw(libvips libdnnl libcurl libcjson)],
+             edge_metrics => [qw(libvips libdnnl libcurl libcjson
                                  libcrypto libdeflate)],
-             s3 => [qw(libvips libXNNPACK libcurl libcjson libdeflate)]);
+             s3 => [qw(libvips libdnnl libcurl libcjson libdeflate)]);
 
 # Dies, failing the file, when a module has not been built.
 my $t = Edge::Nginx->new(modules => \@modules);

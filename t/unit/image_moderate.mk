@@ -5,5 +5,4 @@ image_moderate_SRCS = src/image/core/image_moderate.c \
                       src/face/core/face_nn.c src/face/core/face_weights.c
 image_moderate_CFLAGS = -Isrc/image/core -Isrc/face/core \
                         $(shell pkg-config --cflags libcjson)
-image_moderate_LIBS = $(shell pkg-config --libs libcjson) -lXNNPACK \
-                      -lpthreadpool -lm
+image_moderate_LIBS = $(shell pkg-config --libs libcjson) -ldnnl -lgomp -lm
