@@ -42,6 +42,13 @@ for my $m (@modules) {
     like $ldd, qr/^\s*\Q$_\E[.-]/m, "$m links $_" for @{ $needs{$m} };
     unlike $ldd, qr/^\s*\Q$_\E[.-]/m, "$m does not link $_"
         for @{ $never{$m} // [] };
+
+    # Every .so carries its own edge_* (and face_*) code and nginx loads
+    # with RTLD_GLOBAL: each must call its own copy, never another
+    # package's, so it is linked -Bsymbolic.
+    my $dyn = `readelf -d $so 2>&1`;
+    like $dyn, qr/\(SYMBOLIC\)|FLAGS\)\s+SYMBOLIC/,
+        "$m binds its own symbols (-Bsymbolic)" or diag $dyn;
 }
 
 # Loading a module twice is refused: proof that load_module read our file.
