@@ -10,7 +10,9 @@
 # take gravity=face too, and so do image_ingest's renderings; without
 # image_variant_face_models, a preset with gravity=face stops nginx -t.
 # With the whole error log at debug, a render does not crash the worker
-# (nginx's debug line of the malloc_trim timer read its NULL data).
+# (nginx's debug line of the malloc_trim timer read its NULL data), and a
+# worker that stops frees its pool thread's engine context before it
+# exits (the exit waits for the key's destructor; it was once skipped).
 # Prints the detector's time.
 
 use strict;
@@ -270,7 +272,8 @@ like($msg, qr/preset "sq": gravity=face needs image_variant_face_models/,
 EOF
 ok(!$ok, 'a models directory without weights: nginx -t fails');
 
-# ---- the whole error log at debug: renders and a stop, no crash
+# ---- the whole error log at debug: renders and a stop, no crash; the
+# stopping worker frees its thread's context, then exits
 
 {
     my $t2 = Edge::Nginx->new(modules => ['image_variant'],
@@ -294,6 +297,11 @@ EOF
     my $r2 = $t2->get('/v/sample1.jpg');
     is($r2->{status}, 200, 'error_log debug: a gravity=face render');
     $t2->finish;
+    my $log = $t2->error_log;
+    like($log, qr/image_variant: 1 thread state\(s\) freed, waited \d+ ms/,
+         '... the stopping worker waited for its destructor to free it');
+    unlike($log, qr/image_variant: \d+ pool threads? still freeing/,
+           '... within the bound');
     $t2->cleanup;
 }
 

@@ -644,6 +644,12 @@ ngx_http_image_variant_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_image_variant_exit_process(ngx_cycle_t *cycle)
 {
+    /* the pool threads' face contexts go first; if they are slow, exit() */
+
+    if (ngx_http_image_variant_face_exit_process(cycle) != NGX_OK) {
+        return;
+    }
+
     image_variant_shutdown();
 }
 
