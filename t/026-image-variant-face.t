@@ -9,6 +9,10 @@
 # against the covering image) and from the debug log; signed parameters
 # take gravity=face too, and so do image_ingest's renderings; without
 # image_variant_face_models, a preset with gravity=face stops nginx -t.
+# With the whole error log at debug, a render does not crash the worker
+# (nginx's debug line of the malloc_trim timer read its NULL data), and a
+# worker that stops frees its pool thread's engine context before it
+# exits (the exit waits for the key's destructor; it was once skipped).
 # Prints the detector's time.
 
 use strict;
@@ -267,6 +271,39 @@ like($msg, qr/preset "sq": gravity=face needs image_variant_face_models/,
     server { listen 127.0.0.1:%%PORT%%; }
 EOF
 ok(!$ok, 'a models directory without weights: nginx -t fails');
+
+# ---- the whole error log at debug: renders and a stop, no crash; the
+# stopping worker frees its thread's context, then exits
+
+{
+    my $t2 = Edge::Nginx->new(modules => ['image_variant'],
+        log_level => 'debug', thread_pools => { default => 'threads=1' });
+    $t2->var(MODELS => $MODELS);
+    $t2->var(PHOTOS => $PHOTOS);
+    $t2->run(<<"EOF");
+    image_variant_face_models  %%MODELS%%;
+    image_variant_preset sq width=256 height=256 gravity=face format=png;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+
+        location ~ ^/v/(?<file>sample\\d\\.jpg)\$ {
+            alias %%PHOTOS%%/\$file;
+            image_variant sq;
+        }
+    }
+EOF
+
+    my $r2 = $t2->get('/v/sample1.jpg');
+    is($r2->{status}, 200, 'error_log debug: a gravity=face render');
+    $t2->finish;
+    my $log = $t2->error_log;
+    like($log, qr/image_variant: 1 thread state\(s\) freed, waited \d+ ms/,
+         '... the stopping worker waited for its destructor to free it');
+    unlike($log, qr/image_variant: \d+ pool threads? still freeing/,
+           '... within the bound');
+    $t2->cleanup;
+}
 
 # the first render of the pool's thread builds its runtime: left out
 shift @us;

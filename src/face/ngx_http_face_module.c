@@ -24,13 +24,12 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <pthread.h>
-
 #include <vips/vips.h>
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
 
 #include "ngx_http_face.h"
+#include "ngx_http_edge_thread_state.h"
 
 
 /* a part of the request body: memory, or a piece of its temporary file */
@@ -289,10 +288,7 @@ ngx_module_t  ngx_http_face_module = {
 
 
 /* the per-thread state; the key is made in each worker */
-static pthread_key_t  ngx_http_face_key;
-
-/* thread states not yet freed: exit_process waits for their destructors */
-static ngx_atomic_int_t  ngx_http_face_threads;
+static ngx_http_edge_thread_state_t  ngx_http_face_threads;
 
 
 /* ------------------------------------------------------------------------
@@ -611,7 +607,7 @@ ngx_http_face_thread(const face_models_t *models, char *err, size_t len)
 {
     ngx_http_face_thread_t  *t;
 
-    t = pthread_getspecific(ngx_http_face_key);
+    t = ngx_http_edge_thread_state_get(&ngx_http_face_threads);
     if (t != NULL) {
         return t;
     }
@@ -632,9 +628,10 @@ ngx_http_face_thread(const face_models_t *models, char *err, size_t len)
 
     t->curl = curl_easy_init();
 
-    (void) __atomic_add_fetch(&ngx_http_face_threads, 1, __ATOMIC_SEQ_CST);
-
-    if (t->curl == NULL || pthread_setspecific(ngx_http_face_key, t) != 0) {
+    if (t->curl == NULL
+        || ngx_http_edge_thread_state_set(&ngx_http_face_threads, t)
+           != NGX_OK)
+    {
         ngx_cpystrn((u_char *) err, (u_char *) "out of memory", len);
         ngx_http_face_thread_free(t);
         return NULL;
@@ -658,8 +655,6 @@ ngx_http_face_thread_free(void *data)
     }
 
     free(t);
-
-    (void) __atomic_sub_fetch(&ngx_http_face_threads, 1, __ATOMIC_SEQ_CST);
 }
 
 
@@ -1126,7 +1121,6 @@ ngx_http_face_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_face_init_process(ngx_cycle_t *cycle)
 {
-    int                         err;
     ngx_http_face_main_conf_t  *fmcf;
 
     fmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_face_module);
@@ -1149,10 +1143,11 @@ ngx_http_face_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    err = pthread_key_create(&ngx_http_face_key, ngx_http_face_thread_free);
-    if (err != 0) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, err,
-                      "face: pthread_key_create() failed");
+    if (ngx_http_edge_thread_state_init(&ngx_http_face_threads, "face",
+                                        ngx_http_face_thread_free,
+                                        cycle->log)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -1173,24 +1168,11 @@ ngx_http_face_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_face_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t  i;
+    /* the pool threads' engine contexts go before the libraries */
 
-    /*
-     * nginx has told the pool's threads to end, but a thread signals
-     * that before it exits, so its key destructor may still be freeing
-     * an engine context: the libraries go only after it (1 s at most)
-     */
-
-    for (i = 0; i < 1000; i++) {
-        if (__atomic_load_n(&ngx_http_face_threads, __ATOMIC_SEQ_CST) == 0) {
-            break;
-        }
-
-        ngx_msleep(1);
-    }
-
-    if (i == 1000) {
-        /* a thread still runs: leave the libraries to exit() */
+    if (ngx_http_edge_thread_state_exit(&ngx_http_face_threads, cycle->log)
+        != NGX_OK)
+    {
         return;
     }
 

@@ -242,8 +242,9 @@ char *ngx_http_image_ingest_moderation_store(ngx_conf_t *cf,
     ngx_http_image_ingest_loc_conf_t *conf);
 /* in the thread: scores, flagged or rejected (422); NGX_ERROR: failed */
 ngx_int_t ngx_http_image_ingest_moderate(ngx_http_image_ingest_ctx_t *ctx);
-/* exit_process: waits for the threads' networks to be freed */
-void ngx_http_image_ingest_moderation_exit(void);
+/* the pool threads' networks: the key, then the wait for their frees */
+ngx_int_t ngx_http_image_ingest_moderation_init(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_image_ingest_moderation_exit(ngx_cycle_t *cycle);
 /* the 422 of a rejected upload */
 ngx_int_t ngx_http_image_ingest_rejected(ngx_http_request_t *r,
     ngx_http_image_ingest_ctx_t *ctx);

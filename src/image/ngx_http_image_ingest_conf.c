@@ -617,6 +617,10 @@ ngx_http_image_ingest_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (ngx_http_image_ingest_moderation_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     ctx = (ngx_http_conf_ctx_t *) cycle->conf_ctx[ngx_http_module.index];
 
     if (ctx == NULL) {
@@ -648,6 +652,9 @@ ngx_http_image_ingest_init_process(ngx_cycle_t *cycle)
 void
 ngx_http_image_ingest_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_http_image_ingest_moderation_exit();
+    if (ngx_http_image_ingest_moderation_exit(cycle) != NGX_OK) {
+        return;
+    }
+
     curl_global_cleanup();
 }

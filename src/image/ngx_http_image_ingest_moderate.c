@@ -19,13 +19,13 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <pthread.h>
 #include <vips/vips.h>
 
 #include "image_ingest_body.h"
 #include "image_moderate.h"
 #include "ngx_http_image_variant.h"
 #include "ngx_http_image_ingest.h"
+#include "ngx_http_edge_thread_state.h"
 
 
 /* the models of a configuration, by directory */
@@ -59,7 +59,6 @@ static void ngx_http_image_moderate_unload(void *data);
 static image_moderate_ctx_t *ngx_http_image_moderate_net(
     const image_moderate_model_t *model, char *err, size_t len);
 static void ngx_http_image_moderate_thread_free(void *data);
-static void ngx_http_image_moderate_key_create(void);
 static ngx_int_t ngx_http_image_moderate_scores(
     const image_moderate_model_t *model, const u_char *data, size_t len,
     uint64_t max_pixels, float *scores, int *width, int *height,
@@ -81,13 +80,8 @@ ngx_conf_enum_t  ngx_http_image_ingest_moderation_modes[] = {
 
 static ngx_http_image_moderate_models_t  *ngx_http_image_moderate_loaded;
 
-static pthread_key_t                      ngx_http_image_moderate_key;
-static pthread_once_t                     ngx_http_image_moderate_once =
-    PTHREAD_ONCE_INIT;
-static int                                ngx_http_image_moderate_key_ok;
-
-/* thread states not yet freed: the worker's exit waits for them */
-static ngx_atomic_int_t                   ngx_http_image_moderate_threads;
+/* the pool threads' runtimes; the key is made in each worker */
+static ngx_http_edge_thread_state_t       ngx_http_image_moderate_threads;
 
 
 /* ------------------------------------------------------------------------
@@ -459,13 +453,13 @@ ngx_http_image_moderate_unload(void *data)
  */
 
 
-static void
-ngx_http_image_moderate_key_create(void)
+ngx_int_t
+ngx_http_image_ingest_moderation_init(ngx_cycle_t *cycle)
 {
-    ngx_http_image_moderate_key_ok =
-        (pthread_key_create(&ngx_http_image_moderate_key,
-                            ngx_http_image_moderate_thread_free)
-         == 0);
+    return ngx_http_edge_thread_state_init(&ngx_http_image_moderate_threads,
+                                           "image_ingest",
+                                           ngx_http_image_moderate_thread_free,
+                                           cycle->log);
 }
 
 
@@ -477,16 +471,7 @@ ngx_http_image_moderate_net(const image_moderate_model_t *model, char *err,
 {
     ngx_http_image_moderate_thread_t  *head, *t;
 
-    (void) pthread_once(&ngx_http_image_moderate_once,
-                        ngx_http_image_moderate_key_create);
-
-    if (!ngx_http_image_moderate_key_ok) {
-        ngx_cpystrn((u_char *) err, (u_char *) "pthread_key_create() failed",
-                    len);
-        return NULL;
-    }
-
-    head = pthread_getspecific(ngx_http_image_moderate_key);
+    head = ngx_http_edge_thread_state_get(&ngx_http_image_moderate_threads);
 
     for (t = head; t; t = t->next) {
         if (t->model == model) {
@@ -510,17 +495,9 @@ ngx_http_image_moderate_net(const image_moderate_model_t *model, char *err,
 
     t->next = head;
 
-    if (head == NULL) {
-        (void) __atomic_add_fetch(&ngx_http_image_moderate_threads, 1,
-                                  __ATOMIC_SEQ_CST);
-    }
-
-    if (pthread_setspecific(ngx_http_image_moderate_key, t) != 0) {
-        if (head == NULL) {
-            (void) __atomic_sub_fetch(&ngx_http_image_moderate_threads, 1,
-                                      __ATOMIC_SEQ_CST);
-        }
-
+    if (ngx_http_edge_thread_state_set(&ngx_http_image_moderate_threads, t)
+        != NGX_OK)
+    {
         image_moderate_ctx_free(t->net);
         free(t);
         ngx_cpystrn((u_char *) err, (u_char *) "pthread_setspecific() failed",
@@ -542,33 +519,16 @@ ngx_http_image_moderate_thread_free(void *data)
         image_moderate_ctx_free(t->net);
         free(t);
     }
-
-    (void) __atomic_sub_fetch(&ngx_http_image_moderate_threads, 1,
-                              __ATOMIC_SEQ_CST);
 }
 
 
-/*
- * The worker exits: nginx has told the pool's threads to end, but a
- * thread signals that before it exits, so its key destructor may still
- * be freeing a network; exit() waits for it (1 s at most).
- */
+/* exit_process: the threads' networks go before the libraries */
 
-void
-ngx_http_image_ingest_moderation_exit(void)
+ngx_int_t
+ngx_http_image_ingest_moderation_exit(ngx_cycle_t *cycle)
 {
-    ngx_uint_t  i;
-
-    for (i = 0; i < 1000; i++) {
-        if (__atomic_load_n(&ngx_http_image_moderate_threads,
-                            __ATOMIC_SEQ_CST)
-            == 0)
-        {
-            return;
-        }
-
-        ngx_msleep(1);
-    }
+    return ngx_http_edge_thread_state_exit(&ngx_http_image_moderate_threads,
+                                           cycle->log);
 }
 
 

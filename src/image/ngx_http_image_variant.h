@@ -94,6 +94,7 @@ char *ngx_http_image_variant_face_models(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_image_variant_face_check(ngx_conf_t *cf,
     ngx_http_image_variant_loc_conf_t *conf);
 ngx_int_t ngx_http_image_variant_face_init_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_image_variant_face_exit_process(ngx_cycle_t *cycle);
 void ngx_http_image_variant_face_job(image_variant_job_t *job, void *models);
 int ngx_http_image_variant_faces(void *data, const uint8_t *rgb, int width,
     int height, image_variant_face_box_t *boxes, size_t max);

@@ -18,19 +18,18 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <pthread.h>
-
 #include "face.h"
 #include "image_variant_vips.h"
 #include "ngx_http_image_variant.h"
+#include "ngx_http_edge_thread_state.h"
 
 
 static void ngx_http_image_variant_face_models_free(void *data);
 static void ngx_http_image_variant_face_thread_free(void *data);
 
 
-static pthread_key_t  ngx_http_image_variant_face_key;
-static ngx_uint_t     ngx_http_image_variant_face_keyed;
+/* the pool threads' engine contexts */
+static ngx_http_edge_thread_state_t  ngx_http_image_variant_face_threads;
 
 
 /* image_variant_face_models dir */
@@ -90,7 +89,7 @@ ngx_http_image_variant_face_models(ngx_conf_t *cf, ngx_command_t *cmd,
 /*
  * With the configuration's pool: in the master, after a reload.  Not in
  * a worker that exits: its pool threads may still be ending (see
- * ngx_http_image_variant_face_thread_free()); the process's end frees
+ * ngx_http_image_variant_face_exit_process()); the process's end frees
  * the weights.
  */
 
@@ -144,23 +143,25 @@ ngx_http_image_variant_face_check(ngx_conf_t *cf,
 ngx_int_t
 ngx_http_image_variant_face_init_process(ngx_cycle_t *cycle)
 {
-    int  err;
+    return ngx_http_edge_thread_state_init(
+                                   &ngx_http_image_variant_face_threads,
+                                   "image_variant",
+                                   ngx_http_image_variant_face_thread_free,
+                                   cycle->log);
+}
 
-    if (ngx_http_image_variant_face_keyed) {
-        return NGX_OK;
-    }
 
-    err = pthread_key_create(&ngx_http_image_variant_face_key,
-                             ngx_http_image_variant_face_thread_free);
-    if (err != 0) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, err,
-                      "image_variant: pthread_key_create() failed");
-        return NGX_ERROR;
-    }
+/*
+ * Before libvips is shut down: waits for the pool threads' destructors
+ * (see ngx_http_edge_thread_state.h); NGX_AGAIN when some still run.
+ */
 
-    ngx_http_image_variant_face_keyed = 1;
-
-    return NGX_OK;
+ngx_int_t
+ngx_http_image_variant_face_exit_process(ngx_cycle_t *cycle)
+{
+    return ngx_http_edge_thread_state_exit(
+                                   &ngx_http_image_variant_face_threads,
+                                   cycle->log);
 }
 
 
@@ -169,7 +170,7 @@ ngx_http_image_variant_face_init_process(ngx_cycle_t *cycle)
 void
 ngx_http_image_variant_face_job(image_variant_job_t *job, void *models)
 {
-    if (models && ngx_http_image_variant_face_keyed) {
+    if (models && ngx_http_image_variant_face_threads.keyed) {
         job->faces = ngx_http_image_variant_faces;
         job->faces_data = models;
     }
@@ -192,7 +193,7 @@ ngx_http_image_variant_faces(void *data, const uint8_t *rgb, int width,
     face_options_t   opt;
     float            found[IMAGE_VARIANT_FACE_MAX][5];
 
-    ctx = pthread_getspecific(ngx_http_image_variant_face_key);
+    ctx = ngx_http_edge_thread_state_get(&ngx_http_image_variant_face_threads);
 
     if (ctx == NULL) {
         ctx = face_ctx_create(data, err, sizeof(err));
@@ -200,7 +201,10 @@ ngx_http_image_variant_faces(void *data, const uint8_t *rgb, int width,
             return -1;
         }
 
-        if (pthread_setspecific(ngx_http_image_variant_face_key, ctx) != 0) {
+        if (ngx_http_edge_thread_state_set(
+                                   &ngx_http_image_variant_face_threads, ctx)
+            != NGX_OK)
+        {
             face_ctx_free(ctx);
             return -1;
         }
@@ -230,19 +234,10 @@ ngx_http_image_variant_faces(void *data, const uint8_t *rgb, int width,
 }
 
 
-/*
- * nginx ends its pool threads only when the worker exits, and does not
- * wait for their end: the thread's destructor would then free XNNPACK
- * runtimes while exit() finalises the libraries (a SIGSEGV seen one run
- * in three).  An exiting worker leaves the context to the process's end.
- */
+/* the key's destructor, when nginx ends the thread */
 
 static void
 ngx_http_image_variant_face_thread_free(void *data)
 {
-    if (ngx_exiting || ngx_terminate || ngx_quit) {
-        return;
-    }
-
     face_ctx_free(data);
 }

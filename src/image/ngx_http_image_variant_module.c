@@ -208,6 +208,8 @@ ngx_module_t  ngx_http_image_variant_module = {
 static ngx_uint_t             ngx_http_image_variant_renders;
 static ngx_msec_t             ngx_http_image_variant_trim_delay;
 static ngx_event_t            ngx_http_image_variant_trim_event;
+/* the timer's data: nginx's debug log of a timer prints data's fd */
+static ngx_connection_t       ngx_http_image_variant_trim_conn;
 static ngx_http_edge_task_t  *ngx_http_image_variant_trim_task;
 static ngx_thread_pool_t     *ngx_http_image_variant_trim_pool;
 
@@ -615,8 +617,11 @@ ngx_http_image_variant_init_process(ngx_cycle_t *cycle)
         ngx_http_image_variant_trim_task = t;
         ngx_http_image_variant_trim_delay = (ngx_msec_t) ivmcf->malloc_trim;
 
+        ngx_http_image_variant_trim_conn.fd = (ngx_socket_t) -1;
+
         ev = &ngx_http_image_variant_trim_event;
         ev->handler = ngx_http_image_variant_trim_timer;
+        ev->data = &ngx_http_image_variant_trim_conn;
         ev->log = cycle->log;
         ev->cancelable = 1;
     }
@@ -639,6 +644,12 @@ ngx_http_image_variant_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_image_variant_exit_process(ngx_cycle_t *cycle)
 {
+    /* the pool threads' face contexts go first; if they are slow, exit() */
+
+    if (ngx_http_image_variant_face_exit_process(cycle) != NGX_OK) {
+        return;
+    }
+
     image_variant_shutdown();
 }
 
