@@ -8,7 +8,7 @@
  * The face engine's weights are loaded with the configuration (in the
  * master, shared by the workers as the face module's are); each thread
  * of a pool that renders a gravity=face variant makes its own engine
- * context on first use (the SSD detector's XNNPACK runtime), freed when
+ * context on first use (the SSD detector's oneDNN runtime), freed when
  * nginx ends the thread.  The detector runs in the render's thread, on
  * the image image_variant_face() shrank already.
  */
