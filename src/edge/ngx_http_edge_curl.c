@@ -361,7 +361,10 @@ ngx_http_edge_curl_failed(ngx_http_edge_curl_request_t *rq, CURLcode code)
 }
 
 
-/* the metrics: a request that failed, or was answered 400 or more */
+/*
+ * the metrics: a request that failed, or was answered 400 or more (but
+ * for the status the caller expects)
+ */
 
 static void
 ngx_http_edge_curl_count(ngx_http_edge_curl_request_t *rq)
@@ -369,7 +372,7 @@ ngx_http_edge_curl_count(ngx_http_edge_curl_request_t *rq)
     switch (rq->result) {
 
     case NGX_HTTP_EDGE_CURL_RESPONSE:
-        if (rq->status >= 400) {
+        if (rq->status >= 400 && rq->status != rq->expected) {
             ngx_http_edge_metrics_outbound(EDGE_METRICS_OUT_STATUS);
         }
         break;

@@ -118,6 +118,10 @@ typedef struct {
     void                               *sink_data;
     unsigned                            filetime:1;  /* want it */
     unsigned                            error_body:1;  /* keep its start */
+    long                                expected;  /* a status of 400 or
+                                                      more that is an
+                                                      answer, not an error
+                                                      (an S3 404, 412) */
 
     /* the outcome */
     ngx_http_edge_curl_result_e         result;
