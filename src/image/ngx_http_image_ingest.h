@@ -19,8 +19,10 @@
 
 #include "image_variant_params.h"
 #include "image_ingest_json.h"
+#include "image_ingest_s3.h"
 #include "image_ingest_store.h"
 #include "image_ingest_vips.h"
+#include "ngx_http_edge_s3.h"
 #include "ngx_http_edge_task.h"
 
 
@@ -33,6 +35,31 @@
 #define NGX_HTTP_IMAGE_INGEST_URI_MAX   512
 #define NGX_HTTP_IMAGE_INGEST_URI_LEN   (NGX_HTTP_IMAGE_INGEST_URI_MAX       \
                                          + IMAGE_INGEST_REL_LEN)
+
+
+typedef struct ngx_http_image_ingest_s3_s  ngx_http_image_ingest_s3_t;
+
+typedef struct ngx_http_image_ingest_ctx_s  ngx_http_image_ingest_ctx_t;
+
+
+/*
+ * Where uploads go: a local directory (ngx_http_image_ingest_thread.c)
+ * or a bucket (ngx_http_image_ingest_s3.c), in the thread.  One upload:
+ * begin; exists (the original: a duplicate?); stage each variant and the
+ * metadata, then the original; commit (the original last); end.  A
+ * failing call sets ctx->status and ctx->err.
+ */
+typedef struct {
+    /* NGX_OK, NGX_AGAIN (the key is locked by another upload), NGX_ERROR */
+    ngx_int_t  (*begin)(ngx_http_image_ingest_ctx_t *ctx);
+    /* NGX_OK: rel is stored; NGX_DECLINED: it is not; NGX_ERROR */
+    ngx_int_t  (*exists)(ngx_http_image_ingest_ctx_t *ctx, const char *rel);
+    ngx_int_t  (*stage)(ngx_http_image_ingest_ctx_t *ctx, const char *rel,
+                        const void *data, size_t len);
+    /* NGX_OK; NGX_DECLINED: another upload stored the original first */
+    ngx_int_t  (*commit)(ngx_http_image_ingest_ctx_t *ctx);
+    void       (*end)(ngx_http_image_ingest_ctx_t *ctx);
+} ngx_http_image_ingest_store_t;
 
 
 typedef struct {
@@ -51,6 +78,10 @@ typedef struct {
 typedef struct {
     ngx_flag_t                   enable;        /* image_ingest */
     ngx_str_t                    store;         /* NUL-terminated */
+    const ngx_http_image_ingest_store_t  *backend;
+    ngx_http_edge_s3_bucket_t   *s3;            /* the s3_bucket, or NULL */
+    image_ingest_s3_location_t  *s3_location;
+    ngx_msec_t                   s3_timeout;
     ngx_array_t                 *presets;       /* ngx_str_t */
     ngx_array_t                 *formats;       /* ngx_uint_t, or NULL */
     ngx_str_t                    uri;           /* image_ingest_uri */
@@ -110,7 +141,8 @@ typedef struct ngx_http_image_ingest_archive_s
     ngx_http_image_ingest_archive_t;
 
 
-typedef struct {
+
+struct ngx_http_image_ingest_ctx_s {
     /* set before the task is posted; read-only for the thread */
     ngx_http_request_t               *request;
     ngx_http_image_ingest_loc_conf_t *conf;
@@ -153,7 +185,10 @@ typedef struct {
 
     /* image_ingest_archive on: the archive, when the body is one */
     ngx_http_image_ingest_archive_t  *archive;
-} ngx_http_image_ingest_ctx_t;
+
+    /* image_ingest_store s3://: the bucket's requests */
+    ngx_http_image_ingest_s3_t       *s3;
+};
 
 
 extern ngx_module_t     ngx_http_image_ingest_module;
@@ -198,6 +233,18 @@ ngx_int_t ngx_http_image_ingest_archive_thread(
 void ngx_http_image_ingest_archive_done(ngx_http_image_ingest_ctx_t *ctx);
 char *ngx_http_image_ingest_archive_merge(ngx_conf_t *cf,
     ngx_http_image_ingest_loc_conf_t *conf);
+
+
+/* the bucket store (ngx_http_image_ingest_s3.c) */
+extern const ngx_http_image_ingest_store_t  ngx_http_image_ingest_local;
+extern const ngx_http_image_ingest_store_t  ngx_http_image_ingest_s3;
+
+char *ngx_http_image_ingest_s3_resolve(ngx_conf_t *cf,
+    ngx_http_image_ingest_loc_conf_t *conf);
+ngx_int_t ngx_http_image_ingest_s3_init(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx);
+ngx_int_t ngx_http_image_ingest_s3_prepare(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx);
 
 
 /*

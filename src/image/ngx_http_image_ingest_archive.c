@@ -634,7 +634,9 @@ ngx_http_image_ingest_archive_result(ngx_http_image_ingest_ctx_t *ctx)
 
             reason = ctx->full ? "insufficient storage: the image store "
                                  "is full"
-                               : "internal error";
+                     : (ctx->status == NGX_HTTP_BAD_GATEWAY)
+                       ? "bad gateway: the image store failed"
+                       : "internal error";
 
             rc = image_ingest_archive_result(st->arc, e, "refused", NULL,
                                              reason);

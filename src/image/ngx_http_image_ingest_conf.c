@@ -24,6 +24,8 @@ typedef struct {
 
 static char *ngx_http_image_ingest_resolve(ngx_conf_t *cf,
     ngx_http_image_ingest_loc_conf_t *conf);
+static char *ngx_http_image_ingest_resolve_variants(ngx_conf_t *cf,
+    ngx_http_image_ingest_loc_conf_t *conf);
 
 
 ngx_conf_enum_t  ngx_http_image_ingest_format_names[] = {
@@ -291,6 +293,9 @@ ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf)
      *
      *     conf->enable = 0;
      *     conf->store = { 0, NULL };
+     *     conf->backend = NULL;
+     *     conf->s3 = NULL;
+     *     conf->s3_location = NULL;
      *     conf->uri = { 0, NULL };
      *     conf->sign_key = { 0, NULL };
      *     conf->notify = { 0, NULL };
@@ -309,6 +314,7 @@ ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf)
     conf->notify_backoff_max = NGX_CONF_UNSET_MSEC;
     conf->max_size = NGX_CONF_UNSET_SIZE;
     conf->thread_timeout = NGX_CONF_UNSET_MSEC;
+    conf->s3_timeout = NGX_CONF_UNSET_MSEC;
     conf->archive = NGX_CONF_UNSET;
     conf->archive_max_entries = NGX_CONF_UNSET_UINT;
     conf->archive_max_bytes = NGX_CONF_UNSET;
@@ -339,6 +345,11 @@ ngx_http_image_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_uint_value(conf->notify_retries, prev->notify_retries, 5);
     ngx_conf_merge_msec_value(conf->thread_timeout, prev->thread_timeout,
                               NGX_HTTP_EDGE_TASK_TIMEOUT);
+    ngx_conf_merge_msec_value(conf->s3_timeout, prev->s3_timeout, 30000);
+
+    if (conf->s3_timeout == 0) {
+        return "image_ingest_s3_timeout must be positive";
+    }
 
     if (conf->notify_backoff == NGX_CONF_UNSET_MSEC) {
         conf->notify_backoff = prev->notify_backoff;
@@ -416,11 +427,8 @@ ngx_http_image_ingest_resolve(ngx_conf_t *cf,
     ngx_http_image_ingest_loc_conf_t *conf)
 {
     u_char                             *p;
-    ngx_str_t                          *name, *s;
-    ngx_uint_t                          i, nf;
-    void                               *ivlcf;
-    ngx_http_image_variant_limits_t     limits;
-    ngx_http_image_ingest_variant_t    *v;
+    ngx_str_t                          *s;
+    ngx_uint_t                          i;
     ngx_http_image_ingest_main_conf_t  *mcf;
 
     if (conf->store.len == 0) {
@@ -428,6 +436,18 @@ ngx_http_image_ingest_resolve(ngx_conf_t *cf,
                            "image_ingest needs image_ingest_store");
         return NGX_CONF_ERROR;
     }
+
+    if (image_ingest_s3_is((char *) conf->store.data, conf->store.len)) {
+        /* a bucket: no local directory, nothing for the start's sweep */
+
+        if (ngx_http_image_ingest_s3_resolve(cf, conf) != NGX_CONF_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        return ngx_http_image_ingest_resolve_variants(cf, conf);
+    }
+
+    conf->backend = &ngx_http_image_ingest_local;
 
     if (ngx_conf_full_name(cf->cycle, &conf->store, 0) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -455,6 +475,48 @@ ngx_http_image_ingest_resolve(ngx_conf_t *cf,
     ngx_memcpy(p, conf->store.data, conf->store.len);
     p[conf->store.len] = '\0';
     conf->store.data = p;
+
+    if (ngx_http_image_ingest_resolve_variants(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* for the sweep when a worker starts */
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_image_ingest_module);
+
+    s = mcf->stores.elts;
+
+    for (i = 0; i < mcf->stores.nelts; i++) {
+        if (s[i].len == conf->store.len
+            && ngx_strcmp(s[i].data, conf->store.data) == 0)
+        {
+            return NGX_CONF_OK;
+        }
+    }
+
+    s = ngx_array_push(&mcf->stores);
+    if (s == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *s = conf->store;
+
+    return NGX_CONF_OK;
+}
+
+
+/* image_variant's limits, thread pool and presets for the location */
+
+static char *
+ngx_http_image_ingest_resolve_variants(ngx_conf_t *cf,
+    ngx_http_image_ingest_loc_conf_t *conf)
+{
+    u_char                           *p;
+    ngx_str_t                        *name;
+    ngx_uint_t                        i, nf;
+    void                             *ivlcf;
+    ngx_http_image_variant_limits_t   limits;
+    ngx_http_image_ingest_variant_t  *v;
 
     ivlcf = ngx_http_conf_get_module_loc_conf(cf,
                                               ngx_http_image_variant_module);
@@ -532,27 +594,6 @@ ngx_http_image_ingest_resolve(ngx_conf_t *cf,
             }
         }
     }
-
-    /* for the sweep when a worker starts */
-
-    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_image_ingest_module);
-
-    s = mcf->stores.elts;
-
-    for (i = 0; i < mcf->stores.nelts; i++) {
-        if (s[i].len == conf->store.len
-            && ngx_strcmp(s[i].data, conf->store.data) == 0)
-        {
-            return NGX_CONF_OK;
-        }
-    }
-
-    s = ngx_array_push(&mcf->stores);
-    if (s == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    *s = conf->store;
 
     return NGX_CONF_OK;
 }
