@@ -1,0 +1,415 @@
+#!/usr/bin/perl
+# image_ingest_store s3://<bucket>/<prefix>: uploads stored in a real
+# S3 bucket (Ceph RADOS Gateway, t/lib/Edge/Ceph.pm) shared by two nginx
+# instances on 127.0.0.1.  An upload to node A is served by node B; a
+# duplicate is 200 on either node; the same bytes stored on A and B at
+# once: one 201, one 200 (the original's "If-None-Match: *" PUT got a
+# 412), one original, one notification; a worker killed mid-upload
+# leaves variants without an original, which
+# scripts/image-ingest-s3-sweep removes (and nothing else); an archive
+# stored into the bucket; a wrong secret and an unreachable store: 502
+# with one [error] naming the S3 error code, never the secret.
+#
+# Node A reaches the bucket through t/lib/s3_hold_proxy.py, which can
+# hold the original's PUT (the commit) to make the races deterministic.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Digest::MD5 qw(md5_hex);
+use IO::Compress::Zip qw($ZipError);
+use JSON::PP ();
+use POSIX qw(WNOHANG);
+use Test::More;
+use Time::HiRes ();
+
+use Edge::Ceph qw(s3_server);
+use Edge::Nginx qw(alloc_port pid_alive);
+use Edge::Image qw(have_vips png info image_type sample_photo);
+
+have_vips() or BAIL_OUT('the vips command is missing (libvips-tools)');
+
+my $PY = '/usr/bin/python3';
+my $json = JSON::PP->new->canonical;
+
+my $s3 = s3_server();
+my $bucket = $s3->bucket;
+my $upstream_port = ($s3->endpoint =~ /:(\d+)\z/)[0];
+
+my $a = Edge::Nginx->new(modules => [qw(s3 image_variant)]);
+my $b = Edge::Nginx->new(modules => [qw(s3 image_variant)]);
+
+# ---- the hold proxy in front of the bucket, for node A
+
+my $hold_dir = $a->prefix . '/hold';
+mkdir $hold_dir or die "mkdir $hold_dir: $!";
+my $proxy_port = alloc_port();
+my $proxy_pid = fork // die "fork: $!";
+if (!$proxy_pid) {
+    open STDIN, '<', '/dev/null';
+    exec $PY, "$FindBin::Bin/lib/s3_hold_proxy.py", $proxy_port,
+        $upstream_port, $hold_dir or POSIX::_exit(127);
+}
+END { if ($proxy_pid) { kill 'KILL', $proxy_pid; waitpid $proxy_pid, 0 } }
+$a->wait_for(sub { -e "$hold_dir/ready" }, 10) or BAIL_OUT('no hold proxy');
+
+# ---- both nodes: the same bucket; B also a wrong secret and a dead port
+
+my $cred = sprintf "[default]\naws_access_key_id = %s\n"
+    . "aws_secret_access_key = %s\n", $s3->key_id, $s3->secret;
+my $wrong_secret = 'WRONGsecretWRONGsecretWRONGsecret0123456';
+(my $bad_cred = $cred) =~ s/(aws_secret_access_key = ).*/$1$wrong_secret/;
+
+my $dead_port = alloc_port();    # allocated, never listened on
+
+for my $n ($a, $b) {
+    $n->write_file('s3.cred', $cred);
+    $n->write_file('bad.cred', $bad_cred);
+    $n->var(BUCKET => $bucket);
+    $n->var(ENDPOINT => $n == $a ? "http://127.0.0.1:$proxy_port"
+                                 : $s3->endpoint);
+    $n->var(DEAD => $dead_port);
+    $n->backend(sub { [204, [], ''] });    # the app's hook
+}
+
+my $conf = <<'EOF';
+    image_variant_preset avatar width=64 height=64 fit=cover format=auto;
+    image_variant_preset thumb width=96 height=96 fit=inside format=webp;
+
+    s3_bucket photos {
+        endpoint     %%ENDPOINT%%;
+        region       us-east-1;
+        bucket       %%BUCKET%%;
+        style        path;
+        credentials  %%PREFIX%%/s3.cred;
+    }
+
+    s3_bucket wrong {
+        endpoint     %%ENDPOINT%%;
+        region       us-east-1;
+        bucket       %%BUCKET%%;
+        style        path;
+        credentials  %%PREFIX%%/bad.cred;
+    }
+
+    s3_bucket dead {
+        endpoint     http://127.0.0.1:%%DEAD%%;
+        region       us-east-1;
+        bucket       %%BUCKET%%;
+        style        path;
+        credentials  %%PREFIX%%/s3.cred;
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        client_max_body_size 30m;
+
+        location = /upload {
+            image_ingest;
+            image_ingest_store     s3://photos/img/;
+            image_ingest_variants  avatar thumb;
+            image_ingest_uri       /img/;
+            image_ingest_archive   on;
+            image_ingest_notify    http://127.0.0.1:%%BACKEND%%/hook;
+            image_ingest_s3_timeout 20s;
+        }
+
+        location = /upload-wrong {
+            image_ingest;
+            image_ingest_store     s3://wrong/img/;
+            image_ingest_variants  avatar;
+        }
+
+        location = /upload-dead {
+            image_ingest;
+            image_ingest_store     s3://dead/img/;
+            image_ingest_s3_timeout 2s;
+        }
+
+        # variants, served from the bucket
+        location ~ "^/img/(\w+/[0-9a-f]{32}\.(?:jpg|png|webp))$" {
+            s3_proxy photos img/$1;
+        }
+    }
+EOF
+
+$a->run($conf);
+$b->run($conf);
+
+# ---- helpers
+
+sub py {
+    my ($code, @args) = @_;
+    my $pid = open(my $fh, '-|') // die "fork: $!";
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        exec $PY, '-c', $code, @args or POSIX::_exit(127);
+    }
+    local $/;
+    my $out = <$fh>;
+    close $fh;
+    return $out;
+}
+
+# every key under img/ with its Content-Type
+sub objects {
+    my $out = py(<<'PY', $s3->endpoint, $s3->key_id, $s3->secret, $bucket);
+import boto3, botocore.config, json, sys
+e, k, s, b = sys.argv[1:5]
+c = boto3.client('s3', endpoint_url=e, aws_access_key_id=k,
+                 aws_secret_access_key=s, region_name='us-east-1',
+                 config=botocore.config.Config(s3={'addressing_style': 'path'}))
+out = {}
+for page in c.get_paginator('list_objects_v2').paginate(Bucket=b,
+                                                         Prefix='img/'):
+    for o in page.get('Contents', []):
+        out[o['Key']] = o['Size']
+print(json.dumps(out))
+PY
+    my $r = eval { $json->decode($out) };
+    BAIL_OUT("listing the bucket failed: $out") unless $r;
+    return $r;
+}
+
+sub object {
+    my ($key) = @_;
+    my $r = $s3->client('get', $bucket, $key);
+    return $r->{ok} ? pack('H*', $r->{body_hex}) : undef;
+}
+
+sub keys_of {
+    my ($md5) = @_;
+    return [ sort grep { /\Q$md5\E/ } keys %{ objects() } ];
+}
+
+sub upload {
+    my ($node, $body, $path) = @_;
+    my $r = $node->request('PUT', $path // '/upload',
+                           { content => $body, timeout => 30 });
+    $r->{json} = eval { $json->decode($r->{content}) } // {};
+    return $r;
+}
+
+# an upload in a child process: its status and body land in a file
+sub upload_bg {
+    my ($node, $body, $file) = @_;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        my $r = $node->request('PUT', '/upload',
+                               { content => $body, timeout => 30 });
+        open my $fh, '>', $file or POSIX::_exit(1);
+        print {$fh} "$r->{status}\n$r->{content}";
+        close $fh;
+        POSIX::_exit(0);
+    }
+    return $pid;
+}
+
+sub finish_bg {
+    my ($pid, $file) = @_;
+    my $done = $a->wait_for(sub { waitpid($pid, WNOHANG) == $pid }, 30);
+    if (!$done) {
+        kill 'KILL', $pid;
+        waitpid $pid, 0;
+    }
+    open my $fh, '<', $file or return { status => 0, content => '' };
+    local $/;
+    my ($status, $content) = split /\n/, scalar <$fh>, 2;
+    return { status => $status, content => $content // '',
+             json => eval { $json->decode($content // '') } // {} };
+}
+
+sub hooks {
+    my ($node) = @_;
+    return grep { $_->{path} eq '/hook' } $node->backend_requests;
+}
+
+sub photo {
+    my ($r, $g, $bl) = @_;
+    return png(width => 120, height => 80, fill => [$r, $g, $bl],
+               rects => [[10, 10, 30, 20, [255 - $r, 255 - $g, 255 - $bl]]]);
+}
+
+sub hold    { open my $fh, '>', "$hold_dir/hold" or die $!; close $fh;
+              unlink "$hold_dir/held" }
+sub release { unlink "$hold_dir/hold" }
+sub held    { $a->wait_for(sub { -e "$hold_dir/held" }, 20) }
+
+# ---- an upload to A, stored in the bucket, served by B
+
+my $photo = sample_photo();
+my $key = md5_hex($photo);
+
+my $r = upload($a, $photo);
+is($r->{status}, 201, 'A: 201') or diag $r->{content};
+is($r->{json}{key}, $key, 'the key is the MD5');
+is_deeply($r->{json}{variants}, { avatar => "/img/avatar/$key.jpg",
+                                  thumb => "/img/thumb/$key.webp" },
+          'the variant URIs');
+
+is_deeply(keys_of($key), [ "img/$key.jpg", "img/$key.json",
+                           "img/avatar/$key.jpg", "img/thumb/$key.webp" ],
+          'the bucket: original, metadata, variants under the prefix');
+is(object("img/$key.jpg"), $photo, 'the original, byte for byte');
+
+my $meta = eval { $json->decode(object("img/$key.json")) } // {};
+is_deeply([ @{$meta}{qw(key width height format bytes)} ],
+          [ $key, 1920, 1280, 'jpeg', length $photo ], 'the metadata');
+
+my $v = $b->get("/img/avatar/$key.jpg");
+is($v->{status}, 200, 'B serves the variant A stored');
+is($v->{content}, object("img/avatar/$key.jpg"), '... the same bytes');
+is(image_type($v->{content}) . ' ' . info($v->{content})->{width},
+   'jpeg 64', '... a 64 px JPEG');
+is($b->get("/img/thumb/$key.webp")->{status}, 200, 'and the WebP one');
+
+ok($a->wait_for(sub { hooks($a) >= 1 }, 5), 'A notified the app');
+
+# ---- duplicates: on either node, 200 and nothing written
+
+$r = upload($b, $photo);
+is($r->{status}, 200, 'the same bytes on B: 200 (a duplicate)');
+is($r->{json}{key}, $key, '... the same key');
+$r = upload($a, $photo);
+is($r->{status}, 200, 'again on A: 200');
+is(scalar(@{ keys_of($key) }), 4, 'still one of each object');
+
+# ---- the same bytes on A and B at once: one 201, one 200, one original
+
+my $p2 = photo(200, 30, 40);
+my $k2 = md5_hex($p2);
+my $hooks_a = () = hooks($a);
+my $hooks_b = () = hooks($b);
+
+hold();
+my $bg = upload_bg($a, $p2, $a->prefix . '/race.out');
+ok(held(), "A's commit (the original's PUT) is held at the proxy");
+is_deeply(keys_of($k2), [ "img/$k2.json", "img/avatar/$k2.jpg",
+                          "img/thumb/$k2.webp" ],
+          '... its variants and metadata are in, the original is not');
+
+$r = upload($b, $p2);
+is($r->{status}, 201, 'B stores the same bytes meanwhile: 201');
+
+release();
+my $ra = finish_bg($bg, $a->prefix . '/race.out');
+is($ra->{status}, 200, "A's commit then gets a 412: 200, a duplicate")
+    or diag $ra->{content};
+is($ra->{json}{key}, $k2, '... with the key');
+is_deeply(keys_of($k2), [ "img/$k2.json", "img/$k2.png",
+                          "img/avatar/$k2.jpg", "img/thumb/$k2.webp" ],
+          'one original, its variants, its metadata');
+is(object("img/$k2.png"), $p2, 'the original is complete');
+like($a->error_log, qr/image_ingest: duplicate \Q$k2\E\.png/,
+     'A logged a duplicate');
+
+ok($b->wait_for(sub { hooks($b) > $hooks_b }, 5), 'B notified the app');
+Time::HiRes::sleep(0.3);
+is(scalar(() = hooks($a)), $hooks_a, 'A did not: one notification');
+
+# ---- a worker killed mid-upload: no original, the sweep removes the rest
+
+my $p3 = photo(10, 220, 90);
+my $k3 = md5_hex($p3);
+my ($worker) = $a->worker_pids;
+
+hold();
+$bg = upload_bg($a, $p3, $a->prefix . '/kill.out');
+ok(held(), "A's commit is held");
+kill 'KILL', $worker;
+my $rk = finish_bg($bg, $a->prefix . '/kill.out');
+isnt($rk->{status}, 201, 'the client of the killed worker got no 201');
+release();
+ok($a->wait_for(sub { my @w = $a->worker_pids; @w && $w[0] != $worker }, 10),
+   'the master started another worker');
+$a->allow_log(qr/worker process $worker exited on signal 9/);
+
+Time::HiRes::sleep(0.5);    # a dropped request would have arrived
+is_deeply(keys_of($k3), [ "img/$k3.json", "img/avatar/$k3.jpg",
+                          "img/thumb/$k3.webp" ],
+          'the interrupted upload left variants and metadata, no original');
+
+my $sweep = $a->repo . '/scripts/image-ingest-s3-sweep';
+my @sweep = ($PY, $sweep, '--endpoint', $s3->endpoint, '--bucket', $bucket,
+             '--prefix', 'img/', '--credentials', $a->prefix . '/s3.cred');
+
+my $out = `@sweep 2>&1`;
+is($?, 0, 'sweep with the default --min-age: runs') or diag $out;
+like($out, qr/^0 interrupted uploads, 0 objects removed/m,
+     '... and leaves a young upload alone (it may be in progress)');
+is(scalar(@{ keys_of($k3) }), 3, '... its objects are all there');
+
+$out = `@sweep --min-age 0 --dry-run 2>&1`;
+like($out, qr{would remove img/avatar/\Q$k3\E\.jpg}, 'a dry run names them');
+is(scalar(@{ keys_of($k3) }), 3, '... and removes nothing');
+
+my $before = objects();
+$out = `@sweep --min-age 0 2>&1`;
+is($?, 0, 'sweep --min-age 0') or diag $out;
+like($out, qr/^1 interrupted upload, 3 objects removed/m, '... its summary');
+is_deeply(keys_of($k3), [], 'the orphans are gone');
+delete @{$before}{ grep { /\Q$k3\E/ } keys %$before };
+is_deeply(objects(), $before, 'nothing else was touched');
+
+$r = upload($b, $p3);
+is($r->{status}, 201, 'the same bytes uploaded again: 201');
+is(scalar(@{ keys_of($k3) }), 4, '... complete this time');
+
+# ---- an archive upload into the bucket
+
+my $p4 = photo(90, 90, 250);
+my $k4 = md5_hex($p4);
+my $zip;
+{
+    my $z = IO::Compress::Zip->new(\$zip, Name => 'trip/new.png', Minimal => 1)
+        or die $ZipError;
+    $z->print($p4);
+    $z->newStream(Name => 'trip/known.png', Minimal => 1);
+    $z->print($p2);
+    $z->close;
+}
+$r = upload($b, $zip);
+is($r->{status}, 201, 'a zip on B: 201') or diag $r->{content};
+is_deeply([ @{ $r->{json} }{qw(stored duplicates)} ], [1, 1],
+          '... one stored, one duplicate');
+is_deeply(keys_of($k4), [ "img/$k4.json", "img/$k4.png",
+                          "img/avatar/$k4.jpg", "img/thumb/$k4.webp" ],
+          '... its new image is in the bucket');
+$meta = eval { $json->decode(object("img/$k4.json")) } // {};
+is($meta->{meta}{entry_name}, 'trip/new.png', '... with its entry name');
+is($a->get("/img/avatar/$k4.jpg")->{status}, 200, '... and A serves it');
+
+# ---- a wrong secret, an unreachable store: 502, the code logged once
+
+my $p5 = photo(1, 2, 3);
+my $k5 = md5_hex($p5);
+$b->allow_log(qr/image_ingest: store: .*SignatureDoesNotMatch/);
+$r = upload($b, $p5, '/upload-wrong');
+is($r->{status}, 502, 'a wrong secret: 502');
+is($r->{json}{error}, 'bad gateway: the image store failed',
+   '... a JSON error without details');
+my @lines = grep { /SignatureDoesNotMatch/ } split /\n/, $b->error_log;
+is(scalar @lines, 1, 'one log line names SignatureDoesNotMatch');
+like($lines[0] // '', qr{\[error\].*s3://wrong/img/\Q$k5\E\.png},
+     '... at error, with the bucket and key');
+unlike($b->error_log, qr/\Q$wrong_secret\E|\Q${\ $s3->secret }\E/,
+       'no secret in the log');
+is_deeply(keys_of($k5), [], 'nothing stored');
+
+$b->allow_log(qr/image_ingest: store: .*s3:\/\/dead\//);
+$r = upload($b, $p5, '/upload-dead');
+is($r->{status}, 502, 'the store unreachable: 502');
+like($b->error_log, qr{\[error\].*store: GET s3://dead/img/\Q$k5\E\.png: },
+     '... logged with the bucket and key');
+
+# the proxy holds files of A's prefix open: stopped first
+kill 'KILL', $proxy_pid;
+waitpid $proxy_pid, 0;
+$proxy_pid = 0;
+
+$b->finish;
+$a->finish;
+done_testing();
