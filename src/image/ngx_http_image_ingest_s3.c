@@ -313,7 +313,7 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
     char                          key[IMAGE_INGEST_S3_KEY_LEN];
     char                          md5[IMAGE_INGEST_S3_MD5_LEN + 1];
     char                          sha[65];
-    char                          code[IMAGE_INGEST_S3_CODE_LEN];
+    char                          code[64];
     char                          err[EDGE_S3_ERR_LEN];
     char                          line[EDGE_S3_MAX_TOKEN + 64];
     ngx_int_t                     rc;
@@ -497,7 +497,9 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
         break;
 
     default: /* DENIED, FAILED */
-        (void) image_ingest_s3_error_code(rq.error, rq.error_len, code);
+        code[0] = '\0';
+        (void) edge_s3_error_code(rq.error, rq.error_len, code,
+                                  sizeof(code));
 
         ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err),
                      "store: %s s3://%s/%s: HTTP %l%s%s%Z", method,

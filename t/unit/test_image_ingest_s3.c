@@ -2,9 +2,8 @@
 /*
  * Unit tests for image_ingest_s3.c: "s3://<bucket>/<prefix>" parsed or
  * refused, object keys, Content-MD5 against RFC 1864's form (base64 of
- * the binary MD5, not of its hex), content types, S3 error codes read
- * from error bodies (only a well-formed code, printable), and what each
- * answer means for an upload.
+ * the binary MD5, not of its hex), content types, and what each answer
+ * means for an upload.
  */
 
 
@@ -153,50 +152,6 @@ UNIT_TEST(test_content_type)
 }
 
 
-UNIT_TEST(test_error_code)
-{
-    char         code[IMAGE_INGEST_S3_CODE_LEN];
-    const char  *b;
-
-    b = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error>"
-        "<Code>SignatureDoesNotMatch</Code><Message></Message>"
-        "<RequestId>tx0</RequestId></Error>";
-    CHECK_INT(image_ingest_s3_error_code(b, strlen(b), code), 21);
-    CHECK_STR(code, "SignatureDoesNotMatch");
-
-    b = "<Error><Code>RequestTimeTooSkewed</Code></Error>";
-    CHECK_INT(image_ingest_s3_error_code(b, strlen(b), code), 20);
-    CHECK_STR(code, "RequestTimeTooSkewed");
-
-    /* nothing: no body, no tag, an empty code, a code cut off */
-    CHECK_INT(image_ingest_s3_error_code(NULL, 0, code), 0);
-    CHECK_STR(code, "");
-    b = "<html>502 Bad Gateway</html>";
-    CHECK_INT(image_ingest_s3_error_code(b, strlen(b), code), 0);
-    b = "<Error><Code></Code></Error>";
-    CHECK_INT(image_ingest_s3_error_code(b, strlen(b), code), 0);
-    b = "<Error><Code>AccessDen";
-    CHECK_INT(image_ingest_s3_error_code(b, strlen(b), code), 0);
-    CHECK_INT(image_ingest_s3_error_code(b, 6, code), 0);
-
-    /* anything but letters and digits: not a code (never logged raw) */
-    b = "<Code>Access\nDenied</Code>";
-    CHECK_INT(image_ingest_s3_error_code(b, strlen(b), code), 0);
-    b = "<Code>Access\"Denied</Code>";
-    CHECK_INT(image_ingest_s3_error_code(b, strlen(b), code), 0);
-
-    /* longer than the room: refused, not cut */
-    b = "<Code>AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-        "AAAAAAAAAA</Code>";
-    CHECK_INT(image_ingest_s3_error_code(b, strlen(b), code), 0);
-    CHECK_STR(code, "");
-
-    /* within len only */
-    b = "<Code>NoSuchKey</Code>";
-    CHECK_INT(image_ingest_s3_error_code(b, 15, code), 0);
-}
-
-
 UNIT_TEST(test_outcome)
 {
     CHECK_INT(image_ingest_s3_outcome(200, 0), IMAGE_INGEST_S3_DONE);
@@ -219,4 +174,4 @@ UNIT_TEST(test_outcome)
 
 
 UNIT_MAIN(test_parse, test_parse_refused, test_key, test_content_md5,
-          test_content_type, test_error_code, test_outcome)
+          test_content_type, test_outcome)

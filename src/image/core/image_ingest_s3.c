@@ -162,56 +162,6 @@ image_ingest_s3_content_type(const char *rel)
 }
 
 
-size_t
-image_ingest_s3_error_code(const char *body, size_t len,
-    char code[IMAGE_INGEST_S3_CODE_LEN])
-{
-    size_t       n;
-    const char  *p, *end;
-
-    static const char  open[] = "<Code>";
-
-    code[0] = '\0';
-
-    if (body == NULL || len < sizeof(open) - 1) {
-        return 0;
-    }
-
-    end = body + len;
-
-    for (p = body; p + sizeof(open) - 1 <= end; p++) {
-        if (memcmp(p, open, sizeof(open) - 1) == 0) {
-            break;
-        }
-    }
-
-    if (p + sizeof(open) - 1 > end) {
-        return 0;
-    }
-
-    p += sizeof(open) - 1;
-
-    for (n = 0; p + n < end && n < IMAGE_INGEST_S3_CODE_LEN - 1; n++) {
-        if (!((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z')
-              || (p[n] >= '0' && p[n] <= '9')))
-        {
-            break;
-        }
-    }
-
-    /* the code and its closing tag, else nothing trustworthy */
-
-    if (n == 0 || p + n >= end || p[n] != '<') {
-        return 0;
-    }
-
-    memcpy(code, p, n);
-    code[n] = '\0';
-
-    return n;
-}
-
-
 image_ingest_s3_outcome_e
 image_ingest_s3_outcome(long status, int conditional_put)
 {

@@ -30,7 +30,6 @@
 #define IMAGE_INGEST_S3_PREFIX_LEN   512
 #define IMAGE_INGEST_S3_KEY_LEN      (IMAGE_INGEST_S3_PREFIX_LEN + 160)
 #define IMAGE_INGEST_S3_MD5_LEN      24     /* base64 of 16 bytes */
-#define IMAGE_INGEST_S3_CODE_LEN     64
 
 
 /* what an answer of the bucket means for the upload */
@@ -74,15 +73,6 @@ void image_ingest_s3_content_md5(const void *data, size_t len,
 
 /* the Content-Type of an object, by the extension of its name */
 const char *image_ingest_s3_content_type(const char *rel);
-
-/*
- * The S3 error code of an error answer's XML body ("<Code>...</Code>"),
- * letters and digits only, NUL-terminated, at most
- * IMAGE_INGEST_S3_CODE_LEN - 1 of them: its length, 0 when there is none
- * (a HEAD's answer has no body).
- */
-size_t image_ingest_s3_error_code(const char *body, size_t len,
-    char code[IMAGE_INGEST_S3_CODE_LEN]);
 
 /* an HTTP status of a HEAD (conditional: 0) or of a PUT of the commit */
 image_ingest_s3_outcome_e image_ingest_s3_outcome(long status,
