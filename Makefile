@@ -14,7 +14,7 @@
 NGX_SRC     ?= /usr/share/nginx/src
 NGINX       ?= /usr/sbin/nginx
 BUILD       := build
-MODULES     := album_zip image_variant face lambda edge_metrics
+MODULES     := album_zip image_variant face lambda edge_metrics s3
 SO           = $(foreach m,$(MODULES),$(1)/ngx_http_$(m)_module.so)
 SOURCES     := config $(shell find src -name '*.[ch]' 2>/dev/null)
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
@@ -134,7 +134,7 @@ test: build models unit sdk
 	scripts/check-layout src
 	scripts/check-ngx-formats src
 	scripts/check-docs src docs
-	prove -j$(PROVE_JOBS) -r t
+	scripts/with-ceph $(BUILD)/ceph prove -j$(PROVE_JOBS) -r t
 
 asan: deps models sdk $(call SO,$(BUILD)/asan) $(BUILD)/asan/faceenc
 	scripts/check-layout src
@@ -145,7 +145,7 @@ asan: deps models sdk $(call SO,$(BUILD)/asan) $(BUILD)/asan/faceenc
 	TEST_FACEENC=$(CURDIR)/$(BUILD)/asan/faceenc \
 	TEST_NGINX_MODULES=$(CURDIR)/$(BUILD)/asan \
 	TEST_NGINX_PRELOAD="$(ASAN_RT) $(UBSAN_RT)" \
-	    prove -j$(PROVE_JOBS) -r t
+	    scripts/with-ceph $(BUILD)/ceph prove -j$(PROVE_JOBS) -r t
 
 # As root, the workers would run as "nobody", who may not read a clone under
 # /root; the demo keeps root's identity instead (it listens on loopback only).

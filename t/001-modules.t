@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# The five built modules load into stock nginx, link what they should
+# The six built modules load into stock nginx, link what they should
 # (and album_zip nothing heavy), and nginx serves with all of them.
 
 use strict;
@@ -13,7 +13,7 @@ use Test::More;
 
 use Edge::Nginx;
 
-my @modules = qw(album_zip image_variant face lambda edge_metrics);
+my @modules = qw(album_zip image_variant face lambda edge_metrics s3);
 
 # Shared libraries each module must (or must not) pull in.
 my %needs = (
@@ -22,11 +22,13 @@ my %needs = (
     face => [qw(libvips libXNNPACK libpthreadpool libcjson libcurl)],
     lambda        => [qw(libcrypto)],
     edge_metrics  => [],
+    s3            => [qw(libcrypto)],
 );
 my %never = (album_zip => [qw(libvips libXNNPACK)],
              lambda    => [qw(libvips libXNNPACK libcurl libcjson)],
              edge_metrics => [qw(libvips libXNNPACK libcurl libcjson
-                                 libcrypto libdeflate)]);
+                                 libcrypto libdeflate)],
+             s3 => [qw(libvips libXNNPACK libcurl libcjson libdeflate)]);
 
 # Dies, failing the file, when a module has not been built.
 my $t = Edge::Nginx->new(modules => \@modules);
@@ -58,7 +60,7 @@ my $body = <<'EOF';
     }
 EOF
 my ($ok, $out) = $t->check_config($body);
-ok $ok, 'nginx -t with all five modules' or diag $out;
+ok $ok, 'nginx -t with all six modules' or diag $out;
 
 $t->run($body);
 my $r = $t->get('/');

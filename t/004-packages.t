@@ -37,7 +37,7 @@ my @debs = sort glob "$out/*.deb";
 my %pkg = map { (`dpkg-deb -f $_ Package` =~ /(\S+)/)[0] => $_ } @debs;
 my @modules = qw(libnginx-mod-http-album-zip libnginx-mod-http-edge-metrics
     libnginx-mod-http-face libnginx-mod-http-image-variant
-    libnginx-mod-http-lambda);
+    libnginx-mod-http-lambda libnginx-mod-http-s3);
 is_deeply [sort keys %pkg], [@modules, 'photo-edge-face-models'],
     'one package per .so, and the models';
 
@@ -63,6 +63,9 @@ unlike `dpkg-deb -f $pkg{'libnginx-mod-http-lambda'} Depends`,
 unlike `dpkg-deb -f $pkg{'libnginx-mod-http-edge-metrics'} Depends`,
     qr/libvips|libxnnpack|libcurl|libssl|libcrypto|libdeflate/,
     'edge metrics: libc only';
+unlike `dpkg-deb -f $pkg{'libnginx-mod-http-s3'} Depends`,
+    qr/libvips|libxnnpack|libcurl|libcjson|libdeflate/,
+    's3: libcrypto, nothing heavy';
 
 SKIP: {
     skip 'lintian not installed', 1 unless -x '/usr/bin/lintian';
@@ -110,10 +113,10 @@ sub nginx_t {
     return ($? >> 8, $o);
 }
 
-dpkg_ok("-i @debs", 'dpkg -i: the six packages install');
+dpkg_ok("-i @debs", 'dpkg -i: the seven packages install');
 
 my @want = map { "50-mod-http-$_.conf" } qw(album-zip edge-metrics face
-    image-variant lambda);
+    image-variant lambda s3);
 is_deeply [enabled()], \@want, 'postinst: every module enabled';
 
 my ($rc, $o) = nginx_t();
@@ -135,7 +138,7 @@ dpkg_ok("-i $pkg{'libnginx-mod-http-album-zip'}", 'album zip upgraded');
 ok !-e "$root/etc/nginx/modules-enabled/50-mod-http-album-zip.conf",
     'an upgrade keeps the administrator\'s disabling';
 
-dpkg_ok('--purge ' . join(' ', sort keys %pkg), 'dpkg --purge: all six');
+dpkg_ok('--purge ' . join(' ', sort keys %pkg), 'dpkg --purge: all seven');
 is_deeply [enabled()], [], 'purge: no snippet left in modules-enabled';
 my @left = grep { -f } map { glob "$root$_" } '/usr/lib/nginx/modules/*',
     '/usr/share/nginx/modules-available/*', '/usr/share/photo-edge/*/*',
