@@ -382,6 +382,42 @@ $meta = eval { $json->decode(object("img/$k4.json")) } // {};
 is($meta->{meta}{entry_name}, 'trip/new.png', '... with its entry name');
 is($a->get("/img/avatar/$k4.jpg")->{status}, 200, '... and A serves it');
 
+# ---- credentials rotated by rewriting the file, no reload: an archive's
+# next entry is signed with the new ones
+
+my ($p6, $p7) = (photo(33, 66, 99), photo(99, 66, 33));
+my ($k6, $k7) = (md5_hex($p6), md5_hex($p7));
+{
+    my $z = IO::Compress::Zip->new(\$zip, Name => 'one.png', Minimal => 1)
+        or die $ZipError;
+    $z->print($p6);
+    $z->newStream(Name => 'two.png', Minimal => 1);
+    $z->print($p7);
+    $z->close;
+}
+hold();
+$bg = upload_bg($a, $zip, $a->prefix . '/rotate.out');
+ok(held(), "the first entry's commit is held");
+Time::HiRes::sleep(1.1);    # the file is looked at once a second at most
+$a->write_file('s3.cred', $bad_cred);
+release();
+$r = finish_bg($bg, $a->prefix . '/rotate.out');
+is($r->{status}, 502, 'the secret rotated mid-archive: 502');
+is_deeply([ map { $_->{status} } @{ $r->{json}{entries} // [] } ],
+          [ 'stored', 'refused' ],
+          '... the first entry stored, the next signed with the new secret')
+    or diag $r->{content};
+is(scalar(@{ keys_of($k6) }), 4, '... the first one complete');
+is(scalar(@{ keys_of($k7) }), 0, '... nothing of the second');
+like($a->error_log,
+     qr/entry "two\.png": store: GET \S+\Q$k7\E\S+ HTTP 403 SignatureDoes/,
+     '... logged with its code');
+
+Time::HiRes::sleep(1.1);
+$a->write_file('s3.cred', $cred);
+$r = upload($a, $p7);
+is($r->{status}, 201, 'the file rewritten again: uploads work, no reload');
+
 # ---- a wrong secret, an unreachable store: 502, the code logged once
 
 my $p5 = photo(1, 2, 3);

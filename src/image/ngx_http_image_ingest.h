@@ -245,6 +245,8 @@ ngx_int_t ngx_http_image_ingest_s3_init(ngx_http_request_t *r,
     ngx_http_image_ingest_ctx_t *ctx);
 ngx_int_t ngx_http_image_ingest_s3_prepare(ngx_http_request_t *r,
     ngx_http_image_ingest_ctx_t *ctx);
+void ngx_http_image_ingest_s3_renew(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx);
 
 
 /*

@@ -191,10 +191,37 @@ ngx_int_t
 ngx_http_image_ingest_s3_prepare(ngx_http_request_t *r,
     ngx_http_image_ingest_ctx_t *ctx)
 {
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "image_ingest: storing into s3://%s/%s",
+                   ctx->conf->s3_location->bucket,
+                   ctx->conf->s3_location->prefix);
+
     /* NGX_ERROR: the pool is exhausted */
 
     return ngx_http_edge_s3_target(ctx->conf->s3, r->pool,
                                    r->connection->log, &ctx->s3->target);
+}
+
+
+/*
+ * Before an archive's next entry (the task not running): the credentials
+ * as they are now, so that a long archive outlives a rotation of
+ * temporary ones (the file is re-read at most once a second)
+ */
+
+void
+ngx_http_image_ingest_s3_renew(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx)
+{
+    ngx_http_edge_s3_bucket_t  *b;
+
+    b = ctx->conf->s3;
+
+    (void) ngx_http_edge_s3_refresh(b, r->connection->log, 0);
+
+    if (b->creds) {
+        ctx->s3->target.credentials = *b->creds;
+    }
 }
 
 
