@@ -120,7 +120,8 @@ ngx_http_image_ingest_s3_resolve(ngx_conf_t *cf,
                               loc, err, sizeof(err))
         != 0)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "image_ingest_store: %s",
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "image_ingest_store \"%V\": %s", &conf->store,
                            err);
         return NGX_CONF_ERROR;
     }

@@ -98,8 +98,23 @@ UNIT_TEST(test_parse_refused)
     CHECK_INT(image_ingest_s3_parse(big, 5 + 4 + 512, &loc, err,
                                     sizeof(err)), -1);
 
-    /* the message quotes at most 64 bytes */
-    CHECK(strlen(err) < 200);
+    /* 512 with its own final "/": accepted, and what it gives parses again */
+    big[5 + 4 + 511] = '/';
+    CHECK_INT(image_ingest_s3_parse(big, 5 + 4 + 512, &loc, err,
+                                    sizeof(err)), 0);
+    CHECK_INT(strlen(loc.prefix), 512);
+    CHECK_INT(image_ingest_s3_parse(big, 5 + 4 + 513, &loc, err,
+                                    sizeof(err)), -1);
+
+    /* the message quotes nothing of the input: printable whatever it is */
+    CHECK_INT(image_ingest_s3_parse("s3:///x!/y\xcc\x9d\xd1/", 14, &loc, err,
+                                    sizeof(err)), -1);
+    for (i = 0; err[i]; i++) {
+        CHECK(err[i] >= 0x20 && err[i] < 0x7f);
+    }
+    CHECK_INT(image_ingest_s3_parse("s3://ph\x01otos/", 15, &loc, err,
+                                    sizeof(err)), -1);
+    CHECK(strchr(err, '\x01') == NULL);
 }
 
 

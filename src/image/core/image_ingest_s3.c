@@ -32,8 +32,7 @@ image_ingest_s3_parse(const char *s, size_t len,
     memset(loc, 0, sizeof(image_ingest_s3_location_t));
 
     if (!image_ingest_s3_is(s, len)) {
-        snprintf(err, err_len, "\"%.*s\" does not start with \"s3://\"",
-                 (int) (len < 64 ? len : 64), s);
+        snprintf(err, err_len, "does not start with \"s3://\"");
         return -1;
     }
 
@@ -44,9 +43,8 @@ image_ingest_s3_parse(const char *s, size_t len,
     n = (size_t) ((slash ? slash : end) - p);
 
     if (n == 0 || n > IMAGE_INGEST_S3_NAME_LEN) {
-        snprintf(err, err_len, "no s3_bucket name of 1 to %d bytes in "
-                 "\"%.*s\"", IMAGE_INGEST_S3_NAME_LEN,
-                 (int) (len < 64 ? len : 64), s);
+        snprintf(err, err_len, "no s3_bucket name of 1 to %d bytes after "
+                 "\"s3://\"", IMAGE_INGEST_S3_NAME_LEN);
         return -1;
     }
 
@@ -55,8 +53,8 @@ image_ingest_s3_parse(const char *s, size_t len,
               || (p[i] >= '0' && p[i] <= '9') || p[i] == '_' || p[i] == '-'
               || p[i] == '.'))
         {
-            snprintf(err, err_len, "the s3_bucket name in \"%.*s\" is not "
-                     "[A-Za-z0-9_.-]", (int) (len < 64 ? len : 64), s);
+            snprintf(err, err_len, "the s3_bucket name is not "
+                     "[A-Za-z0-9_.-]");
             return -1;
         }
     }
@@ -71,18 +69,17 @@ image_ingest_s3_parse(const char *s, size_t len,
     p = slash + 1;
     n = (size_t) (end - p);
 
-    /* room for the "/" added */
+    /* at most IMAGE_INGEST_S3_PREFIX_LEN with the "/" added */
 
-    if (n > IMAGE_INGEST_S3_PREFIX_LEN - 1) {
-        snprintf(err, err_len, "the prefix in \"%.64s...\" is longer than "
-                 "%d bytes", s, IMAGE_INGEST_S3_PREFIX_LEN - 1);
+    if (n + (p[n - 1] != '/') > IMAGE_INGEST_S3_PREFIX_LEN) {
+        snprintf(err, err_len, "the prefix is longer than %d bytes "
+                 "(with a final \"/\")", IMAGE_INGEST_S3_PREFIX_LEN);
         return -1;
     }
 
     if (!image_ingest_s3_prefix_ok(p, n)) {
-        snprintf(err, err_len, "the prefix in \"%.*s\" is not "
-                 "[A-Za-z0-9._/-] segments (none empty, \".\" or \"..\")",
-                 (int) (len < 64 ? len : 64), s);
+        snprintf(err, err_len, "the prefix is not segments of "
+                 "[A-Za-z0-9._-] (none empty, \".\" or \"..\")");
         return -1;
     }
 

@@ -58,7 +58,7 @@ int image_ingest_s3_is(const char *s, size_t len);
  * Parses "s3://<bucket>[/<prefix>]".  The bucket is an s3_bucket's name
  * ([A-Za-z0-9_.-]{1,64}); the prefix, of [A-Za-z0-9._/-] with no empty,
  * "." or ".." segment, gets a final "/" when it has none.  0, or -1 with
- * a message in err (quoting no more than 64 bytes of s).
+ * a message in err that quotes nothing of s (printable whatever s is).
  */
 int image_ingest_s3_parse(const char *s, size_t len,
     image_ingest_s3_location_t *loc, char *err, size_t err_len);
