@@ -438,7 +438,7 @@ is_deeply(keys_of($k5), [], 'nothing stored');
 $b->allow_log(qr/image_ingest: store: .*s3:\/\/dead\//);
 $r = upload($b, $p5, '/upload-dead');
 is($r->{status}, 502, 'the store unreachable: 502');
-like($b->error_log, qr{\[error\].*store: GET s3://dead/img/\Q$k5\E\.png: },
+like($b->error_log, qr{\[error\].*store: HEAD s3://dead/img/\Q$k5\E\.png: },
      '... logged with the bucket and key');
 
 # the proxy holds files of A's prefix open: stopped first

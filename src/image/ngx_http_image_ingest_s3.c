@@ -10,9 +10,9 @@
  * client, ngx_http_edge_curl_request()), each signed by edge_s3.c and
  * limited by image_ingest_s3_timeout:
  *
- *   exists   GET <prefix><rel> with "Range: bytes=0-0" (a HEAD would do,
- *            but its 403 has no body to name the error): 206 is there,
- *            404 is not
+ *   exists   HEAD <prefix><rel>: 200 is there, 404 is not; any other
+ *            answer (a HEAD's has no body) is asked again as a GET of
+ *            its first byte, whose error document names the error
  *   stage    a variant or the metadata: PUT, with Content-MD5, at once;
  *            the original: kept for the commit
  *   commit   PUT of the original with "If-None-Match: *" and
@@ -63,6 +63,7 @@ struct ngx_http_image_ingest_s3_s {
     const void                       *original;
     size_t                            original_len;
     unsigned                          staged:1;
+    unsigned                          answered:1;  /* the last request */
 
     /* a bump allocator for the signer, reset per request */
     u_char                           *arena;
@@ -278,7 +279,20 @@ static ngx_int_t
 ngx_http_image_ingest_s3_exists(ngx_http_image_ingest_ctx_t *ctx,
     const char *rel)
 {
-    return ngx_http_image_ingest_s3_request(ctx, "GET", rel, NULL, 0, 0);
+    ngx_int_t  rc;
+
+    rc = ngx_http_image_ingest_s3_request(ctx, "HEAD", rel, NULL, 0, 0);
+
+    /*
+     * a HEAD's error has no body to name it: asked again as a GET (the
+     * HEAD is the fast one: 4 ms on RGW here, a GET of a range 48 ms)
+     */
+
+    if (rc == NGX_ERROR && ctx->s3->answered) {
+        rc = ngx_http_image_ingest_s3_request(ctx, "GET", rel, NULL, 0, 0);
+    }
+
+    return rc;
 }
 
 
@@ -358,6 +372,7 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
 
     s3 = ctx->s3;
     put = (method[0] == 'P');
+    s3->answered = 0;
 
     if (image_ingest_s3_key(ctx->conf->s3_location, rel, key, sizeof(key))
         != 0)
@@ -463,7 +478,7 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
     if (put) {
         ngx_http_image_ingest_s3_header("Expect:%Z");
 
-    } else {
+    } else if (method[0] == 'G') {
         ngx_http_image_ingest_s3_header("Range: bytes=0-0%Z");
     }
 
@@ -476,7 +491,10 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
 
     ngx_memzero(&policy, sizeof(ngx_http_edge_curl_policy_t));
     policy.timeout_ms = (long) ctx->conf->s3_timeout;
-    policy.max_size = NGX_HTTP_IMAGE_INGEST_S3_MAX_BODY;
+
+    /* a HEAD's Content-Length is the object's: libcurl would refuse it */
+    policy.max_size = (method[0] == 'H') ? 0
+                                         : NGX_HTTP_IMAGE_INGEST_S3_MAX_BODY;
     policy.size_name = "an S3 answer's body";
     policy.user_agent = "photo-edge image_ingest";
 
@@ -504,6 +522,8 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
         ctx->status = NGX_HTTP_BAD_GATEWAY;
         goto done;
     }
+
+    s3->answered = 1;
 
     outcome = image_ingest_s3_outcome(rq.status, conditional);
 
