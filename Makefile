@@ -145,7 +145,7 @@ asan: deps models sdk $(call SO,$(BUILD)/asan) $(BUILD)/asan/faceenc
 	TEST_FACEENC=$(CURDIR)/$(BUILD)/asan/faceenc \
 	TEST_NGINX_MODULES=$(CURDIR)/$(BUILD)/asan \
 	TEST_NGINX_PRELOAD="$(ASAN_RT) $(UBSAN_RT)" \
-	    scripts/with-ceph $(BUILD)/ceph prove -j$(PROVE_JOBS) -r t
+	    scripts/with-ceph $(BUILD)/ceph-asan prove -j$(PROVE_JOBS) -r t
 
 # As root, the workers would run as "nobody", who may not read a clone under
 # /root; the demo keeps root's identity instead (it listens on loopback only).

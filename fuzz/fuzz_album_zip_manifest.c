@@ -115,6 +115,36 @@ fuzz_check(const album_zip_manifest_t *out,
             FUZZ_CHECK(m->name.data[m->name.len - 1] != '/');
             break;
 
+        case ALBUM_ZIP_MANIFEST_S3:
+            FUZZ_CHECK(m->url.len > 5);
+            FUZZ_CHECK(strncasecmp((const char *) m->url.data, "s3://", 5)
+                       == 0);
+            FUZZ_CHECK(m->bucket.len > 0
+                       && m->bucket.data == m->url.data + 5);
+            FUZZ_CHECK(m->key.len > 0 && m->key.data[0] != '/'
+                       && m->key.data[m->key.len - 1] != '/');
+            FUZZ_CHECK(memchr(m->key.data, '\0', m->key.len) == NULL);
+
+            for (j = 0; j + 1 < m->key.len; j++) {
+                FUZZ_CHECK(m->key.data[j] != '/'
+                           || m->key.data[j + 1] != '/');
+            }
+
+            for (j = 0; j + 3 <= m->key.len + 1; j++) {
+                /* "/.." of "/" + key, followed by "/" or the end */
+                FUZZ_CHECK(j == 0
+                           ? !(m->key.len >= 2 && m->key.data[0] == '.'
+                               && m->key.data[1] == '.'
+                               && (m->key.len == 2 || m->key.data[2] == '/'))
+                           : (memcmp(&m->key.data[j - 1], "/..", 3) != 0
+                              || (j + 2 < m->key.len
+                                  && m->key.data[j + 2] != '/')));
+            }
+
+            FUZZ_CHECK(m->args.len == 0);
+            FUZZ_CHECK(m->name.data[m->name.len - 1] != '/');
+            break;
+
         case ALBUM_ZIP_MANIFEST_DIRECTORY:
             FUZZ_CHECK(m->url.len == 0 && m->args.len == 0);
             FUZZ_CHECK(m->name.data[m->name.len - 1] == '/');

@@ -48,12 +48,27 @@ my $dead = alloc_port();
 
 # a fake store: records what it is sent, answers one object
 my $fake = $t->backend(sub {
-    [200, { 'Content-Type' => 'text/plain', ETag => '"fake"' }, "fake\n"];
+    my ($req) = @_;
+    return [403, { 'Content-Type' => 'application/xml' },
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>'
+        . 'RequestTimeTooSkewed</Code><Message>The difference between the '
+        . 'request time and the current time is too large.</Message></Error>']
+        if $req->{path} =~ /skew/;
+    return [503, { 'Content-Type' => 'application/xml' },
+        '<Error><Code>SlowDown</Code></Error>'] if $req->{path} =~ /busy/;
+    return [200, { 'Content-Type' => 'text/plain', ETag => '"fake"' },
+        "fake\n"];
 });
+$t->write_file('token.cred', $cred->($s3->secret)
+    . "aws_session_token = FQoGZXIvYXdzEXAMPLE/TOKEN+1=\n");
 
 $t->var(BUCKET => $bucket);
 $t->var(EP => $ep);
 $t->var(DEAD => $dead);
+(my $rgw = $ep) =~ s{^http://}{};
+$t->var(RGW => $rgw);
+(my $epname = $ep) =~ s{^http://127\.0\.0\.1:}{http://localhost:};
+$t->var(EPNAME => $epname);
 
 my $conf = <<'EOF';
     s3_bucket photos {
@@ -83,6 +98,32 @@ my $conf = <<'EOF';
         bucket       fakebucket;
         credentials  %%PREFIX%%/good.cred;
     }
+    s3_bucket token {
+        endpoint     http://127.0.0.1:%%BACKEND%%;
+        bucket       tokenbucket;
+        style        virtual;
+        region       eu-west-1;
+        credentials  %%PREFIX%%/token.cred;
+    }
+
+    proxy_cache_path %%PREFIX%%/cache keys_zone=s3cache:1m;
+
+    s3_bucket named {
+        endpoint     %%EPNAME%%;
+        bucket       %%BUCKET%%;
+        credentials  %%PREFIX%%/good.cred;
+    }
+
+    upstream rgw {
+        server  %%RGW%%;
+        keepalive 4;
+    }
+    s3_bucket kept {
+        endpoint     %%EP%%;
+        bucket       %%BUCKET%%;
+        upstream     rgw;
+        credentials  %%PREFIX%%/good.cred;
+    }
 
     server {
         listen 127.0.0.1:%%PORT%%;
@@ -92,6 +133,15 @@ my $conf = <<'EOF';
         location /rot/   { s3_proxy rot; }
         location /dead/  { s3_proxy dead; proxy_connect_timeout 2s; }
         location /fake/  { s3_proxy fake; }
+        location /token/ { s3_proxy token; }
+        location /kept/  { s3_proxy kept; }
+        location /named/ { s3_proxy named; }
+        location /cached/ {
+            s3_proxy photos;
+            proxy_cache s3cache;
+            proxy_cache_valid 200 1m;
+            add_header X-Cache $upstream_cache_status;
+        }
         location ~ ^/byid/(\d+)$ { s3_proxy photos "dir/sp ace.txt"; }
 
         location /internal/ { internal; s3_proxy photos; }
@@ -223,6 +273,54 @@ like $bad[0] // '', qr/\[error\].*not "name = value".*kept/,
 unlike $t->error_log, qr/\Q${\ $s3->secret }\E/, 'no secret in the log';
 unlike $t->access_log, qr/\Q${\ $s3->secret }\E/, '... nor the access log';
 
+# --- keepalive through an upstream{} block
+
+for (1 .. 3) {
+    $r = $t->get('/kept/a.txt');
+    is $r->{status}, 200, "through upstream rgw (keepalive), request $_";
+    is $r->{content}, $objects{'a.txt'}, '... the object';
+}
+
+# --- an endpoint by name: resolved when the configuration is read
+
+$r = $t->get('/named/a.txt');
+is $r->{status}, 200, 'an endpoint named "localhost": 200';
+is $r->{content}, $objects{'a.txt'}, '... the object';
+
+# --- proxy_cache: a HEAD becomes a GET, and the GET is what is signed
+
+$r = $t->head('/cached/a.txt');
+is $r->{status}, 200, 'proxy_cache: a HEAD that misses, sent as GET: 200';
+is $r->{headers}{'x-cache'}, 'MISS', '... a miss';
+$r = $t->get('/cached/a.txt');
+is $r->{status}, 200, '... then a GET';
+is $r->{headers}{'x-cache'}, 'HIT', '... from the cache';
+is $r->{content}, $objects{'a.txt'}, '... the object';
+
+# --- the store's other errors
+
+$r = $t->get('/fake/skew.jpg');
+is $r->{status}, 502, 'RequestTimeTooSkewed: 502';
+like $t->error_log, qr/\[error\].*s3_proxy: bucket "fake" key "skew\.jpg": (?#
+    )the store answered 403 RequestTimeTooSkewed/, '... logged with its code';
+$r = $t->get('/fake/busy.jpg');
+is $r->{status}, 502, 'a 503 of the store: 502';
+like $t->error_log, qr/\[error\].*bucket "fake" key "busy\.jpg".*503 SlowDown/,
+    '... logged';
+
+# --- a session token, virtual-hosted style, another region
+
+$r = $t->get('/token/t.jpg');
+is $r->{status}, 200, 'token: the fake store answers';
+my ($treq) = grep { $_->{path} eq '/t.jpg' } $t->backend_requests($fake);
+is $treq->{headers}{host}, "tokenbucket.127.0.0.1:$fake",
+    'virtual-hosted style: the bucket in Host';
+is $treq->{headers}{'x-amz-security-token'}, 'FQoGZXIvYXdzEXAMPLE/TOKEN+1=',
+    'the session token sent';
+like $treq->{headers}{authorization}, qr{/eu-west-1/s3/aws4_request,
+    \ SignedHeaders=host;x-amz-content-sha256;x-amz-date;
+    x-amz-security-token,}x, '... and signed, in the region\'s scope';
+
 # --- what the store is sent
 
 $r = $t->get('/fake/' . url_key("x y+z'%\xc3\xa9.jpg"),
@@ -230,7 +328,8 @@ $r = $t->get('/fake/' . url_key("x y+z'%\xc3\xa9.jpg"),
                    Authorization => 'Bearer nope', 'X-Amz-Meta-A' => 'b',
                    'If-None-Match' => '"e"', 'User-Agent' => 'ua' } });
 is $r->{status}, 200, 'the fake store answers';
-my ($req) = $t->backend_requests($fake);
+my ($req) = grep { $_->{path} =~ m{^/fakebucket/x} }
+    $t->backend_requests($fake);
 is $req->{method}, 'GET', 'store: GET';
 is $req->{path}, '/fakebucket/x%20y%2Bz%27%25%C3%A9.jpg',
     'store: the key encoded once, path style';
@@ -262,5 +361,45 @@ ok $req && !exists $req->{headers}{range}, '... without the client\'s Range';
 ok $req && !exists $req->{headers}{'if-none-match'}
     && !exists $req->{headers}{'if-modified-since'},
     '... nor its conditionals';
+
+# --- configuration errors: nginx -t says what is wrong
+
+my $ok_bucket = "s3_bucket photos { endpoint $ep; credentials "
+    . $t->prefix . "/good.cred; }";
+for my $c (
+    ["server { location /x/ { s3_proxy nope; } }",
+     qr/no s3_bucket "nope" in the http block/, 'an unknown bucket'],
+    ["s3_bucket bkt { credentials %%PREFIX%%/good.cred; }",
+     qr/s3_bucket "bkt" has no endpoint/, 'no endpoint'],
+    ["s3_bucket bkt { endpoint ftp://x; credentials %%PREFIX%%/good.cred; }",
+     qr/must start with http:\/\/ or https:\/\//, 'a bad endpoint'],
+    ["s3_bucket bkt { endpoint http://h/path; credentials x; }",
+     qr/with no path/, 'an endpoint with a path'],
+    ["s3_bucket bkt { endpoint $ep; }", qr/has no credentials file/,
+     'no credentials'],
+    ["s3_bucket bkt { endpoint $ep; credentials %%PREFIX%%/none.cred; }",
+     qr/\[emerg\].*cannot stat the credentials file/, 'a missing file'],
+    ["s3_bucket bkt { endpoint $ep; credentials %%PREFIX%%/conf/nginx.conf; }",
+     qr/\[emerg\].*credentials file .*: line \d+: not "name = value"/,
+     'a file that is not credentials'],
+    ["s3_bucket B_ad { endpoint $ep; credentials %%PREFIX%%/good.cred; }",
+     qr/"B_ad" is not a bucket name/, 'a bad bucket name'],
+    ["s3_bucket bkt { endpoint $ep; style diagonal; credentials x; }",
+     qr/invalid value "diagonal"/, 'a bad style'],
+    ["s3_bucket bkt { endpoint $ep; colour red; }",
+     qr/unknown directive "colour" in s3_bucket/, 'an unknown directive'],
+    ["$ok_bucket $ok_bucket", qr/duplicate s3_bucket "photos"/,
+     'a bucket twice'],
+    ["$ok_bucket server { location ~ ^/x/ { s3_proxy photos; } }",
+     qr/needs the key as its second argument/, 'a regex location, no key'],
+    ["$ok_bucket server { location /x/ { s3_proxy photos; "
+     . "proxy_pass http://127.0.0.1:1; } }", qr/"proxy_pass" directive is duplicate/,
+     'proxy_pass next to s3_proxy'],
+) {
+    my ($conf, $re, $what) = @$c;
+    my ($okc, $out) = $t->check_config($conf);
+    ok !$okc, "nginx -t fails: $what";
+    like $out, $re, "... and says why" or diag $out;
+}
 
 $t->done;

@@ -60,6 +60,7 @@ typedef struct {
     ngx_flag_t            directory;       /* album_zip_directory */
     ngx_str_t             remote;          /* album_zip_remote */
     ngx_array_t          *allow;           /* album_zip_allow: ngx_str_t */
+    ngx_array_t          *s3;              /* album_zip_s3: ngx_keyval_t */
     ngx_array_t          *pass_headers;    /* album_zip_pass_headers */
     ngx_uint_t            prefetch;        /* album_zip_prefetch */
     ngx_uint_t            missing;         /* album_zip_missing */

@@ -40,6 +40,10 @@ static ngx_int_t ngx_http_album_zip_capture(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_http_album_zip_from_manifest(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx);
+static ngx_int_t ngx_http_album_zip_s3_member(ngx_http_request_t *r,
+    ngx_http_album_zip_loc_conf_t *conf, album_zip_manifest_member_t *mm,
+    ngx_http_album_zip_member_t *m, ngx_uint_t i, ngx_str_t *msg,
+    u_char *err);
 static ngx_int_t ngx_http_album_zip_members(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx, album_zip_manifest_t *mf, ngx_str_t *msg,
     u_char *err);
@@ -64,6 +68,70 @@ ngx_http_album_zip_filter_init(ngx_conf_t *cf)
 
     ngx_http_album_zip_next_body_filter = ngx_http_top_body_filter;
     ngx_http_top_body_filter = ngx_http_album_zip_body_filter;
+
+    return NGX_OK;
+}
+
+
+/*
+ * An s3://<bucket>/<key> member: a subrequest to the bucket's
+ * album_zip_s3 location (an s3_proxy one) for the key, fetched as a local
+ * member is; the manifest may name it only under an album_zip_allow
+ * prefix ("s3://<bucket>/<prefix>").
+ */
+
+static ngx_int_t
+ngx_http_album_zip_s3_member(ngx_http_request_t *r,
+    ngx_http_album_zip_loc_conf_t *conf, album_zip_manifest_member_t *mm,
+    ngx_http_album_zip_member_t *m, ngx_uint_t i, ngx_str_t *msg, u_char *err)
+{
+    u_char        *p;
+    ngx_uint_t     j;
+    ngx_keyval_t  *kv;
+
+    msg->data = err;
+
+    if (conf->allow == NULL) {
+        msg->len = ngx_snprintf(err, 256, "member %ui: s3:// members need "
+                                "album_zip_allow\n", i + 1) - err;
+        return NGX_DECLINED;
+    }
+
+    kv = conf->s3 ? conf->s3->elts : NULL;
+
+    for (j = 0; kv && j < conf->s3->nelts; j++) {
+        if (kv[j].key.len == mm->bucket.len
+            && ngx_strncmp(kv[j].key.data, mm->bucket.data, mm->bucket.len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    if (kv == NULL || j == conf->s3->nelts) {
+        msg->len = ngx_snprintf(err, 256, "member %ui: no album_zip_s3 for "
+                                "the bucket \"%*s\"\n", i + 1,
+                                ngx_min(mm->bucket.len, 64), mm->bucket.data)
+                   - err;
+        return NGX_DECLINED;
+    }
+
+    p = ngx_pnalloc(r->pool, kv[j].value.len + mm->key.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    m->uri.data = p;
+    p = ngx_cpymem(p, kv[j].value.data, kv[j].value.len);
+    p = ngx_cpymem(p, mm->key.data, mm->key.len);
+    m->uri.len = p - m->uri.data;
+
+    m->args.len = 0;
+    m->kind = ALBUM_ZIP_MANIFEST_LOCAL;
+
+    /* logs name the member as the manifest does */
+    m->source.data = (u_char *) mm->url.data;
+    m->source.len = mm->url.len;
 
     return NGX_OK;
 }
@@ -491,6 +559,7 @@ ngx_http_album_zip_members(ngx_http_request_t *r,
     ngx_http_album_zip_ctx_t *ctx, album_zip_manifest_t *mf, ngx_str_t *msg,
     u_char *err)
 {
+    ngx_int_t                         rc;
     ngx_uint_t                        i, n;
     album_zip_entry_t                *e;
     album_zip_manifest_member_t      *mm;
@@ -534,6 +603,13 @@ ngx_http_album_zip_members(ngx_http_request_t *r,
 
         if (mm->kind == ALBUM_ZIP_MANIFEST_DIRECTORY) {
             continue;
+        }
+
+        if (mm->kind == ALBUM_ZIP_MANIFEST_S3) {
+            rc = ngx_http_album_zip_s3_member(r, conf, mm, m, i, msg, err);
+            if (rc != NGX_OK) {
+                return rc;
+            }
         }
 
         if (mm->kind == ALBUM_ZIP_MANIFEST_REMOTE && conf->remote.len == 0) {

@@ -81,6 +81,13 @@ static ngx_command_t  ngx_http_album_zip_commands[] = {
       offsetof(ngx_http_album_zip_loc_conf_t, allow),
       NULL },
 
+    { ngx_string("album_zip_s3"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_conf_set_keyval_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_album_zip_loc_conf_t, s3),
+      NULL },
+
     { ngx_string("album_zip_pass_headers"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_album_zip_list,
@@ -454,6 +461,7 @@ ngx_http_album_zip_create_loc_conf(ngx_conf_t *cf)
     conf->enable = NGX_CONF_UNSET;
     conf->directory = NGX_CONF_UNSET;
     conf->allow = NGX_CONF_UNSET_PTR;
+    conf->s3 = NGX_CONF_UNSET_PTR;
     conf->pass_headers = NGX_CONF_UNSET_PTR;
     conf->prefetch = NGX_CONF_UNSET_UINT;
     conf->missing = NGX_CONF_UNSET_UINT;
@@ -477,12 +485,16 @@ ngx_http_album_zip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_album_zip_loc_conf_t *prev = parent;
     ngx_http_album_zip_loc_conf_t *conf = child;
 
+    ngx_uint_t     i;
+    ngx_keyval_t  *kv;
+
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_value(conf->directory, prev->directory, 0);
     ngx_conf_merge_value(conf->job, prev->job, 0);
     ngx_conf_merge_value(conf->allow_private, prev->allow_private, 0);
     ngx_conf_merge_str_value(conf->remote, prev->remote, "");
     ngx_conf_merge_ptr_value(conf->allow, prev->allow, NULL);
+    ngx_conf_merge_ptr_value(conf->s3, prev->s3, NULL);
     ngx_conf_merge_ptr_value(conf->pass_headers, prev->pass_headers, NULL);
     ngx_conf_merge_ptr_value(conf->crc_cache, prev->crc_cache, NULL);
     ngx_conf_merge_uint_value(conf->prefetch, prev->prefetch, 2);
@@ -521,6 +533,21 @@ ngx_http_album_zip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            "internal location, starting with \"/\"",
                            &conf->remote);
         return NGX_CONF_ERROR;
+    }
+
+    if (conf->s3) {
+        kv = conf->s3->elts;
+
+        for (i = 0; i < conf->s3->nelts; i++) {
+            if (kv[i].value.len == 0 || kv[i].value.data[0] != '/') {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "album_zip_s3 \"%V\": \"%V\" must be "
+                                   "the URI prefix of an s3_proxy location, "
+                                   "starting with \"/\"", &kv[i].key,
+                                   &kv[i].value);
+                return NGX_CONF_ERROR;
+            }
+        }
     }
 
     if (conf->max_size <= 0) {

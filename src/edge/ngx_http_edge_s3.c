@@ -96,13 +96,12 @@ ngx_http_edge_s3_refresh(ngx_http_edge_s3_bucket_t *b, ngx_log_t *log,
     b->checked = ngx_time();
     level = force ? NGX_LOG_EMERG : NGX_LOG_ERR;
 
-    fd = ngx_open_file(b->credentials.data, NGX_FILE_RDONLY, NGX_FILE_OPEN,
-                       0);
+    /* a stat() a second at most; the file is read only when it changed */
 
-    if (fd == NGX_INVALID_FILE) {
+    if (ngx_file_info(b->credentials.data, &fi) == NGX_FILE_ERROR) {
         if (!b->failed || force) {
             ngx_log_error(level, log, ngx_errno,
-                          "s3 bucket \"%V\": cannot open the credentials "
+                          "s3 bucket \"%V\": cannot stat the credentials "
                           "file \"%V\"%s", &b->name, &b->credentials,
                           force ? "" : ", the credentials read last are "
                           "kept");
@@ -114,25 +113,44 @@ ngx_http_edge_s3_refresh(ngx_http_edge_s3_bucket_t *b, ngx_log_t *log,
         return force ? NGX_ERROR : NGX_OK;
     }
 
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_log_error(level, log, ngx_errno,
-                      "s3 bucket \"%V\": cannot stat \"%V\"", &b->name,
-                      &b->credentials);
-        ngx_close_file(fd);
-        return force ? NGX_ERROR : NGX_OK;
-    }
-
     if (!force
         && ngx_file_uniq(&fi) == b->uniq
         && fi.st_mtim.tv_sec == b->mtime_sec
         && fi.st_mtim.tv_nsec == b->mtime_nsec
         && ngx_file_size(&fi) == b->size)
     {
-        ngx_close_file(fd);
         return NGX_OK;
     }
 
-    /* the file changed: read it into a copy, keep the old on failure */
+    /* what is read is what is remembered: stat the open file again */
+
+    b->uniq = ngx_file_uniq(&fi);
+    b->mtime_sec = fi.st_mtim.tv_sec;
+    b->mtime_nsec = fi.st_mtim.tv_nsec;
+    b->size = ngx_file_size(&fi);
+
+    fd = ngx_open_file(b->credentials.data, NGX_FILE_RDONLY, NGX_FILE_OPEN,
+                       0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(level, log, ngx_errno,
+                      "s3 bucket \"%V\": cannot open the credentials file "
+                      "\"%V\"%s", &b->name, &b->credentials,
+                      force ? "" : ", the credentials read last are kept");
+        b->failed = 1;
+        b->size = -1;
+
+        return force ? NGX_ERROR : NGX_OK;
+    }
+
+    if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR) {
+        b->uniq = ngx_file_uniq(&fi);
+        b->mtime_sec = fi.st_mtim.tv_sec;
+        b->mtime_nsec = fi.st_mtim.tv_nsec;
+        b->size = ngx_file_size(&fi);
+    }
+
+    /* read into a copy: the old credentials stay on failure */
 
     fresh = ngx_alloc(sizeof(edge_s3_credentials_t), log);
     if (fresh == NULL) {
@@ -143,11 +161,6 @@ ngx_http_edge_s3_refresh(ngx_http_edge_s3_bucket_t *b, ngx_log_t *log,
     rc = ngx_http_edge_s3_read(b, log, fd, &fi, fresh, level);
 
     ngx_close_file(fd);
-
-    b->uniq = ngx_file_uniq(&fi);
-    b->mtime_sec = fi.st_mtim.tv_sec;
-    b->mtime_nsec = fi.st_mtim.tv_nsec;
-    b->size = ngx_file_size(&fi);
 
     if (rc == NGX_OK) {
         ngx_memcpy(b->creds, fresh, sizeof(edge_s3_credentials_t));

@@ -768,7 +768,7 @@ ngx_http_s3_sign(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
 {
     u_char              *p;
     char                 err[EDGE_S3_ERR_LEN];
-    ngx_str_t            method;
+    ngx_str_t            method, *host;
     edge_s3_target_t     t;
     edge_s3_request_t    req;
     edge_sigv4_alloc_t   a;
@@ -827,26 +827,27 @@ ngx_http_s3_sign(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
     ctx->method = method;
     ctx->done_signing = 1;
 
-    /* proxy_pass's URL: through the upstream{} block when one is named */
+    /*
+     * proxy_pass's URL: to the endpoint's host (or the upstream{} block
+     * named), whatever the style: with virtual-hosted style only Host
+     * (and the TLS name) carry the bucket, so nothing resolves
+     * "<bucket>.<host>" at run time.
+     */
 
-    if (b->upstream.len) {
-        ctx->url.len = sizeof("http://") - 1 + b->upstream.len
-                       + ctx->signed_req.uri.len;
-        ctx->url.data = ngx_pnalloc(r->pool, ctx->url.len);
-        if (ctx->url.data == NULL) {
-            return NGX_ERROR;
-        }
+    host = b->upstream.len ? &b->upstream : &b->host;
 
-        p = ngx_cpymem(ctx->url.data, b->https ? "https://" : "http://",
-                       b->https ? 8 : 7);
-        p = ngx_cpymem(p, b->upstream.data, b->upstream.len);
-        p = ngx_cpymem(p, ctx->signed_req.uri.data, ctx->signed_req.uri.len);
-        ctx->url.len = p - ctx->url.data;
-
-    } else {
-        ctx->url.data = (u_char *) ctx->signed_req.url.data;
-        ctx->url.len = ctx->signed_req.url.len;
+    ctx->url.len = sizeof("https://") - 1 + host->len
+                   + ctx->signed_req.uri.len;
+    ctx->url.data = ngx_pnalloc(r->pool, ctx->url.len);
+    if (ctx->url.data == NULL) {
+        return NGX_ERROR;
     }
+
+    p = ngx_cpymem(ctx->url.data, b->https ? "https://" : "http://",
+                   b->https ? 8 : 7);
+    p = ngx_cpymem(p, host->data, host->len);
+    p = ngx_cpymem(p, ctx->signed_req.uri.data, ctx->signed_req.uri.len);
+    ctx->url.len = p - ctx->url.data;
 
     return NGX_OK;
 }

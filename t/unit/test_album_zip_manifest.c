@@ -993,6 +993,7 @@ static const album_zip_manifest_str_t  prefixes0[] = {
     { 7, (const u_char *) "/media/" },
     { 24, (const u_char *) "https://cdn.example.com/" },
     { 7, (const u_char *) "/public" },
+    { 19, (const u_char *) "s3://photos/albums/" },
 };
 
 static const album_zip_manifest_str_t  prefixes1[] = {
@@ -1041,7 +1042,72 @@ static const allow_t  allows[] = {
     { "https://cdn.example.com:443/a", 1, 0 },
     { "/media/a.jpg", 1, 0 },
     { "/media/a.jpg", 2, 0 },         /* no prefixes: nothing */
+    { "s3://photos/albums/2024/a.jpg", 0, 1 },
+    { "S3://PHOTOS/albums/a.jpg", 0, 1 },
+    { "s3://photos/albums2/a.jpg", 0, 0 },
+    { "s3://photos/Albums/a.jpg", 0, 0 },
+    { "s3://photos/private/a.jpg", 0, 0 },
+    { "s3://photosx/albums/a.jpg", 0, 0 },
+    { "s3://other/albums/a.jpg", 0, 0 },
+    { "s3://photos/albums/../private/a.jpg", 0, -1 },
+    { "s3://photos/albums/%2e%2e/private/a", 0, -1 },
+    { "s3://photos/albums%2F..%2Fprivate/a", 0, -1 },
+    { "s3://photos/albums//a.jpg", 0, -1 },
+    { "s3://photos/albums/a.jpg", 1, 0 },
+    { "s3://photos/albums/a.jpg", 2, 0 },
 };
+
+
+/* s3:// members: the bucket's name and the key, decoded once */
+
+UNIT_TEST(test_s3)
+{
+    int                    rc;
+    size_t                 i;
+    album_zip_manifest_t   out;
+
+    static const char     *bad[] = {
+        "- - s3:/photos/a.jpg a",
+        "- - s3://photos a",
+        "- - s3://photos/ a",
+        "- - s3:///a.jpg a",
+        "- - s3://pho:tos/a.jpg a",
+        "- - s3://photos/a.jpg?x=1 a",
+        "- - s3://photos/dir/ a",
+        "- - s3://photos/a%2Fb a",
+        "- - s3://photos/a%00b a",
+        "- - s3://photos/a%0Ab a",
+        "- - s3://photos/a%zz a",
+        "- - s3://photos/./a a",
+    };
+
+    rc = parse(S("1234abcd 42 s3://photos/albums/Day%201/a+b'%25%C3%A9.jpg "
+                 "x.jpg\n"), ALBUM_ZIP_MANIFEST_LINES, NULL, &out);
+    CHECK_INT(rc, ALBUM_ZIP_MANIFEST_OK);
+    CHECK_INT(out.members[0].kind, ALBUM_ZIP_MANIFEST_S3);
+    CHECK_INT(out.members[0].bucket.len, 6);
+    CHECK_MEM(out.members[0].bucket.data, "photos", 6);
+    CHECK_INT(out.members[0].key.len, 24);
+    CHECK_MEM(out.members[0].key.data, "albums/Day 1/a+b'%\xc3\xa9.jpg", 24);
+    CHECK_INT(out.members[0].url.len, 44);
+    CHECK_INT(out.members[0].args.len, 0);
+    CHECK_INT(out.members[0].crc32, 0x1234abcd);
+
+    rc = parse(S("{\"files\":[{\"url\":\"s3://b-1.x/k\",\"name\":\"k\"}]}"),
+               ALBUM_ZIP_MANIFEST_JSON, NULL, &out);
+    CHECK_INT(rc, ALBUM_ZIP_MANIFEST_OK);
+    CHECK_INT(out.members[0].kind, ALBUM_ZIP_MANIFEST_S3);
+    CHECK_INT(out.members[0].key.len, 1);
+
+    for (i = 0; i < N(bad); i++) {
+        rc = parse(bad[i], strlen(bad[i]), ALBUM_ZIP_MANIFEST_LINES, NULL,
+                   &out);
+
+        if (rc != ALBUM_ZIP_MANIFEST_EINVAL) {
+            UNIT_FAIL_(__FILE__, __LINE__, "%s: %d", bad[i], rc);
+        }
+    }
+}
 
 
 UNIT_TEST(test_allowed)
@@ -1517,7 +1583,7 @@ UNIT_TEST(test_big_json)
 UNIT_MAIN(test_lines_good, test_lines_no_copy, test_lines_bad,
           test_json_good, test_json_fields, test_json_bad,
           test_json_exact_errors, test_rfc3339, test_rfc3339_every_day,
-          test_classify, test_allowed, test_limit_members,
+          test_classify, test_allowed, test_s3, test_limit_members,
           test_limit_total_size, test_limit_lengths, test_out_of_memory,
           test_error_buffer, test_error_quoting, test_big_lines,
           test_big_json)

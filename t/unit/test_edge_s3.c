@@ -298,7 +298,15 @@ UNIT_TEST(test_token_and_headers)
 
     CHECK_INT(edge_s3_sign(&t, &r, &hooks, &s, err, sizeof(err)),
               EDGE_S3_OK);
+    /* the signed request outlives the target's credentials */
+    memset(&t.credentials, 0, sizeof(t.credentials));
     CHECK_STR(s.token.data, "FQoGZXIvYXdzEXAMPLETOKEN");
+    strcpy(t.credentials.key_id, KEY_ID);
+    t.credentials.key_id_len = strlen(KEY_ID);
+    strcpy(t.credentials.secret, SECRET);
+    t.credentials.secret_len = strlen(SECRET);
+    strcpy(t.credentials.token, "FQoGZXIvYXdzEXAMPLETOKEN");
+    t.credentials.token_len = strlen(t.credentials.token);
     CHECK_STR(s.signed_headers.data,
               "content-md5;host;if-none-match;x-amz-content-sha256;"
               "x-amz-date;x-amz-security-token");

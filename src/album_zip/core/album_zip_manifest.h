@@ -62,7 +62,9 @@ typedef enum {
 typedef enum {
     ALBUM_ZIP_MANIFEST_LOCAL = 1,   /* fetched by a subrequest */
     ALBUM_ZIP_MANIFEST_REMOTE,      /* fetched through the proxy location */
-    ALBUM_ZIP_MANIFEST_DIRECTORY    /* an empty directory entry */
+    ALBUM_ZIP_MANIFEST_DIRECTORY,   /* an empty directory entry */
+    ALBUM_ZIP_MANIFEST_S3           /* s3://<bucket>/<key>: a subrequest to
+                                       the bucket's album_zip_s3 location */
 } album_zip_manifest_kind_t;
 
 
@@ -79,12 +81,22 @@ typedef struct {
      * LOCAL: the percent-decoded path, starting with "/", without args;
      * REMOTE: the URL exactly as given (scheme and host as written, still
      * percent-encoded, with its query);
+     * S3: the URL exactly as given ("s3://<bucket>/<key>", the key still
+     * percent-encoded);
      * DIRECTORY: empty
      */
     album_zip_manifest_str_t    url;
 
     /* LOCAL only: what follows the first "?", not decoded; else empty */
     album_zip_manifest_str_t    args;
+
+    /*
+     * S3 only: the bucket's name (in url) and the object key,
+     * percent-decoded (no "." or ".." segment, no empty one, no NUL or
+     * control character); else empty
+     */
+    album_zip_manifest_str_t    bucket;
+    album_zip_manifest_str_t    key;
 
     /*
      * as given (only NUL is refused): pass it through album_zip_names

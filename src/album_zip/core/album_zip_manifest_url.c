@@ -27,6 +27,8 @@ static int album_zip_manifest_local(album_zip_manifest_parser_t *p,
 static int album_zip_manifest_remote(album_zip_manifest_parser_t *p,
     album_zip_manifest_member_t *m, const u_char *url, size_t len,
     size_t scheme);
+static int album_zip_manifest_s3(album_zip_manifest_parser_t *p,
+    album_zip_manifest_member_t *m, const u_char *url, size_t len);
 static int album_zip_manifest_authority(album_zip_manifest_parser_t *p,
     const u_char *url, const u_char *host, const u_char *path);
 static int album_zip_manifest_segments(const u_char *s, size_t len,
@@ -104,6 +106,10 @@ album_zip_manifest_set_url(album_zip_manifest_parser_t *p,
         }
 
         return album_zip_manifest_remote(p, m, url, len, n);
+    }
+
+    if (n == 2 && strncasecmp((const char *) url, "s3", 2) == 0) {
+        return album_zip_manifest_s3(p, m, url, len);
     }
 
     return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, "url",
@@ -318,6 +324,128 @@ album_zip_manifest_remote(album_zip_manifest_parser_t *p,
 
 
 /*
+ * s3://<bucket>/<key>: the bucket an s3_bucket block's name (letters,
+ * digits, "." "_" "-"), the key percent-encoded as in a local path (no
+ * query: a "?" of a key is %3F), checked as one: no dot or empty segment,
+ * no encoded "/", NUL or control character.
+ */
+
+static int
+album_zip_manifest_s3(album_zip_manifest_parser_t *p,
+    album_zip_manifest_member_t *m, const u_char *url, size_t len)
+{
+    int            rc, hi, lo;
+    u_char        *dst, c;
+    size_t         i;
+    const u_char  *bucket, *path, *end;
+
+    rc = album_zip_manifest_url_chars(p, url, len);
+    if (rc != ALBUM_ZIP_MANIFEST_OK) {
+        return rc;
+    }
+
+    if (len < 5 || url[3] != '/' || url[4] != '/') {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, "url",
+                                        "no \"//\" after \"s3:\"");
+    }
+
+    bucket = url + 5;
+    end = url + len;
+
+    for (path = bucket; path < end; path++) {
+        if (!((*path >= 'a' && *path <= 'z') || (*path >= 'A' && *path <= 'Z')
+              || (*path >= '0' && *path <= '9')
+              || *path == '.' || *path == '_' || *path == '-'))
+        {
+            break;
+        }
+    }
+
+    if (path == bucket || path == end || *path != '/') {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, "url",
+                                        "not s3://<bucket>/<key>");
+    }
+
+    if (end - path < 2) {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, "url",
+                                        "no object key");
+    }
+
+    if (memchr(path, '?', end - path) != NULL) {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, "url",
+                                        "\"?\" in an s3:// URL (encode it "
+                                        "as %%3F)");
+    }
+
+    rc = album_zip_manifest_segments(path, end - path, 0);
+
+    if (rc == -1) {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, "url",
+                                        "\".\" or \"..\" in the key");
+    }
+
+    if (rc == -2 || end[-1] == '/') {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL, "url",
+                                        "an empty segment in the key");
+    }
+
+    dst = album_zip_manifest_alloc(p, end - path);
+    if (dst == NULL) {
+        return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_ENOMEM, NULL,
+                                        "out of memory");
+    }
+
+    m->key.data = dst;
+
+    for (i = 1; i < (size_t) (end - path); i++) {
+        c = path[i];
+
+        if (c == '%') {
+            hi = (end - path - i > 2) ? edge_hex_digit(path[i + 1]) : -1;
+            lo = (end - path - i > 2) ? edge_hex_digit(path[i + 2]) : -1;
+
+            if (hi < 0 || lo < 0) {
+                return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
+                                                "url",
+                                                "bad percent-encoding in "
+                                                "the key");
+            }
+
+            c = (u_char) (hi * 16 + lo);
+            i += 2;
+
+            if (c == '/' || c == '\\' || c < ' ' || c == 0x7f) {
+                return album_zip_manifest_error(p, ALBUM_ZIP_MANIFEST_EINVAL,
+                                                "url",
+                                                "an encoded \"/\", \"\\\" "
+                                                "or control character in "
+                                                "the key");
+            }
+        }
+
+        *dst++ = c;
+    }
+
+    m->key.len = dst - m->key.data;
+
+    m->kind = ALBUM_ZIP_MANIFEST_S3;
+    m->args.data = album_zip_manifest_empty;
+    m->bucket.data = bucket;
+    m->bucket.len = path - bucket;
+
+    rc = album_zip_manifest_str(p, &m->url, url, len);
+    if (rc != ALBUM_ZIP_MANIFEST_OK) {
+        return rc;
+    }
+
+    /* the bucket's name as stored with the URL */
+    m->bucket.data = m->url.data + 5;
+
+    return ALBUM_ZIP_MANIFEST_OK;
+}
+
+
+/*
  * the host[:port] of a remote URL, from host up to path: a name, or an
  * IPv6 literal in brackets; no user info
  */
@@ -481,12 +609,14 @@ album_zip_manifest_allowed(const album_zip_manifest_member_t *member,
     }
 
     if (member->kind != ALBUM_ZIP_MANIFEST_LOCAL
-        && member->kind != ALBUM_ZIP_MANIFEST_REMOTE)
+        && member->kind != ALBUM_ZIP_MANIFEST_REMOTE
+        && member->kind != ALBUM_ZIP_MANIFEST_S3)
     {
         return 0;
     }
 
-    remote = (member->kind == ALBUM_ZIP_MANIFEST_REMOTE);
+    /* s3://bucket is an origin as scheme://host is */
+    remote = (member->kind != ALBUM_ZIP_MANIFEST_LOCAL);
     origin = remote ? album_zip_manifest_origin(&member->url) : 0;
 
     for (i = 0; i < n; i++) {

@@ -572,7 +572,14 @@ edge_s3_sign(const edge_s3_target_t *t, const edge_s3_request_t *r,
     amz_date.len = EDGE_SIGV4_DATE_LEN;
 
     if (t->credentials.token_len) {
-        out->token.data = t->credentials.token;
+        /* a copy: the caller may wipe the target's credentials */
+        buf = a->alloc(a->ctx, t->credentials.token_len + 1);
+        if (buf == NULL) {
+            return EDGE_S3_ENOMEM;
+        }
+
+        memcpy(buf, t->credentials.token, t->credentials.token_len + 1);
+        out->token.data = buf;
         out->token.len = t->credentials.token_len;
 
     } else {

@@ -87,7 +87,10 @@ typedef struct {
 } edge_s3_request_t;
 
 
-/* every string NUL-terminated */
+/*
+ * every string NUL-terminated, allocated (or static): none points into
+ * the target, whose credentials the caller may wipe after signing
+ */
 
 typedef struct {
     edge_sigv4_str_t            url;             /* scheme://host/path?q */
