@@ -237,8 +237,11 @@ ngx_http_image_ingest_s3_cleanup(void *data)
         s3->curl = NULL;
     }
 
+    /* the credentials, and the signer's copies of the token */
+
     ngx_explicit_memzero(&s3->target.credentials,
                          sizeof(edge_s3_credentials_t));
+    ngx_explicit_memzero(s3->arena, NGX_HTTP_IMAGE_INGEST_S3_ARENA);
 }
 
 
