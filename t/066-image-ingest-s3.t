@@ -39,8 +39,9 @@ my $s3 = s3_server();
 my $bucket = $s3->bucket;
 my $upstream_port = ($s3->endpoint =~ /:(\d+)\z/)[0];
 
-my $a = Edge::Nginx->new(modules => [qw(s3 image_variant)]);
-my $b = Edge::Nginx->new(modules => [qw(s3 image_variant)]);
+my @modules = qw(s3 image_variant edge_metrics);
+my $a = Edge::Nginx->new(modules => \@modules);
+my $b = Edge::Nginx->new(modules => \@modules);
 
 # ---- the hold proxy in front of the bucket, for node A
 
@@ -76,6 +77,8 @@ for my $n ($a, $b) {
 }
 
 my $conf = <<'EOF';
+    edge_metrics_zone  64k;
+
     image_variant_preset avatar width=64 height=64 fit=cover format=auto;
     image_variant_preset thumb width=96 height=96 fit=inside format=webp;
 
@@ -128,6 +131,8 @@ my $conf = <<'EOF';
             image_ingest_store     s3://dead/img/;
             image_ingest_s3_timeout 2s;
         }
+
+        location = /metrics { edge_metrics; }
 
         # variants, served from the bucket
         location ~ "^/img/(\w+/[0-9a-f]{32}\.(?:jpg|png|webp))$" {
@@ -221,6 +226,18 @@ sub finish_bg {
     return { status => $status, content => $content // '',
              json => eval { $json->decode($content // '') } // {} };
 }
+
+sub metrics {
+    my ($node) = @_;
+    my %m;
+    for (split /\n/, $node->get('/metrics')->{content}) {
+        my ($k, $v) = /^([a-z]\S*) (\S+)$/ or next;
+        $m{$k} = $v;
+    }
+    return \%m;
+}
+
+my $OUT_STATUS = 'photo_edge_outbound_errors_total{reason="status"}';
 
 sub hooks {
     my ($node) = @_;
@@ -371,7 +388,9 @@ my $zip;
     $z->print($p2);
     $z->close;
 }
+my $m0 = metrics($b);
 $r = upload($b, $zip);
+my $m1 = metrics($b);
 is($r->{status}, 201, 'a zip on B: 201') or diag $r->{content};
 is_deeply([ @{ $r->{json} }{qw(stored duplicates)} ], [1, 1],
           '... one stored, one duplicate');
@@ -381,6 +400,8 @@ is_deeply(keys_of($k4), [ "img/$k4.json", "img/$k4.png",
 $meta = eval { $json->decode(object("img/$k4.json")) } // {};
 is($meta->{meta}{entry_name}, 'trip/new.png', '... with its entry name');
 is($a->get("/img/avatar/$k4.jpg")->{status}, 200, '... and A serves it');
+is(($m1->{$OUT_STATUS} // 0) - ($m0->{$OUT_STATUS} // 0), 0,
+   "metrics: the new image's HEAD 404 is no outbound error");
 
 # ---- credentials rotated by rewriting the file, no reload: an archive's
 # next entry is signed with the new ones
@@ -423,8 +444,12 @@ is($r->{status}, 201, 'the file rewritten again: uploads work, no reload');
 my $p5 = photo(1, 2, 3);
 my $k5 = md5_hex($p5);
 $b->allow_log(qr/image_ingest: store: .*SignatureDoesNotMatch/);
+$m0 = metrics($b);
 $r = upload($b, $p5, '/upload-wrong');
+$m1 = metrics($b);
 is($r->{status}, 502, 'a wrong secret: 502');
+is(($m1->{$OUT_STATUS} // 0) - ($m0->{$OUT_STATUS} // 0), 2,
+   "metrics: its HEAD's and GET's 403s are outbound errors");
 is($r->{json}{error}, 'bad gateway: the image store failed',
    '... a JSON error without details');
 my @lines = grep { /SignatureDoesNotMatch/ } split /\n/, $b->error_log;
