@@ -466,6 +466,51 @@ is($r->{status}, 502, 'the store unreachable: 502');
 like($b->error_log, qr{\[error\].*store: HEAD s3://dead/img/\Q$k5\E\.png: },
      '... logged with the bucket and key');
 
+# ---- configuration errors, named by nginx -t
+
+my $c = Edge::Nginx->new(modules => \@modules);
+$c->write_file('s3.cred', $cred);
+
+sub check_store {
+    my ($lines) = @_;
+    return $c->check_config(<<"EOF");
+    s3_bucket photos {
+        endpoint     ${\ $s3->endpoint };
+        region       us-east-1;
+        bucket       $bucket;
+        style        path;
+        credentials  ${\ $c->prefix }/s3.cred;
+    }
+    server {
+        listen 127.0.0.1:${\ $c->port };
+        location = /upload { image_ingest; $lines }
+    }
+EOF
+}
+
+for my $case (
+    [ 's3://nosuch/img/', qr/no s3_bucket "nosuch"/, 'an unknown bucket' ],
+    [ 's3://photos/../img/',
+      qr{image_ingest_store "s3://photos/\.\./img/": the prefix is not},
+      'a ".." segment' ],
+    [ 's3://photos/img//a/', qr/the prefix is not/, 'an empty segment' ],
+    [ '"s3://photos/a b/"', qr/the prefix is not/, 'a space' ],
+    [ 's3:///img/', qr/no s3_bucket name/, 'no bucket name' ],
+) {
+    my ($store, $re, $what) = @$case;
+    my ($ok, $out) = check_store("image_ingest_store $store;");
+    ok(!$ok, "nginx -t refuses $what");
+    like($out, $re, '... and says why');
+}
+
+my ($ok, $out) = check_store('image_ingest_store s3://photos; '
+                             . 'image_ingest_s3_timeout 0;');
+ok(!$ok, 'nginx -t refuses image_ingest_s3_timeout 0');
+like($out, qr/image_ingest_s3_timeout must be positive/, '... and says why');
+($ok, $out) = check_store('image_ingest_store s3://photos;');
+ok($ok, 'the bucket\'s root as the store: accepted') or diag $out;
+$c->cleanup;
+
 # the proxy holds files of A's prefix open: stopped first
 kill 'KILL', $proxy_pid;
 waitpid $proxy_pid, 0;
