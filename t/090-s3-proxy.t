@@ -219,6 +219,9 @@ $r = $t->get('/orig/missing.txt');
 is $r->{status}, 404, 'a missing object: 404';
 unlike $r->{content}, qr/NoSuchKey|<\?xml/, '... not the store\'s XML';
 
+$r = $t->head('/orig/missing.txt');
+is $r->{status}, 404, 'HEAD of a missing object: 404';
+
 $r = $t->get('/orig/');
 is $r->{status}, 404, 'no key: 404, never a listing';
 
@@ -241,6 +244,9 @@ my @lines = grep { /s3_proxy: bucket "wrong"/ } split /\n/, $t->error_log;
 is scalar @lines, 1, '... one line logged';
 like $lines[0] // '', qr/\[error\].*key "a\.txt".*403 SignatureDoesNotMatch/,
     '... an [error] with the key and SignatureDoesNotMatch';
+
+$r = $t->head('/wrong/a.txt');
+is $r->{status}, 502, 'HEAD with a wrong secret: 502';
 
 $r = $t->get('/dead/a.txt');
 is $r->{status}, 502, 'the store unreachable: 502';
