@@ -73,6 +73,7 @@ for my $n ($a, $b) {
     $n->var(ENDPOINT => $n == $a ? "http://127.0.0.1:$proxy_port"
                                  : $s3->endpoint);
     $n->var(DEAD => $dead_port);
+    $n->var(LONG => join '/', ('abcdefghij' x 6) x 7);    # 426 bytes
     $n->backend(sub { [204, [], ''] });    # the app's hook
 }
 
@@ -129,6 +130,12 @@ my $conf = <<'EOF';
         location = /upload-dead {
             image_ingest;
             image_ingest_store     s3://dead/img/;
+            image_ingest_s3_timeout 2s;
+        }
+
+        location = /upload-long {
+            image_ingest;
+            image_ingest_store     s3://dead/%%LONG%%/;
             image_ingest_s3_timeout 2s;
         }
 
@@ -465,6 +472,17 @@ $r = upload($b, $p5, '/upload-dead');
 is($r->{status}, 502, 'the store unreachable: 502');
 like($b->error_log, qr{\[error\].*store: HEAD s3://dead/img/\Q$k5\E\.png: },
      '... logged with the bucket and key');
+
+# a message longer than its buffer: cut, and still ended (it ran on into
+# the upload's key before)
+$r = upload($b, $p5, '/upload-long');
+is($r->{status}, 502, 'a prefix of 426 bytes, the store unreachable: 502');
+my ($long) = grep { m{store: HEAD s3://dead/abcdefghij} } split /\n/,
+    $b->error_log;
+my ($msg) = ($long // '') =~ /image_ingest: (store: .*?), client: /;
+ok(defined $msg && length($msg) == 255, '... its message cut at 255 bytes')
+    or diag $long;
+unlike($msg // '', qr/\Q$k5\E|[^\x20-\x7e]/, '... and nothing after it');
 
 # ---- configuration errors, named by nginx -t
 

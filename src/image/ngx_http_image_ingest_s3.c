@@ -267,8 +267,8 @@ ngx_http_image_ingest_s3_begin(ngx_http_image_ingest_ctx_t *ctx)
         s3->curl = curl_easy_init();
 
         if (s3->curl == NULL) {
-            ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err),
-                         "store: curl_easy_init() failed%Z");
+            *ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err) - 1,
+                          "store: curl_easy_init() failed") = '\0';
             ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
             return NGX_ERROR;
         }
@@ -344,10 +344,10 @@ ngx_http_image_ingest_s3_end(ngx_http_image_ingest_ctx_t *ctx)
 
 
 /*
- * One request for <prefix><rel>: a GET of its first byte, or a PUT
- * (conditional: the commit).  NGX_OK: stored, or it exists; NGX_DECLINED:
- * a GET's 404, a conditional PUT's 412; NGX_ERROR: ctx->status 502 (500
- * for our own failures) and ctx->err.
+ * One request for <prefix><rel>: a HEAD, a GET of its first byte, or a
+ * PUT (conditional: the commit).  NGX_OK: stored, or it exists;
+ * NGX_DECLINED: a HEAD's or GET's 404, a conditional PUT's 412;
+ * NGX_ERROR: ctx->status 502 (500 for our own failures) and ctx->err.
  */
 
 static ngx_int_t
@@ -360,6 +360,7 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
     char                          sha[65];
     char                          code[64];
     char                          err[EDGE_S3_ERR_LEN];
+    char                          what[IMAGE_INGEST_S3_KEY_LEN + 96];
     char                          line[EDGE_S3_MAX_TOKEN + 64];
     ngx_int_t                     rc;
     ngx_uint_t                    i, n, put;
@@ -380,8 +381,8 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
     if (image_ingest_s3_key(ctx->conf->s3_location, rel, key, sizeof(key))
         != 0)
     {
-        ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err),
-                     "store: the key of \"%s\" is too long%Z", rel);
+        *ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err) - 1,
+                      "store: the key of \"%s\" is too long", rel) = '\0';
         ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
         return NGX_ERROR;
     }
@@ -437,9 +438,9 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
     if (edge_s3_sign(&s3->target, &req, &a, &out, err, sizeof(err))
         != EDGE_S3_OK)
     {
-        ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err),
-                     "store: %s s3://%s/%s: signing failed: %s%Z", method,
-                     ctx->conf->s3_location->bucket, key, err);
+        *ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err) - 1,
+                      "store: %s s3://%s/%s: signing failed: %s", method,
+                      ctx->conf->s3_location->bucket, key, err) = '\0';
         ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
         return NGX_ERROR;
     }
@@ -450,28 +451,28 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
     rc = NGX_ERROR;
 
 #define ngx_http_image_ingest_s3_header(...)                                  \
-    ngx_snprintf((u_char *) line, sizeof(line) - 1, __VA_ARGS__);             \
+    *ngx_snprintf((u_char *) line, sizeof(line) - 1, __VA_ARGS__) = '\0';     \
     h = curl_slist_append(headers, line);                                     \
     if (h == NULL) {                                                          \
         goto nomem;                                                           \
     }                                                                         \
     headers = h;
 
-    ngx_http_image_ingest_s3_header("Host: %s%Z", out.host.data);
-    ngx_http_image_ingest_s3_header("X-Amz-Date: %s%Z", out.amz_date);
-    ngx_http_image_ingest_s3_header("X-Amz-Content-Sha256: %s%Z",
+    ngx_http_image_ingest_s3_header("Host: %s", out.host.data);
+    ngx_http_image_ingest_s3_header("X-Amz-Date: %s", out.amz_date);
+    ngx_http_image_ingest_s3_header("X-Amz-Content-Sha256: %s",
                                     out.payload_hash.data);
 
     if (out.token.len) {
-        ngx_http_image_ingest_s3_header("X-Amz-Security-Token: %s%Z",
+        ngx_http_image_ingest_s3_header("X-Amz-Security-Token: %s",
                                         out.token.data);
     }
 
-    ngx_http_image_ingest_s3_header("Authorization: %s%Z",
+    ngx_http_image_ingest_s3_header("Authorization: %s",
                                     out.authorization.data);
 
     for (i = 0; i < n; i++) {
-        ngx_http_image_ingest_s3_header("%*s: %*s%Z",
+        ngx_http_image_ingest_s3_header("%*s: %*s",
                                         extra[i].name.len,
                                         extra[i].name.data,
                                         extra[i].value.len,
@@ -479,10 +480,10 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
     }
 
     if (put) {
-        ngx_http_image_ingest_s3_header("Expect:%Z");
+        ngx_http_image_ingest_s3_header("Expect:");
 
     } else if (method[0] == 'G') {
-        ngx_http_image_ingest_s3_header("Range: bytes=0-0%Z");
+        ngx_http_image_ingest_s3_header("Range: bytes=0-0");
     }
 
 #undef ngx_http_image_ingest_s3_header
@@ -501,9 +502,14 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
     policy.size_name = "an S3 answer's body";
     policy.user_agent = "photo-edge image_ingest";
 
+    /* "<method> s3://<bucket>/<key>", the head of any message */
+
+    *ngx_snprintf((u_char *) what, sizeof(what) - 1, "%s s3://%s/%s",
+                  method, ctx->conf->s3_location->bucket, key) = '\0';
+
     ngx_memzero(&rq, sizeof(ngx_http_edge_curl_request_t));
     rq.policy = &policy;
-    rq.what = "store";
+    rq.what = what;
     rq.url = out.url.data;
     rq.method = method;
     rq.headers = headers;
@@ -519,9 +525,8 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
     if (ngx_http_edge_curl_request(s3->curl, &rq)
         != NGX_HTTP_EDGE_CURL_RESPONSE)
     {
-        ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err),
-                     "store: %s s3://%s/%s: %s%Z", method,
-                     ctx->conf->s3_location->bucket, key, rq.err);
+        *ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err) - 1, "store: %s",
+                      rq.err) = '\0';
         ctx->status = NGX_HTTP_BAD_GATEWAY;
         goto done;
     }
@@ -552,10 +557,9 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
         (void) edge_s3_error_code(rq.error, rq.error_len, code,
                                   sizeof(code));
 
-        ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err),
-                     "store: %s s3://%s/%s: HTTP %l%s%s%Z", method,
-                     ctx->conf->s3_location->bucket, key, rq.status,
-                     code[0] ? " " : "", code);
+        *ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err) - 1,
+                      "store: %s: HTTP %l%s%s", what, rq.status,
+                      code[0] ? " " : "", code) = '\0';
         ctx->status = NGX_HTTP_BAD_GATEWAY;
         break;
     }
@@ -564,8 +568,8 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
 
 nomem:
 
-    ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err),
-                 "store: out of memory%Z");
+    *ngx_snprintf((u_char *) ctx->err, sizeof(ctx->err) - 1,
+                  "store: out of memory") = '\0';
     ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
 
 done:
