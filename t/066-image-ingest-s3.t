@@ -473,6 +473,24 @@ is($r->{status}, 502, 'the store unreachable: 502');
 like($b->error_log, qr{\[error\].*store: HEAD s3://dead/img/\Q$k5\E\.png: },
      '... logged with the bucket and key');
 
+# the store overloaded (503 SlowDown from the proxy): 502, the code logged
+
+{
+    open my $fh, '>', "$hold_dir/fail" or die $!;
+    close $fh;
+}
+my $p8 = photo(5, 6, 7);
+my $k8 = md5_hex($p8);
+$r = upload($a, $p8);
+unlink "$hold_dir/fail";
+is($r->{status}, 502, 'a 503 from the store: 502');
+like($a->error_log,
+     qr{\[error\].*store: GET s3://photos/img/\Q$k8\E\.png: HTTP 503 SlowDown},
+     '... logged once with the key and the code (the HEAD asked again)');
+is(scalar(() = $a->error_log =~ /\Q$k8\E/g), 1, '... one line');
+$r = upload($a, $p8);
+is($r->{status}, 201, 'the store back: 201');
+
 # a message longer than its buffer: cut, and still ended (it ran on into
 # the upload's key before)
 $r = upload($b, $p5, '/upload-long');

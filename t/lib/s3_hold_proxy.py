@@ -9,7 +9,10 @@ It listens on 127.0.0.1:PORT and forwards every connection to
 request whose bytes contain "If-None-Match:" stops there: DIR/held is
 created, and the request goes on once DIR/hold is removed, or is dropped
 (never sent) if the client closed the connection meanwhile (a worker
-killed).  A request is held for at most 60 s.  Runs until killed.
+killed).  A request is held for at most 60 s.  While DIR/fail exists,
+every request is answered "503 SlowDown" (an S3 error document, none for
+a HEAD) and its connection closed, as an overloaded store would.  Runs
+until killed.
 """
 
 import os
@@ -60,6 +63,22 @@ def hold(client, data, d):
     return data
 
 
+SLOWDOWN = (b'<?xml version="1.0" encoding="UTF-8"?><Error>'
+            b'<Code>SlowDown</Code><Message>Please reduce your request rate.'
+            b'</Message></Error>')
+
+
+def slow_down(client, data):
+    head = (b'HTTP/1.1 503 Service Unavailable\r\n'
+            b'Content-Type: application/xml\r\n'
+            b'Content-Length: %d\r\nConnection: close\r\n\r\n'
+            % len(SLOWDOWN))
+    try:
+        client.sendall(head if data.startswith(b'HEAD ') else head + SLOWDOWN)
+    except OSError:
+        pass
+
+
 def serve(client, upstream_port, d):
     try:
         up = socket.create_connection(('127.0.0.1', upstream_port))
@@ -71,6 +90,9 @@ def serve(client, upstream_port, d):
         while True:
             data = client.recv(65536)
             if not data:
+                break
+            if os.path.exists(os.path.join(d, 'fail')):
+                slow_down(client, data)
                 break
             if os.path.exists(os.path.join(d, 'hold')) \
                     and b'if-none-match:' in data.lower():
