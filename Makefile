@@ -30,6 +30,7 @@ UNIT_CFLAGS  = -std=gnu11 -g -O1 -Wall -Wextra -Werror -It/unit \
 # the face engine (src/face/core, no nginx types) and its command-line
 # tool; config lists the same files
 FACE_SRCS   := $(addprefix src/face/core/,face.c face_align.c face_detect.c \
+                 face_exif.c \
                  face_image.c face_json.c face_landmarks.c face_nms.c \
                  face_nn.c face_recognition.c face_ssd.c face_tiny.c \
                  face_weights.c)
@@ -39,7 +40,19 @@ FACE_DEPS   := src/tools/faceenc.c $(FACE_SRCS) \
 FACE_CFLAGS  = -std=gnu11 -Wall -Wextra -Werror -Isrc/face/core \
                $(shell pkg-config --cflags vips libcjson 2>/dev/null)
 FACE_LIBS    = $(shell pkg-config --libs vips libcjson 2>/dev/null) \
-               -lXNNPACK -lpthreadpool -lm
+               -ldnnl -lgomp -ljpeg -lm
+
+# moderation (nsfwjs's MobileNetV2 on the face engine's graph API) and its
+# command-line tool; config lists the same files in the image module
+MODERATE_SRCS := src/image/core/image_moderate.c \
+                 src/image/core/image_moderate_vips.c \
+                 src/face/core/face_nn.c src/face/core/face_weights.c
+MODERATE_DEPS := src/tools/moderate.c $(MODERATE_SRCS) \
+                 src/image/core/image_moderate.h src/face/core/face_nn.h \
+                 src/face/core/face_weights.h
+MODERATE_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Isrc/image/core \
+                 -Isrc/face/core \
+                 $(shell pkg-config --cflags vips libcjson 2>/dev/null)
 
 ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined
@@ -80,12 +93,22 @@ $(call SO,$(BUILD)/nginx) &: $(BUILD)/nginx/Makefile $(SOURCES)
 	$(MAKE) -f $(CURDIR)/$(BUILD)/nginx/Makefile -C $(NGX_SRC) \
 	    -j$(JOBS) modules
 
-build: deps $(call SO,$(BUILD)/nginx) $(BUILD)/faceenc
+build: deps $(call SO,$(BUILD)/nginx) $(BUILD)/faceenc $(BUILD)/moderate
 
 $(BUILD)/faceenc: $(FACE_DEPS) | deps
 	@mkdir -p $(BUILD)
 	$(CC) -O2 $(FACE_CFLAGS) -o $@ src/tools/faceenc.c $(FACE_SRCS) \
 	    $(FACE_LIBS)
+
+$(BUILD)/moderate: $(MODERATE_DEPS) | deps
+	@mkdir -p $(BUILD)
+	$(CC) -O2 $(MODERATE_CFLAGS) -o $@ src/tools/moderate.c \
+	    $(MODERATE_SRCS) $(FACE_LIBS)
+
+$(BUILD)/asan/moderate: $(MODERATE_DEPS) | deps
+	@mkdir -p $(BUILD)/asan
+	$(CC) -g -O1 $(ASAN_FLAGS) $(MODERATE_CFLAGS) -o $@ \
+	    src/tools/moderate.c $(MODERATE_SRCS) $(FACE_LIBS)
 
 $(BUILD)/asan/faceenc: $(FACE_DEPS) | deps
 	@mkdir -p $(BUILD)/asan
@@ -136,13 +159,15 @@ test: build models unit sdk
 	scripts/check-docs src docs
 	scripts/with-ceph $(BUILD)/ceph prove -j$(PROVE_JOBS) -r t
 
-asan: deps models sdk $(call SO,$(BUILD)/asan) $(BUILD)/asan/faceenc
+asan: deps models sdk $(call SO,$(BUILD)/asan) $(BUILD)/asan/faceenc \
+      $(BUILD)/asan/moderate
 	scripts/check-layout src
 	scripts/check-ngx-formats src
 	scripts/check-docs src docs
 	$(MAKE) unit BUILD=$(BUILD)/unit-asan \
 	    UNIT_EXTRA="$(ASAN_FLAGS)"
 	TEST_FACEENC=$(CURDIR)/$(BUILD)/asan/faceenc \
+	TEST_MODERATE=$(CURDIR)/$(BUILD)/asan/moderate \
 	TEST_NGINX_MODULES=$(CURDIR)/$(BUILD)/asan \
 	TEST_NGINX_PRELOAD="$(ASAN_RT) $(UBSAN_RT)" \
 	    scripts/with-ceph $(BUILD)/ceph-asan prove -j$(PROVE_JOBS) -r t

@@ -1,6 +1,7 @@
 #!/usr/bin/perl
 # The six built modules load into stock nginx, link what they should
-# (and album_zip nothing heavy), and nginx serves with all of them.
+# (and album_zip nothing heavy; image_variant the face engine's XNNPACK,
+# for gravity=face), and nginx serves with all of them.
 
 use strict;
 use warnings;
@@ -18,17 +19,17 @@ my @modules = qw(album_zip image_variant face lambda edge_metrics s3);
 # Shared libraries each module must (or must not) pull in.
 my %needs = (
     album_zip     => [],
-    image_variant => [qw(libvips)],
-    face => [qw(libvips libXNNPACK libpthreadpool libcjson libcurl)],
+    image_variant => [qw(libvips libdnnl libgomp libjpeg)],
+    face => [qw(libvips libdnnl libgomp libjpeg libcjson libcurl)],
     lambda        => [qw(libcrypto)],
     edge_metrics  => [],
     s3            => [qw(libcrypto)],
 );
-my %never = (album_zip => [qw(libvips libXNNPACK)],
-             lambda    => [qw(libvips libXNNPACK libcurl libcjson)],
-             edge_metrics => [qw(libvips libXNNPACK libcurl libcjson
+my %never = (album_zip => [qw(libvips libdnnl libXNNPACK)],
+             lambda    => [qw(libvips libdnnl libcurl libcjson)],
+             edge_metrics => [qw(libvips libdnnl libcurl libcjson
                                  libcrypto libdeflate)],
-             s3 => [qw(libvips libXNNPACK libcurl libcjson libdeflate)]);
+             s3 => [qw(libvips libdnnl libcurl libcjson libdeflate)]);
 
 # Dies, failing the file, when a module has not been built.
 my $t = Edge::Nginx->new(modules => \@modules);
@@ -41,6 +42,13 @@ for my $m (@modules) {
     like $ldd, qr/^\s*\Q$_\E[.-]/m, "$m links $_" for @{ $needs{$m} };
     unlike $ldd, qr/^\s*\Q$_\E[.-]/m, "$m does not link $_"
         for @{ $never{$m} // [] };
+
+    # Every .so carries its own edge_* (and face_*) code and nginx loads
+    # with RTLD_GLOBAL: each must call its own copy, never another
+    # package's, so it is linked -Bsymbolic.
+    my $dyn = `readelf -d $so 2>&1`;
+    like $dyn, qr/\(SYMBOLIC\)|FLAGS\)\s+SYMBOLIC/,
+        "$m binds its own symbols (-Bsymbolic)" or diag $dyn;
 }
 
 # Loading a module twice is refused: proof that load_module read our file.

@@ -45,19 +45,19 @@ my ($status, $out) = configure_with($config);
 is($status, 0, 'configure succeeds with every library present')
     or diag $out;
 for my $lib ('libdeflate', 'libcurl', 'cJSON', 'libvips',
-             'OpenSSL libcrypto', 'XNNPACK', 'pthreadpool')
+             'OpenSSL libcrypto', 'oneDNN', 'libjpeg-turbo')
 {
     like($out, qr/checking for \Q$lib\E \.\.\. found/, "$lib is checked");
 }
 
 # make one probe fail: its header does not exist
-(my $broken = $config) =~ s{#include <xnnpack\.h>}{#include <no_such_xnnpack.h>}
-    or die 'xnnpack probe not found in config';
+(my $broken = $config) =~ s{#include <dnnl\.h>}{#include <no_such_dnnl.h>}
+    or die 'oneDNN probe not found in config';
 
 ($status, $out) = configure_with($broken);
 isnt($status, 0, 'configure fails when a library is missing');
-like($out, qr/checking for XNNPACK \.\.\. not found/, 'the failing check');
-like($out, qr/error: .*needs XNNPACK/, 'names the missing library');
-like($out, qr/libxnnpack-dev/, 'names the Debian package to install');
+like($out, qr/checking for oneDNN \.\.\. not found/, 'the failing check');
+like($out, qr/error: .*needs oneDNN/, 'names the missing library');
+like($out, qr/libdnnl-dev/, 'names the Debian package to install');
 
 done_testing();

@@ -57,11 +57,11 @@ for my $m (@modules) {
 like `dpkg-deb -f $pkg{'libnginx-mod-http-face'} Depends`,
     qr/photo-edge-face-models \(= /, 'the face module depends on its models';
 unlike `dpkg-deb -f $pkg{'libnginx-mod-http-album-zip'} Depends`,
-    qr/libvips|libxnnpack/, 'album zip: no libvips, no XNNPACK';
+    qr/libvips|libdnnl/, 'album zip: no libvips, no oneDNN';
 unlike `dpkg-deb -f $pkg{'libnginx-mod-http-lambda'} Depends`,
-    qr/libvips|libxnnpack|libcurl/, 'lambda: libcrypto, no libvips or libcurl';
+    qr/libvips|libdnnl|libcurl/, 'lambda: libcrypto, no libvips or libcurl';
 unlike `dpkg-deb -f $pkg{'libnginx-mod-http-edge-metrics'} Depends`,
-    qr/libvips|libxnnpack|libcurl|libssl|libcrypto|libdeflate/,
+    qr/libvips|libdnnl|libcurl|libssl|libcrypto|libdeflate/,
     'edge metrics: libc only';
 unlike `dpkg-deb -f $pkg{'libnginx-mod-http-s3'} Depends`,
     qr/libvips|libxnnpack|libcurl|libcjson|libdeflate/,

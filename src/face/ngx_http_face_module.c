@@ -12,7 +12,7 @@
  * The weights are read while the configuration is read, in the master,
  * so the workers share one copy-on-write copy; a reload reads them again
  * with the new configuration.  Each thread of the pool gets its own
- * engine context (XNNPACK runtimes, scratch memory) the first time it
+ * engine context (oneDNN runtimes, scratch memory) the first time it
  * runs a face task, freed when the thread exits (a pthread key).
  *
  * face_encode: the body is read by nginx, then one thread task decodes
@@ -27,7 +27,6 @@
 #include <pthread.h>
 
 #include <vips/vips.h>
-#include <xnnpack.h>
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
 
@@ -1128,7 +1127,6 @@ static ngx_int_t
 ngx_http_face_init_process(ngx_cycle_t *cycle)
 {
     int                         err;
-    enum xnn_status             status;
     ngx_http_face_main_conf_t  *fmcf;
 
     fmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_face_module);
@@ -1144,15 +1142,6 @@ ngx_http_face_init_process(ngx_cycle_t *cycle)
     vips_cache_set_max(0);
     vips_block_untrusted_set(TRUE);
     vips_concurrency_set(1);
-
-    status = xnn_initialize(NULL);
-    if (status != xnn_status_success) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "face: XNNPACK initialisation failed (status %d); "
-                      "the CPU may lack the instructions it needs",
-                      (int) status);
-        return NGX_ERROR;
-    }
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
@@ -1206,6 +1195,5 @@ ngx_http_face_exit_process(ngx_cycle_t *cycle)
     }
 
     curl_global_cleanup();
-    xnn_deinitialize();
     vips_shutdown();
 }

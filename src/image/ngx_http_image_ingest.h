@@ -22,6 +22,7 @@
 #include "image_ingest_s3.h"
 #include "image_ingest_store.h"
 #include "image_ingest_vips.h"
+#include "image_moderate.h"
 #include "ngx_http_edge_s3.h"
 #include "ngx_http_edge_task.h"
 
@@ -68,6 +69,11 @@ typedef struct {
 } ngx_http_image_ingest_meta_t;
 
 
+/* image_ingest_jwt's key file (ngx_http_image_ingest_jwt.c) */
+typedef struct ngx_http_image_ingest_jwt_file_s
+    ngx_http_image_ingest_jwt_file_t;
+
+
 /* a preset of image_ingest_variants, resolved */
 typedef struct {
     ngx_str_t                    name;          /* NUL-terminated */
@@ -103,12 +109,27 @@ typedef struct {
     ngx_uint_t                   archive_max_ratio;
     ngx_flag_t                   notify_batch;
 
+    /* moderation (ngx_http_image_ingest_moderate.c) */
+    ngx_uint_t                   moderation;    /* ..._MODERATION_* */
+    float                       *thresholds;    /* [IMAGE_MODERATE_CLASSES] */
+    ngx_str_t                    moderation_models;
+    image_moderate_model_t      *moderate_model;
+    ngx_str_t                    quarantine;    /* <store>/quarantine */
+    ngx_flag_t                   moderate;      /* image_moderate */
+    /* JWT-verified uploads (ngx_http_image_ingest_jwt.c) */
+    ngx_http_image_ingest_jwt_file_t  *jwt;
+    ngx_array_t                 *jwt_claims;    /* ..._jwt_require_t */
+    time_t                       jwt_leeway;
+    ngx_flag_t                   jwt_require_exp;
+    ngx_http_complex_value_t    *jwt_token;
+
     /* from image_variant's configuration of the location */
     ngx_array_t                 *variants;      /* ..._variant_t */
     ngx_uint_t                   max_pixels;
     ngx_msec_t                   timeout;
     ngx_str_t                    thread_pool_name;
     ngx_thread_pool_t           *thread_pool;
+    void                        *face_models;   /* gravity=face */
 
     /*
      * Per worker, the event loop's: the store is full, logged once; until
@@ -188,7 +209,24 @@ struct ngx_http_image_ingest_ctx_s {
 
     /* image_ingest_store s3://: the bucket's requests */
     ngx_http_image_ingest_s3_t       *s3;
+
+    /* image_ingest_moderation: set by the thread */
+    float                             scores[IMAGE_MODERATE_CLASSES];
+    char                              moderation_json[256];
+    unsigned                          moderated:1;
+    unsigned                          flagged:1;
+    unsigned                          quarantined:1;  /* stored there */
+    unsigned                          rejected:1;
+    unsigned                          fresh:1;        /* not a duplicate */
 };
+
+
+#define NGX_HTTP_IMAGE_INGEST_MODERATION_OFF     0
+#define NGX_HTTP_IMAGE_INGEST_MODERATION_FLAG    1
+#define NGX_HTTP_IMAGE_INGEST_MODERATION_REJECT  2
+
+/* not in nginx 1.22's list */
+#define NGX_HTTP_IMAGE_INGEST_UNPROCESSABLE      422
 
 
 extern ngx_module_t     ngx_http_image_ingest_module;
@@ -222,6 +260,28 @@ void *ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf);
 char *ngx_http_image_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 ngx_int_t ngx_http_image_ingest_init_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_image_ingest_add_store(ngx_conf_t *cf, ngx_str_t *dir);
+
+
+/* moderation (ngx_http_image_ingest_moderate.c) */
+extern ngx_conf_enum_t  ngx_http_image_ingest_moderation_modes[];
+
+char *ngx_http_image_ingest_moderation_threshold(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+char *ngx_http_image_moderate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_image_ingest_moderation_merge(ngx_conf_t *cf,
+    ngx_http_image_ingest_loc_conf_t *prev,
+    ngx_http_image_ingest_loc_conf_t *conf);
+char *ngx_http_image_ingest_moderation_store(ngx_conf_t *cf,
+    ngx_http_image_ingest_loc_conf_t *conf);
+/* in the thread: scores, flagged or rejected (422); NGX_ERROR: failed */
+ngx_int_t ngx_http_image_ingest_moderate(ngx_http_image_ingest_ctx_t *ctx);
+/* exit_process: waits for the threads' networks to be freed */
+void ngx_http_image_ingest_moderation_exit(void);
+/* the 422 of a rejected upload */
+ngx_int_t ngx_http_image_ingest_rejected(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx);
 void ngx_http_image_ingest_exit_process(ngx_cycle_t *cycle);
 
 
@@ -247,6 +307,21 @@ ngx_int_t ngx_http_image_ingest_s3_prepare(ngx_http_request_t *r,
     ngx_http_image_ingest_ctx_t *ctx);
 void ngx_http_image_ingest_s3_renew(ngx_http_request_t *r,
     ngx_http_image_ingest_ctx_t *ctx);
+
+
+/* JWT-verified uploads (ngx_http_image_ingest_jwt.c) */
+char *ngx_http_image_ingest_jwt(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_image_ingest_jwt_claims(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_image_ingest_jwt_merge(ngx_conf_t *cf,
+    ngx_http_image_ingest_loc_conf_t *prev,
+    ngx_http_image_ingest_loc_conf_t *conf);
+ngx_int_t ngx_http_image_ingest_jwt_preconfiguration(ngx_conf_t *cf);
+ngx_int_t ngx_http_image_ingest_jwt_verified(ngx_http_request_t *r,
+    ngx_http_image_ingest_loc_conf_t *conf);
+ngx_int_t ngx_http_image_ingest_jwt_refuse(ngx_http_request_t *r,
+    ngx_http_image_ingest_loc_conf_t *conf);
 
 
 /*

@@ -302,6 +302,11 @@ ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf)
      *     conf->variants = NULL;
      *     conf->thread_pool_name = { 0, NULL };
      *     conf->thread_pool = NULL;
+     *     conf->moderation_models = { 0, NULL };
+     *     conf->moderate_model = NULL;
+     *     conf->quarantine = { 0, NULL };
+     *     conf->moderate = 0;
+     *     conf->jwt_token = NULL;
      */
 
     conf->presets = NGX_CONF_UNSET_PTR;
@@ -320,6 +325,12 @@ ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf)
     conf->archive_max_bytes = NGX_CONF_UNSET;
     conf->archive_max_ratio = NGX_CONF_UNSET_UINT;
     conf->notify_batch = NGX_CONF_UNSET;
+    conf->moderation = NGX_CONF_UNSET_UINT;
+    conf->thresholds = NGX_CONF_UNSET_PTR;
+    conf->jwt = NGX_CONF_UNSET_PTR;
+    conf->jwt_claims = NGX_CONF_UNSET_PTR;
+    conf->jwt_leeway = NGX_CONF_UNSET;
+    conf->jwt_require_exp = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -377,7 +388,9 @@ ngx_http_image_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
                               prev->archive_max_ratio, 100);
     ngx_conf_merge_value(conf->notify_batch, prev->notify_batch, 0);
 
-    if (ngx_http_image_ingest_archive_merge(cf, conf) != NGX_CONF_OK) {
+    if (ngx_http_image_ingest_archive_merge(cf, conf) != NGX_CONF_OK
+        || ngx_http_image_ingest_jwt_merge(cf, prev, conf) != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -408,11 +421,21 @@ ngx_http_image_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_image_ingest_moderation_merge(cf, prev, conf)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     if (!conf->enable) {
         return NGX_CONF_OK;
     }
 
-    return ngx_http_image_ingest_resolve(cf, conf);
+    if (ngx_http_image_ingest_resolve(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_image_ingest_moderation_store(cf, conf);
 }
 
 
@@ -426,10 +449,7 @@ static char *
 ngx_http_image_ingest_resolve(ngx_conf_t *cf,
     ngx_http_image_ingest_loc_conf_t *conf)
 {
-    u_char                             *p;
-    ngx_str_t                          *s;
-    ngx_uint_t                          i;
-    ngx_http_image_ingest_main_conf_t  *mcf;
+    u_char  *p;
 
     if (conf->store.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -480,26 +500,9 @@ ngx_http_image_ingest_resolve(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    /* for the sweep when a worker starts */
-
-    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_image_ingest_module);
-
-    s = mcf->stores.elts;
-
-    for (i = 0; i < mcf->stores.nelts; i++) {
-        if (s[i].len == conf->store.len
-            && ngx_strcmp(s[i].data, conf->store.data) == 0)
-        {
-            return NGX_CONF_OK;
-        }
-    }
-
-    s = ngx_array_push(&mcf->stores);
-    if (s == NULL) {
+    if (ngx_http_image_ingest_add_store(cf, &conf->store) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
-
-    *s = conf->store;
 
     return NGX_CONF_OK;
 }
@@ -533,6 +536,7 @@ ngx_http_image_ingest_resolve_variants(ngx_conf_t *cf,
     conf->max_pixels = limits.max_pixels;
     conf->timeout = limits.timeout;
     conf->thread_pool_name = limits.thread_pool;
+    conf->face_models = limits.face_models;
 
     conf->thread_pool = ngx_thread_pool_add(cf, &conf->thread_pool_name);
     if (conf->thread_pool == NULL) {
@@ -599,6 +603,36 @@ ngx_http_image_ingest_resolve_variants(ngx_conf_t *cf,
 }
 
 
+/* a store directory (NUL-terminated), for the sweep when a worker starts */
+
+ngx_int_t
+ngx_http_image_ingest_add_store(ngx_conf_t *cf, ngx_str_t *dir)
+{
+    ngx_str_t                          *s;
+    ngx_uint_t                          i;
+    ngx_http_image_ingest_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_image_ingest_module);
+
+    s = mcf->stores.elts;
+
+    for (i = 0; i < mcf->stores.nelts; i++) {
+        if (s[i].len == dir->len && ngx_strcmp(s[i].data, dir->data) == 0) {
+            return NGX_OK;
+        }
+    }
+
+    s = ngx_array_push(&mcf->stores);
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    *s = *dir;
+
+    return NGX_OK;
+}
+
+
 /*
  * Per worker: libcurl for the notifications (never in the master: not
  * fork safe), and the roll-back of uploads a crash interrupted.  The
@@ -653,5 +687,6 @@ ngx_http_image_ingest_init_process(ngx_cycle_t *cycle)
 void
 ngx_http_image_ingest_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_image_ingest_moderation_exit();
     curl_global_cleanup();
 }

@@ -209,6 +209,69 @@ static ngx_command_t  ngx_http_image_ingest_commands[] = {
       offsetof(ngx_http_image_ingest_loc_conf_t, notify_batch),
       NULL },
 
+    { ngx_string("image_ingest_moderation"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, moderation),
+      &ngx_http_image_ingest_moderation_modes },
+
+    { ngx_string("image_ingest_moderation_threshold"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_image_ingest_moderation_threshold,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("image_moderation_models"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, moderation_models),
+      NULL },
+
+    { ngx_string("image_moderate"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_image_moderate,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("image_ingest_jwt"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_image_ingest_jwt,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("image_ingest_jwt_claims"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_image_ingest_jwt_claims,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("image_ingest_jwt_leeway"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, jwt_leeway),
+      NULL },
+
+    { ngx_string("image_ingest_jwt_require_exp"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, jwt_require_exp),
+      NULL },
+
+    { ngx_string("image_ingest_jwt_token"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, jwt_token),
+      NULL },
+
     { ngx_string("image_ingest_max_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -221,7 +284,7 @@ static ngx_command_t  ngx_http_image_ingest_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_image_ingest_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_image_ingest_jwt_preconfiguration, /* preconfiguration */
     ngx_http_image_ingest_init,            /* postconfiguration */
 
     ngx_http_image_ingest_create_main_conf, /* create main configuration */
@@ -273,6 +336,10 @@ ngx_http_image_ingest_handler(ngx_http_request_t *r)
     }
 
     /* nothing is read from whom may not upload */
+
+    if (ngx_http_image_ingest_jwt_verified(r, conf) != NGX_OK) {
+        return ngx_http_image_ingest_jwt_refuse(r, conf);
+    }
 
     if (ngx_http_image_ingest_signed(r, conf, &msg) != NGX_OK) {
         rc = ngx_http_discard_request_body(r);
@@ -671,12 +738,19 @@ ngx_http_image_ingest_done(void *data)
                       "%s removed", (ngx_uint_t) ctx->recovered, ctx->key);
     }
 
-    if (ctx->status != NGX_HTTP_CREATED && ctx->status != NGX_HTTP_OK) {
+    if (ctx->rejected) {
+        rc = ngx_http_image_ingest_rejected(r, ctx);
+        goto done;
+    }
+
+    if (ctx->status != NGX_HTTP_CREATED && ctx->status != NGX_HTTP_OK
+        && ctx->status != NGX_HTTP_ACCEPTED)
+    {
         rc = ngx_http_image_ingest_failed(r, ctx);
         goto done;
     }
 
-    if (ctx->status == NGX_HTTP_CREATED && ctx->conf->full) {
+    if (ctx->fresh && ctx->conf->full) {
         ctx->conf->full = 0;
 
         ngx_log_error(NGX_LOG_NOTICE, c->log, 0,
@@ -697,22 +771,23 @@ ngx_http_image_ingest_done(void *data)
     (void) image_ingest_json_response(&info, (char *) json, len);
 
     ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                  "image_ingest: %s %s.%s (%s %uDx%uD, %uz bytes, "
+                  "image_ingest: %s%s %s.%s (%s %uDx%uD, %uz bytes, "
                   "%ui variants)",
-                  ctx->status == NGX_HTTP_CREATED ? "stored" : "duplicate",
+                  ctx->fresh ? "stored" : "duplicate",
+                  ctx->quarantined ? " in quarantine" : "",
                   ctx->key, ctx->probe.ext, ctx->probe.format,
                   (uint32_t) ctx->probe.width, (uint32_t) ctx->probe.height,
                   ctx->image_len, ctx->nrenders);
 
-    ngx_http_edge_metrics_add(ctx->status == NGX_HTTP_CREATED
-                              ? EDGE_METRICS_INGEST_COMMITS
-                              : EDGE_METRICS_INGEST_DUPLICATES, 1);
+    ngx_http_edge_metrics_add(ctx->fresh ? EDGE_METRICS_INGEST_COMMITS
+                                         : EDGE_METRICS_INGEST_DUPLICATES,
+                              1);
 
     rc = ngx_http_edge_json_send(r, ctx->status, json, len);
 
-    /* only a new image is news for the app */
+    /* only a new image is news for the app (a quarantined one too) */
 
-    if (ctx->status == NGX_HTTP_CREATED && ctx->conf->notify.len) {
+    if (ctx->fresh && ctx->conf->notify.len) {
         len = image_ingest_json_notify(&info, NULL, 0);
 
         json = ngx_pnalloc(r->pool, len);

@@ -22,6 +22,9 @@
  *   end      nothing: an upload never deletes (a variant in the bucket
  *            may be another node's, whose original is on its way)
  *
+ * A flagged image (image_ingest_moderation flag) goes, with its variants
+ * and metadata, under <prefix>quarantine/, in the same order.
+ *
  * No lock: uploads of the same bytes on several nodes (or on one) race
  * to the original's conditional PUT; their variants are the same bytes.
  * A node that dies mid-upload leaves variants and metadata without an
@@ -356,6 +359,8 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
     ngx_uint_t conditional)
 {
     char                          key[IMAGE_INGEST_S3_KEY_LEN];
+    char                          name[IMAGE_INGEST_REL_LEN
+                                       + sizeof(IMAGE_INGEST_S3_QUARANTINE)];
     char                          md5[IMAGE_INGEST_S3_MD5_LEN + 1];
     char                          sha[65];
     char                          code[64];
@@ -377,6 +382,14 @@ ngx_http_image_ingest_s3_request(ngx_http_image_ingest_ctx_t *ctx,
     s3 = ctx->s3;
     put = (method[0] == 'P');
     s3->answered = 0;
+
+    /* a flagged image (image_ingest_moderation flag): all of it there */
+
+    if (ctx->quarantined) {
+        *ngx_snprintf((u_char *) name, sizeof(name) - 1, "%s%s",
+                      IMAGE_INGEST_S3_QUARANTINE, rel) = '\0';
+        rel = name;
+    }
 
     if (image_ingest_s3_key(ctx->conf->s3_location, rel, key, sizeof(key))
         != 0)

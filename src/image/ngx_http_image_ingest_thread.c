@@ -97,7 +97,13 @@ ngx_http_image_ingest_info(ngx_http_image_ingest_ctx_t *ctx,
     info->meta = ctx->meta;
     info->nmeta = ctx->nmeta;
 
-    if (ctx->nrenders == 0) {
+    if (ctx->moderated) {
+        info->moderation = ctx->moderation_json;
+    }
+
+    /* a quarantined image has no public URI */
+
+    if (ctx->nrenders == 0 || ctx->quarantined) {
         return;
     }
 
@@ -169,6 +175,21 @@ ngx_http_image_ingest_image(ngx_http_image_ingest_ctx_t *ctx)
         }
 
         ctx->probed = 1;
+    }
+
+    /* before the key's lock: the network takes a while */
+
+    if (ctx->conf->moderation != NGX_HTTP_IMAGE_INGEST_MODERATION_OFF
+        && !ctx->moderated)
+    {
+        if (ngx_http_image_ingest_moderate(ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (ctx->rejected) {
+            /* nothing is stored */
+            return NGX_OK;
+        }
     }
 
     return ngx_http_image_ingest_store(ctx);
@@ -349,6 +370,15 @@ ngx_http_image_ingest_store(ngx_http_image_ingest_ctx_t *ctx)
 
     store = ctx->conf->backend;
 
+    /*
+     * image_ingest_moderation flag: a flagged image, all of it, under the
+     * store's quarantine/ (the backend's begin and names look at this)
+     */
+
+    ctx->quarantined = ctx->flagged
+                       && ctx->conf->moderation
+                          == NGX_HTTP_IMAGE_INGEST_MODERATION_FLAG;
+
     rc = store->begin(ctx);
 
     if (rc == NGX_AGAIN) {
@@ -411,10 +441,15 @@ ngx_http_image_ingest_store(ngx_http_image_ingest_ctx_t *ctx)
 
     store->end(ctx);
 
-    /* NGX_DECLINED: another upload (another node) stored it first */
+    ctx->fresh = !duplicate && rc != NGX_DECLINED;
 
-    ctx->status = (duplicate || rc == NGX_DECLINED) ? NGX_HTTP_OK
-                                                    : NGX_HTTP_CREATED;
+    if (ctx->quarantined) {
+        ctx->status = NGX_HTTP_ACCEPTED;
+
+    } else {
+        /* NGX_DECLINED: another upload (another node) stored it first */
+        ctx->status = ctx->fresh ? NGX_HTTP_CREATED : NGX_HTTP_OK;
+    }
 
     return NGX_OK;
 
@@ -458,6 +493,7 @@ ngx_http_image_ingest_render(ngx_http_image_ingest_ctx_t *ctx,
     job->accept = IMAGE_VARIANT_ACCEPT_LEGACY;
     job->max_pixels = ctx->conf->max_pixels;
     job->timeout_ms = (unsigned) ctx->conf->timeout;
+    ngx_http_image_variant_face_job(job, ctx->conf->face_models);
 
     image_variant_render(job);
 
@@ -488,10 +524,27 @@ ngx_http_image_ingest_render(ngx_http_image_ingest_ctx_t *ctx,
 static ngx_int_t
 ngx_http_image_ingest_local_begin(ngx_http_image_ingest_ctx_t *ctx)
 {
-    int  rc;
+    int    rc;
+    char  *dir;
 
-    rc = image_ingest_begin(&ctx->txn, (char *) ctx->conf->store.data,
-                            ctx->key, 1);
+    dir = (char *) ctx->conf->store.data;
+
+    if (ctx->quarantined) {
+        /* image_ingest_begin() creates the last directory only */
+
+        if (mkdir(dir, 0755) == -1 && ngx_errno != NGX_EEXIST) {
+            ngx_http_image_ingest_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                       "store: mkdir(\"%s\") failed: %m",
+                                       dir);
+            return NGX_ERROR;
+        }
+
+        dir = (char *) ctx->conf->quarantine.data;
+    }
+
+    /* never flock() waiting: a pool thread is not to sleep on a lock */
+
+    rc = image_ingest_begin(&ctx->txn, dir, ctx->key, 1);
 
     if (rc == IMAGE_INGEST_STORE_BUSY) {
         return NGX_AGAIN;

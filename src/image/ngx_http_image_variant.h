@@ -15,12 +15,14 @@
 #include <ngx_http.h>
 
 #include "image_variant_params.h"
+#include "image_variant_vips.h"
 
 
 typedef struct {
     ngx_uint_t                max_pixels;    /* image_variant_max_pixels */
     ngx_msec_t                timeout;       /* image_variant_timeout */
     ngx_str_t                 thread_pool;   /* image_variant_thread_pool */
+    void                     *face_models;   /* image_variant_face_models */
 } ngx_http_image_variant_limits_t;
 
 
@@ -61,6 +63,8 @@ typedef struct {
 typedef struct {
     ngx_int_t                    malloc_arenas; /* 0: off */
     ngx_int_t                    malloc_trim;   /* ms, 0: off */
+    ngx_str_t                    face_models_dir;
+    void                        *face_models;   /* face_models_t */
 } ngx_http_image_variant_main_conf_t;
 
 
@@ -78,10 +82,21 @@ typedef struct {
     ngx_uint_t                   log_level;     /* ..._log_level */
     ngx_uint_t                   shrink_on_load;  /* 1: fast */
     ngx_uint_t                   merged;        /* for image_ingest */
+    void                        *face_models;   /* the main conf's */
 } ngx_http_image_variant_loc_conf_t;
 
 
 ngx_int_t ngx_http_image_variant_filter_init(ngx_conf_t *cf);
+
+/* gravity=face (ngx_http_image_variant_face.c) */
+char *ngx_http_image_variant_face_models(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_image_variant_face_check(ngx_conf_t *cf,
+    ngx_http_image_variant_loc_conf_t *conf);
+ngx_int_t ngx_http_image_variant_face_init_process(ngx_cycle_t *cycle);
+void ngx_http_image_variant_face_job(image_variant_job_t *job, void *models);
+int ngx_http_image_variant_faces(void *data, const uint8_t *rgb, int width,
+    int height, image_variant_face_box_t *boxes, size_t max);
 void ngx_http_image_variant_render_started(ngx_thread_pool_t *pool);
 void ngx_http_image_variant_render_done(void);
 

@@ -850,6 +850,7 @@ ngx_http_image_variant_post(ngx_http_request_t *r,
     }
     ctx->job.max_pixels = conf->max_pixels;
     ctx->job.timeout_ms = conf->timeout;
+    ngx_http_image_variant_face_job(&ctx->job, conf->face_models);
 
     /* the variant is libvips' memory: freed with the request */
     cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -942,6 +943,19 @@ ngx_http_image_variant_thread_done(void *data)
     r = ctx->request;
 
     ctx->state = NGX_HTTP_IMAGE_VARIANT_SEND;
+
+    if (ctx->job.params.gravity == IMAGE_VARIANT_GRAVITY_FACE
+        && ctx->job.out_crop[2])
+    {
+        ngx_log_debug7(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "image_variant: gravity=face: %d faces, %ui us "
+                       "(CPU %ui us), window at %d,%d of %dx%d",
+                       ctx->job.out_faces,
+                       (ngx_uint_t) (ctx->job.ms_faces * 1000),
+                       (ngx_uint_t) (ctx->job.cpu_faces * 1000),
+                       ctx->job.out_crop[0], ctx->job.out_crop[1],
+                       ctx->job.out_crop[2], ctx->job.out_crop[3]);
+    }
 
     r->write_event_handler(r);
 }

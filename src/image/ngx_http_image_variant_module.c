@@ -149,6 +149,13 @@ static ngx_command_t  ngx_http_image_variant_commands[] = {
       offsetof(ngx_http_image_variant_main_conf_t, malloc_arenas),
       NULL },
 
+    { ngx_string("image_variant_face_models"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_image_variant_face_models,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("image_variant_malloc_trim"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_image_variant_malloc,
@@ -533,6 +540,10 @@ ngx_http_image_variant_merge_loc_conf(ngx_conf_t *cf, void *parent,
         }
     }
 
+    if (ngx_http_image_variant_face_check(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     conf->merged = 1;
 
     return NGX_CONF_OK;
@@ -610,6 +621,10 @@ ngx_http_image_variant_init_process(ngx_cycle_t *cycle)
         ev->cancelable = 1;
     }
 
+    if (ngx_http_image_variant_face_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (image_variant_init("nginx", err, sizeof(err)) != 0) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                       "image_variant: libvips initialisation failed: %s",
@@ -671,6 +686,7 @@ ngx_http_image_variant_limits(void *conf,
     limits->max_pixels = ivlcf->max_pixels;
     limits->timeout = ivlcf->timeout;
     limits->thread_pool = ivlcf->thread_pool_name;
+    limits->face_models = ivlcf->face_models;
 
     return NGX_OK;
 }

@@ -305,7 +305,7 @@ faceenc_image(face_ctx_t *ctx, const faceenc_conf_t *conf, const char *path,
     float *first_chip, int *have_chip, char **out)
 {
     int             i;
-    char            err[512], *json;
+    char            err[512], kernels[2048], *json;
     size_t          len;
     double          t0, c0, cpu, total, total_min, sum[4];
     unsigned char  *data;
@@ -368,6 +368,12 @@ faceenc_image(face_ctx_t *ctx, const faceenc_conf_t *conf, const char *path,
                 + res.ms_encode, total_min, cpu / conf->repeat,
                 res.ms_decode, res.ms_detect, res.ms_landmarks,
                 res.ms_encode);
+
+        /* what ran: bench/face prints it with the CPU model */
+        face_ctx_kernels(ctx, kernels, sizeof(kernels));
+        fprintf(stderr, "faceenc: oneDNN ISA %s, context %.1f MB; kernels: "
+                "%s\n", face_engine_isa(), face_ctx_bytes(ctx) / 1048576.0,
+                kernels);
     }
 
     if (first_chip != NULL && !*have_chip && res.nfaces > 0) {

@@ -20,9 +20,11 @@ image_ingest_vips_SRCS = src/image/core/image_ingest_vips.c \
                          src/image/core/image_variant_vips.c \
                          src/image/core/image_variant_vips_load.c \
                          src/image/core/image_variant_vips_resize.c \
-                         src/image/core/image_variant_vips_save.c
+                         src/image/core/image_variant_vips_save.c \
+                         src/image/core/image_variant_vips_face.c \
+                         src/image/core/image_variant_face_crop.c
 image_ingest_vips_CFLAGS = -Isrc/image/core $(shell pkg-config --cflags vips)
-image_ingest_vips_LIBS = $(shell pkg-config --libs vips) -lpthread -lz
+image_ingest_vips_LIBS = $(shell pkg-config --libs vips) -lpthread -lz -lm
 UNIT_TESTS += image_ingest_archive
 image_ingest_archive_SRCS = src/image/core/image_ingest_archive.c \
                             src/image/core/image_ingest_json.c

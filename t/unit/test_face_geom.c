@@ -259,5 +259,58 @@ UNIT_TEST(test_result_json)
 }
 
 
-UNIT_MAIN(test_same_pad, test_ssd_decode, test_nms, test_similarity,
-          test_clip_and_resize, test_json_float, test_result_json)
+UNIT_TEST(test_ssd_bucket)
+{
+    int          rows, cols;
+    face_rect_t  r;
+
+    r.x = 0;
+    r.y = 0;
+
+    /* 3:2 landscape: 512x341 -> 352 rows; portrait: 352 columns */
+    r.w = 1920;
+    r.h = 1280;
+    face_ssd_bucket(&r, &rows, &cols);
+    CHECK_INT(rows, 352);
+    CHECK_INT(cols, 512);
+
+    r.w = 1280;
+    r.h = 1920;
+    face_ssd_bucket(&r, &rows, &cols);
+    CHECK_INT(rows, 512);
+    CHECK_INT(cols, 352);
+
+    /* 16:9 -> 288, 4:3 -> 384, a panorama -> 288, 1920x1448 -> 416 */
+    r.w = 1920;
+    r.h = 1080;
+    face_ssd_bucket(&r, &rows, &cols);
+    CHECK_INT(rows, 288);
+
+    r.h = 1440;
+    face_ssd_bucket(&r, &rows, &cols);
+    CHECK_INT(rows, 384);
+
+    r.h = 300;
+    face_ssd_bucket(&r, &rows, &cols);
+    CHECK_INT(rows, 288);
+
+    r.h = 1448;
+    face_ssd_bucket(&r, &rows, &cols);
+    CHECK_INT(rows, 416);
+
+    /* near square and square: face-api's 512x512 */
+    r.h = 1700;
+    face_ssd_bucket(&r, &rows, &cols);
+    CHECK_INT(rows, 512);
+    CHECK_INT(cols, 512);
+
+    r.h = 1920;
+    face_ssd_bucket(&r, &rows, &cols);
+    CHECK_INT(rows, 512);
+    CHECK_INT(cols, 512);
+}
+
+
+UNIT_MAIN(test_same_pad, test_ssd_decode, test_ssd_bucket, test_nms,
+          test_similarity, test_clip_and_resize, test_json_float,
+          test_result_json)

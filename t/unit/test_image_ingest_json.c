@@ -1,8 +1,8 @@
 
 /*
  * Unit tests for image_ingest_json.c: the response, metadata and
- * notification JSON (exact text), string escaping, and the
- * notification's retry policy.
+ * notification JSON (exact text, with and without moderation), string
+ * escaping, and the notification's retry policy.
  */
 
 
@@ -119,6 +119,17 @@ UNIT_TEST(test_meta)
               "{\"key\": \"" KEY "\", \"width\": 10, \"height\": 20, "
               "\"format\": \"png\", \"bytes\": 99, \"variants\": {}, "
               "\"uploaded\": \"2026-01-01T00:00:00Z\", \"meta\": {}}");
+
+    /* image_ingest_moderation: its object, as given, after the rest */
+
+    info.moderation = "{\"flagged\": true, \"scores\": {\"porn\":0.9}}";
+
+    CHECK_STR(render(image_ingest_json_notify, &info),
+              "{\"key\": \"" KEY "\", \"width\": 10, \"height\": 20, "
+              "\"format\": \"png\", \"bytes\": 99, \"variants\": {}, "
+              "\"moderation\": {\"flagged\": true, \"scores\": "
+              "{\"porn\":0.9}}, \"uploaded\": \"2026-01-01T00:00:00Z\", "
+              "\"meta\": {}}");
 }
 
 

@@ -716,6 +716,191 @@ UNIT_TEST(test_alpha)
 }
 
 
+/*
+ * A stand-in for the face detector: the box of the pure red pixels it is
+ * shown, and the size it was shown (no side over IMAGE_VARIANT_FACE_SIDE).
+ */
+
+typedef struct {
+    int   width;
+    int   height;
+    int   calls;
+    int   none;             /* answer no face */
+} fake_faces_t;
+
+
+static int
+fake_faces(void *data, const uint8_t *rgb, int width, int height,
+    image_variant_face_box_t *boxes, size_t max)
+{
+    int            x, y, x0, y0, x1, y1;
+    const uint8_t *p;
+    fake_faces_t  *ff = data;
+
+    ff->width = width;
+    ff->height = height;
+    ff->calls++;
+
+    x0 = width;
+    y0 = height;
+    x1 = -1;
+    y1 = -1;
+
+    for (y = 0; y < height; y++) {
+        for (x = 0; x < width; x++) {
+            p = rgb + ((size_t) y * width + x) * 3;
+
+            if (p[0] > 200 && p[1] < 60 && p[2] < 60) {
+                x0 = x < x0 ? x : x0;
+                y0 = y < y0 ? y : y0;
+                x1 = x > x1 ? x : x1;
+                y1 = y > y1 ? y : y1;
+            }
+        }
+    }
+
+    if (ff->none || x1 < 0 || max == 0) {
+        return 0;
+    }
+
+    boxes[0].x = x0;
+    boxes[0].y = y0;
+    boxes[0].w = x1 - x0 + 1;
+    boxes[0].h = y1 - y0 + 1;
+
+    return 1;
+}
+
+
+UNIT_TEST(test_gravity_face)
+{
+    int                   rc;
+    void                 *buf;
+    size_t                len;
+    double                px[4];
+    blob_t                src;
+    VipsImage            *im, *out;
+    fake_faces_t          ff;
+    image_variant_job_t   job;
+
+    /* 1200x600 grey, a red "face" of 100x100 at the right edge */
+    im = solid(1200, 600, 128, 128, 128);
+    if (im == NULL) {
+        return;
+    }
+
+    rect(im, 1080, 250, 100, 100, 255, 0, 0);
+    rc = vips_pngsave_buffer(im, &buf, &len, NULL);
+    g_object_unref(im);
+    put(&src, buf, len, rc, "face source");
+
+    /* a 300x300 square: the window goes right, the face whole in it */
+    memset(&ff, 0, sizeof(ff));
+    job_init(&job, &src, 300, 300, IMAGE_VARIANT_FIT_COVER,
+             IMAGE_VARIANT_FORMAT_PNG);
+    job.params.gravity = IMAGE_VARIANT_GRAVITY_FACE;
+    job.faces = fake_faces;
+    job.faces_data = &ff;
+
+    out = render(&job);
+    CHECK(out != NULL);
+    CHECK_INT(job.out_faces, 1);
+    CHECK_INT(ff.calls, 1);
+    /* the cover size 600x300, shown at 512x256 */
+    CHECK_INT(ff.width, IMAGE_VARIANT_FACE_SIDE);
+    CHECK_INT(ff.height, IMAGE_VARIANT_FACE_SIDE / 2);
+
+    if (out) {
+        /* the face at 540..590 of 600: 240..290 of the window 300..600 */
+        CHECK(pixel(out, 265, 150, px) >= 3 && near(px, 255, 0, 0, 8));
+        CHECK(pixel(out, 245, 130, px) >= 3 && near(px, 255, 0, 0, 8));
+        CHECK(pixel(out, 285, 170, px) >= 3 && near(px, 255, 0, 0, 8));
+        CHECK(pixel(out, 230, 150, px) >= 3 && near(px, 128, 128, 128, 8));
+        g_object_unref(out);
+    }
+
+    job_done(&job);
+
+    /* the centre crop cuts the face off: the control */
+    job_init(&job, &src, 300, 300, IMAGE_VARIANT_FIT_COVER,
+             IMAGE_VARIANT_FORMAT_PNG);
+    out = render(&job);
+    CHECK(out != NULL);
+
+    if (out) {
+        CHECK(pixel(out, 265, 150, px) >= 3 && near(px, 128, 128, 128, 8));
+        g_object_unref(out);
+    }
+
+    job_done(&job);
+
+    /* no face found, or no detector: attention, still 300x300 */
+    memset(&ff, 0, sizeof(ff));
+    ff.none = 1;
+    job_init(&job, &src, 300, 300, IMAGE_VARIANT_FIT_COVER,
+             IMAGE_VARIANT_FORMAT_PNG);
+    job.params.gravity = IMAGE_VARIANT_GRAVITY_FACE;
+    job.faces = fake_faces;
+    job.faces_data = &ff;
+    out = render(&job);
+    CHECK(out != NULL);
+    CHECK_INT(job.out_faces, 0);
+    CHECK_INT(ff.calls, 1);
+    if (out) {
+        g_object_unref(out);
+    }
+    job_done(&job);
+
+    job_init(&job, &src, 300, 300, IMAGE_VARIANT_FIT_COVER,
+             IMAGE_VARIANT_FORMAT_PNG);
+    job.params.gravity = IMAGE_VARIANT_GRAVITY_FACE;
+    out = render(&job);
+    CHECK(out != NULL);
+    CHECK_INT(job.out_faces, 0);
+    if (out) {
+        g_object_unref(out);
+    }
+    job_done(&job);
+
+    /* a banner from the same: the face in it, the detector asked once */
+    memset(&ff, 0, sizeof(ff));
+    job_init(&job, &src, 600, 100, IMAGE_VARIANT_FIT_COVER,
+             IMAGE_VARIANT_FORMAT_PNG);
+    job.params.gravity = IMAGE_VARIANT_GRAVITY_FACE;
+    job.faces = fake_faces;
+    job.faces_data = &ff;
+    out = render(&job);
+    CHECK(out != NULL);
+    CHECK_INT(job.out_faces, 1);
+
+    if (out) {
+        /* 1200x600 scaled to 600x300: the face at y 125..175 */
+        CHECK_INT(out->Ysize, 100);
+        CHECK(pixel(out, 565, 50, px) >= 3 && near(px, 255, 0, 0, 8));
+        g_object_unref(out);
+    }
+
+    job_done(&job);
+
+    /* the box's aspect already: nothing to place, no detection */
+    memset(&ff, 0, sizeof(ff));
+    job_init(&job, &src, 400, 200, IMAGE_VARIANT_FIT_COVER,
+             IMAGE_VARIANT_FORMAT_PNG);
+    job.params.gravity = IMAGE_VARIANT_GRAVITY_FACE;
+    job.faces = fake_faces;
+    job.faces_data = &ff;
+    out = render(&job);
+    CHECK(out != NULL);
+    CHECK_INT(ff.calls, 0);
+    if (out) {
+        g_object_unref(out);
+    }
+    job_done(&job);
+
+    g_free(src.data);
+}
+
+
 UNIT_TEST(test_fit)
 {
     size_t               i;
@@ -1739,7 +1924,8 @@ UNIT_TEST(test_cleanup)
 
 
 UNIT_MAIN(test_init, test_orientation, test_cmyk, test_icc_p3,
-          test_png16_palette, test_alpha, test_fit, test_format_auto,
+          test_png16_palette, test_alpha, test_fit, test_gravity_face,
+          test_format_auto,
           test_quality_defaults, test_inputs, test_gif_first_frame,
           test_stripped, test_bomb, test_not_image, test_truncated,
           test_timeout,

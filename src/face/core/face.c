@@ -2,8 +2,9 @@
 /*
  * The pipeline: decode, detect, 68 landmarks per face, chip (dlib's
  * similarity alignment or face-api's crop), 128-d descriptor.  Models are
- * loaded once and shared read-only; a context builds each network's
- * XNNPACK runtime on first use and is used by one thread at a time.
+ * loaded once and shared read-only (with oneDNN's copies of their weights,
+ * made at load); a context builds each network's runtime on first use and
+ * is used by one thread at a time.
  */
 
 #include <stdio.h>
@@ -39,17 +40,12 @@ face_models_load(const char *dir, face_models_t **models, char *err,
     size_t errlen)
 {
     int              rc;
+    face_ctx_t      *ctx;
     face_models_t   *m;
     face_weights_t   w;
-    enum xnn_status  st;
+    face_options_t   opt;
 
     *models = NULL;
-
-    st = xnn_initialize(NULL);
-    if (st != xnn_status_success) {
-        snprintf(err, errlen, "xnn_initialize() failed: %d", (int) st);
-        return FACE_EINTERNAL;
-    }
 
     m = calloc(1, sizeof(face_models_t));
     if (m == NULL) {
@@ -107,6 +103,24 @@ face_models_load(const char *dir, face_models_t **models, char *err,
         goto failed;
     }
 
+    /*
+     * the default networks built once and dropped: oneDNN's copies of the
+     * weights are made here, before nginx forks, and shared from then on
+     */
+
+    ctx = face_ctx_create(m, err, errlen);
+    if (ctx == NULL) {
+        goto failed;
+    }
+
+    face_options_init(&opt);
+    opt.alignment = FACE_ALIGN_FACEAPI;     /* SSD's 512x512 input too */
+    rc = face_ctx_prepare(ctx, &opt, err, errlen);
+    face_ctx_free(ctx);
+    if (rc != FACE_OK) {
+        goto failed;
+    }
+
     *models = m;
 
     return FACE_OK;
@@ -155,11 +169,18 @@ face_ctx_create(const face_models_t *models, char *err, size_t errlen)
 void
 face_ctx_free(face_ctx_t *ctx)
 {
+    int  i;
+
     if (ctx == NULL) {
         return;
     }
 
     face_net_free(&ctx->ssd);
+
+    for (i = 0; i < FACE_SSD_PARTS; i++) {
+        face_net_free(&ctx->ssd_part[i]);
+    }
+
     face_net_free(&ctx->tiny);
     face_net_free(&ctx->lm);
     face_net_free(&ctx->rec);
@@ -197,8 +218,13 @@ face_ctx_need(face_ctx_t *ctx, const face_options_t *opt, int stage,
             return 0;
         }
 
-        return ctx->ssd.rt ? 0 : face_ssd_build(&ctx->ssd, &m->ssd, err,
-                                                errlen);
+        /* SSD: face_detect() builds the input size it needs (buckets) */
+
+        if (opt->alignment != FACE_ALIGN_FACEAPI || ctx->ssd.rt != NULL) {
+            return 0;
+        }
+
+        return face_ssd_build(&ctx->ssd, &m->ssd, err, errlen);
 
     case 1:
         return ctx->lm.rt ? 0 : face_lm_build(&ctx->lm, &m->lm, err, errlen);
@@ -252,7 +278,11 @@ face_status_e
 face_encode(face_ctx_t *ctx, const void *data, size_t len,
     const face_options_t *opt, face_result_t *res, char *err, size_t errlen)
 {
+    int               fw, fh, k;
+    float             sx, sy;
+    size_t            i;
     uint8_t          *px;
+    face_t           *f;
     face_image_t      img;
     face_status_e     st;
     struct timespec   t0;
@@ -261,8 +291,11 @@ face_encode(face_ctx_t *ctx, const void *data, size_t len,
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
-    st = face_image_decode(data, len, opt->max_pixels, &px, &img.w, &img.h,
-                           err, errlen);
+    /* a very large JPEG is decoded smaller, to FACE_DECODE_KEEP at least */
+
+    st = face_image_decode_scaled(data, len, opt->max_pixels,
+                                  FACE_DECODE_KEEP, &px, &img.w, &img.h,
+                                  &fw, &fh, err, errlen);
     if (st != FACE_OK) {
         return st;
     }
@@ -270,6 +303,28 @@ face_encode(face_ctx_t *ctx, const void *data, size_t len,
     img.px = px;
 
     st = face_pipeline(ctx, &img, opt, res, err, errlen);
+
+    if (st == FACE_OK && (fw != img.w || fh != img.h)) {
+        /* back to the photo's own pixels */
+
+        sx = (float) fw / img.w;
+        sy = (float) fh / img.h;
+        res->width = fw;
+        res->height = fh;
+
+        for (i = 0; i < res->nfaces; i++) {
+            f = &res->faces[i];
+            f->box[0] *= sx;
+            f->box[1] *= sy;
+            f->box[2] *= sx;
+            f->box[3] *= sy;
+
+            for (k = 0; k < FACE_LANDMARKS; k++) {
+                f->landmarks[k][0] *= sx;
+                f->landmarks[k][1] *= sy;
+            }
+        }
+    }
 
     res->ms_decode = face_ms(&t0) - res->ms_detect - res->ms_landmarks
                      - res->ms_encode;
@@ -463,6 +518,111 @@ face_result_free(face_result_t *res)
     free(res->faces);
     res->faces = NULL;
     res->nfaces = 0;
+}
+
+
+face_status_e
+face_detect_rgb(face_ctx_t *ctx, const uint8_t *rgb, int w, int h,
+    const face_options_t *opt, float (*boxes)[5], size_t max, size_t *n,
+    char *err, size_t errlen)
+{
+    size_t        i, nb;
+    face_box_t   *b;
+    face_image_t  img;
+
+    *n = 0;
+
+    if (w <= 0 || h <= 0 || w > FACE_RESIZE_MAX * 4
+        || h > FACE_RESIZE_MAX * 4
+        || !(opt->min_confidence >= 0.0f && opt->min_confidence < 1.0f))
+    {
+        snprintf(err, errlen, "bad image or options for detection");
+        return FACE_EINTERNAL;
+    }
+
+    if (face_ctx_need(ctx, opt, 0, err, errlen) != 0) {
+        return FACE_EINTERNAL;
+    }
+
+    img.px = rgb;
+    img.w = w;
+    img.h = h;
+
+    if (face_detect(ctx, &img, opt, &b, &nb) != 0) {
+        snprintf(err, errlen, "face detection failed");
+        return FACE_EINTERNAL;
+    }
+
+    for (i = 0; i < nb && i < max; i++) {
+        boxes[i][0] = b[i].x;
+        boxes[i][1] = b[i].y;
+        boxes[i][2] = b[i].w;
+        boxes[i][3] = b[i].h;
+        boxes[i][4] = b[i].score;
+    }
+
+    *n = i;
+    free(b);
+
+    return FACE_OK;
+}
+
+
+void
+face_ctx_kernels(const face_ctx_t *ctx, char *buf, size_t len)
+{
+    int                i;
+    char               k[512];
+    size_t             off;
+    const face_net_t  *net;
+
+    off = 0;
+    buf[0] = '\0';
+
+    for (i = -1; i < FACE_SSD_PARTS + 3 && off < len; i++) {
+        net = i < 0 ? &ctx->ssd
+              : i < FACE_SSD_PARTS ? &ctx->ssd_part[i]
+              : i == FACE_SSD_PARTS ? &ctx->tiny
+              : i == FACE_SSD_PARTS + 1 ? &ctx->lm : &ctx->rec;
+
+        if (net->rt == NULL) {
+            continue;
+        }
+
+        face_net_kernels(net, k, sizeof(k));
+
+        off += snprintf(buf + off, len - off, "%s%s %dx%d: %s",
+                        off ? "; " : "",
+                        i < FACE_SSD_PARTS ? "ssd"
+                        : i == FACE_SSD_PARTS ? "tiny"
+                        : i == FACE_SSD_PARTS + 1 ? "landmarks"
+                        : "recognition",
+                        net->in_w, net->in_h, k);
+    }
+}
+
+
+const char *
+face_engine_isa(void)
+{
+    return face_nn_isa();
+}
+
+
+size_t
+face_ctx_bytes(const face_ctx_t *ctx)
+{
+    int     i;
+    size_t  n;
+
+    n = face_net_bytes(&ctx->ssd) + face_net_bytes(&ctx->tiny)
+        + face_net_bytes(&ctx->lm) + face_net_bytes(&ctx->rec);
+
+    for (i = 0; i < FACE_SSD_PARTS; i++) {
+        n += face_net_bytes(&ctx->ssd_part[i]);
+    }
+
+    return n;
 }
 
 

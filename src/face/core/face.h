@@ -1,14 +1,15 @@
 /*
  * Face engine: detection, 68-point landmarks, alignment and 128-d
- * descriptors (face-api 1.7.15 weights, run with XNNPACK).  No nginx types:
+ * descriptors (face-api 1.7.15 weights, run with oneDNN).  No nginx types:
  * the nginx module, the faceenc CLI, unit tests and fuzzers link it alike.
  *
  * Threading: face_models_t is loaded once and never changes afterwards, so
- * any number of threads may share it.  A face_ctx_t (XNNPACK runtimes and
- * their workspace) belongs to one thread at a time.
+ * any number of threads may share it.  A face_ctx_t (oneDNN runtimes and
+ * their workspace) belongs to one thread at a time; oneDNN runs on the
+ * calling thread only (no OpenMP workers).
  *
  * The caller initialises libvips (VIPS_INIT) once per process before
- * face_encode(); face_models_load() initialises XNNPACK itself.
+ * face_encode(); oneDNN needs no initialisation.
  */
 
 #ifndef FACE_H
@@ -31,7 +32,7 @@ typedef enum {
     FACE_EDECODE,          /* not an image, corrupt, unsupported: 415 */
     FACE_ETOOBIG,          /* over max_pixels (from the header): 413 */
     FACE_ENOMEM,
-    FACE_EINTERNAL         /* XNNPACK or libvips failure: 500 */
+    FACE_EINTERNAL         /* oneDNN or libvips failure: 500 */
 } face_status_e;
 
 
@@ -111,6 +112,24 @@ face_status_e face_encode(face_ctx_t *ctx, const void *data, size_t len,
     const face_options_t *opt, face_result_t *res, char *err, size_t errlen);
 
 void face_result_free(face_result_t *res);
+
+/* the kernels the context's runtimes use, per network ("ssd 512x352:
+   jit_1x1:avx2 x13, ...; lm: ..."), and the instruction set oneDNN picked
+   for this process ("avx2", "avx512_core", ...): for benchmarks */
+void face_ctx_kernels(const face_ctx_t *ctx, char *buf, size_t len);
+const char *face_engine_isa(void);
+/* bytes of the context's activation, scratch and I/O buffers */
+size_t face_ctx_bytes(const face_ctx_t *ctx);
+
+/*
+ * Detection only, on RGB pixels the caller decoded (3 bytes a pixel, rows
+ * back to back): the faces above opt->min_confidence, best first, at most
+ * max, as x, y, w, h in pixels and score; their count in *n.  For the
+ * image variants' gravity=face, which has the image shrunk already.
+ */
+face_status_e face_detect_rgb(face_ctx_t *ctx, const uint8_t *rgb, int w,
+    int h, const face_options_t *opt, float (*boxes)[5], size_t max,
+    size_t *n, char *err, size_t errlen);
 
 /*
  * JSON of a result: {"width","height","faces":[{"box","score","landmarks",

@@ -109,6 +109,16 @@ void
 face_square_resize(const face_image_t *img, const face_rect_t *r,
     int center, int size, const float mean[3], float scale, float *out)
 {
+    face_square_resize_part(img, r, center, size, size, size, mean, scale,
+                            out);
+}
+
+
+void
+face_square_resize_part(const face_image_t *img, const face_rect_t *r,
+    int center, int size, int rows, int cols, const float mean[3],
+    float scale, float *out)
+{
     int             side, diff, bx, by, row, col, ch, a, b;
     int             x0[FACE_RESIZE_MAX], x1[FACE_RESIZE_MAX];
     int             y0[FACE_RESIZE_MAX], y1[FACE_RESIZE_MAX];
@@ -144,13 +154,16 @@ face_square_resize(const face_image_t *img, const face_rect_t *r,
         x1[col] = x1[col] < 0 ? -1 : x1[col] * 3;
     }
 
-    for (row = 0; row < size; row++) {
+    rows = rows < size ? rows : size;
+    cols = cols < size ? cols : size;
+
+    for (row = 0; row < rows; row++) {
         p0 = y0[row] < 0 ? NULL
              : img->px + ((size_t) (r->y + y0[row]) * img->w + r->x) * 3;
         p1 = y1[row] < 0 ? NULL
              : img->px + ((size_t) (r->y + y1[row]) * img->w + r->x) * 3;
 
-        for (col = 0; col < size; col++, out += 3) {
+        for (col = 0; col < cols; col++, out += 3) {
             a = x0[col];
             b = x1[col];
 

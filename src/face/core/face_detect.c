@@ -18,10 +18,76 @@
 #define FACE_TILE_MAX      16
 
 
+static face_net_t *face_detect_ssd_net(face_ctx_t *ctx,
+    const face_options_t *opt, const face_rect_t *r);
 static int face_tile_starts(int len, int side, int *start);
 static int face_detect_append(face_box_t **all, size_t *n, size_t *size,
     const face_box_t *b, size_t nb, const face_rect_t *tile,
     const face_image_t *img);
+
+
+/*
+ * face-api's parity mode: the 512x512 input; otherwise the region's own
+ * aspect ratio (a bucket), the least recently used bucket's runtime freed
+ * when a context would keep more than FACE_SSD_PARTS
+ */
+
+static face_net_t *
+face_detect_ssd_net(face_ctx_t *ctx, const face_options_t *opt,
+    const face_rect_t *r)
+{
+    int          i, lru, rows, cols;
+    char         err[128];
+    face_net_t  *net;
+
+    rows = FACE_SSD_SIZE;
+    cols = FACE_SSD_SIZE;
+
+    if (opt->alignment != FACE_ALIGN_FACEAPI) {
+        face_ssd_bucket(r, &rows, &cols);
+    }
+
+    if (rows == FACE_SSD_SIZE && cols == FACE_SSD_SIZE) {
+        if (ctx->ssd.rt == NULL
+            && face_ssd_build(&ctx->ssd, &ctx->models->ssd, err, sizeof(err))
+               != 0)
+        {
+            return NULL;
+        }
+
+        return &ctx->ssd;
+    }
+
+    lru = 0;
+
+    for (i = 0; i < FACE_SSD_PARTS; i++) {
+        net = &ctx->ssd_part[i];
+
+        if (net->rt != NULL && net->in_h == rows && net->in_w == cols) {
+            ctx->ssd_part_used[i] = ++ctx->ssd_tick;
+            return net;
+        }
+
+        if (ctx->ssd_part_used[i] < ctx->ssd_part_used[lru]) {
+            lru = i;
+        }
+    }
+
+    net = &ctx->ssd_part[lru];
+    face_net_free(net);
+
+    if (face_ssd_build_part(net, &ctx->models->ssd, rows, cols, err,
+                            sizeof(err))
+        != 0)
+    {
+        ctx->ssd_part_used[lru] = 0;
+        return NULL;
+    }
+
+    ctx->ssd_part_used[lru] = ++ctx->ssd_tick;
+
+    return net;
+}
 
 
 static int
@@ -95,6 +161,7 @@ face_detect(face_ctx_t *ctx, const face_image_t *img,
 {
     int           tx, ty, nx, ny, xs[FACE_TILE_MAX], ys[FACE_TILE_MAX];
     size_t        nb, size;
+    face_net_t   *net;
     face_box_t   *b;
     face_rect_t   r;
 
@@ -111,9 +178,12 @@ face_detect(face_ctx_t *ctx, const face_image_t *img,
     r.w = img->w;
     r.h = img->h;
 
-    if (face_ssd_detect(&ctx->ssd, &ctx->models->ssd, img, &r,
-                        opt->min_confidence, boxes, n)
-        != 0)
+    net = face_detect_ssd_net(ctx, opt, &r);
+
+    if (net == NULL
+        || face_ssd_detect(net, &ctx->models->ssd, img, &r,
+                           opt->min_confidence, boxes, n)
+           != 0)
     {
         return -1;
     }
@@ -133,9 +203,12 @@ face_detect(face_ctx_t *ctx, const face_image_t *img,
             r.w = img->w < FACE_TILE_SIDE ? img->w : FACE_TILE_SIDE;
             r.h = img->h < FACE_TILE_SIDE ? img->h : FACE_TILE_SIDE;
 
-            if (face_ssd_detect(&ctx->ssd, &ctx->models->ssd, img, &r,
-                                opt->min_confidence, &b, &nb)
-                != 0)
+            net = face_detect_ssd_net(ctx, opt, &r);
+
+            if (net == NULL
+                || face_ssd_detect(net, &ctx->models->ssd, img, &r,
+                                   opt->min_confidence, &b, &nb)
+                   != 0)
             {
                 return -1;
             }

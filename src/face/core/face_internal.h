@@ -17,9 +17,11 @@
 
 #define FACE_SSD_SIZE       512
 #define FACE_SSD_ANCHORS    5118
+#define FACE_SSD_PARTS      3      /* non-square SSD runtimes a context keeps */
 #define FACE_LM_SIZE        112
 #define FACE_RESIZE_MAX     2048   /* largest network input side */
 #define FACE_CHIP_SIZE      150
+#define FACE_DECODE_KEEP    2048   /* long side a JPEG's DCT scaling keeps */
 #ifndef FACE_REC_BATCH
 #define FACE_REC_BATCH      1      /* chips per run of the recognition net */
 #endif
@@ -100,7 +102,10 @@ struct face_models_s {
 
 struct face_ctx_s {
     const face_models_t  *models;
-    face_net_t            ssd;
+    face_net_t            ssd;           /* 512x512: face-api's input */
+    face_net_t            ssd_part[FACE_SSD_PARTS];
+    unsigned              ssd_part_used[FACE_SSD_PARTS];
+    unsigned              ssd_tick;
     face_net_t            tiny;
     int                   tiny_size;
     face_net_t            lm;
@@ -115,6 +120,11 @@ int face_ssd_load(face_ssd_t *p, const face_weights_t *w, char *err,
 void face_ssd_free(face_ssd_t *p);
 int face_ssd_build(face_net_t *net, const face_ssd_t *p, char *err,
     size_t errlen);
+/* the top left rows x cols of the 512x512 input (multiples of 32) */
+int face_ssd_build_part(face_net_t *net, const face_ssd_t *p, int rows,
+    int cols, char *err, size_t errlen);
+/* the input size for a region: a bucket of the long side's 512 */
+void face_ssd_bucket(const face_rect_t *region, int *rows, int *cols);
 int face_ssd_detect(face_net_t *net, const face_ssd_t *p,
     const face_image_t *img, const face_rect_t *region, float min_conf,
     face_box_t **boxes, size_t *n);
@@ -169,6 +179,10 @@ face_rect_t face_clip_rect(float x, float y, float w, float h, int iw,
     int ih);
 void face_square_resize(const face_image_t *img, const face_rect_t *r,
     int center, int size, const float mean[3], float scale, float *out);
+/* the first rows x cols samples of that square (a cropped network input) */
+void face_square_resize_part(const face_image_t *img, const face_rect_t *r,
+    int center, int size, int rows, int cols, const float mean[3],
+    float scale, float *out);
 face_rect_t face_faceapi_rect(const float lm[FACE_LANDMARKS][2],
     const face_rect_t *lm_crop);
 
@@ -197,7 +211,13 @@ size_t face_nms(face_box_t *boxes, size_t n, float iou, size_t max);
 /* SSD anchor decoding (face_ssd.c, pure) */
 void face_ssd_decode(const float *anchor, const float *code, float *box);
 
-/* libvips (face_image.c) */
+/* libjpeg-turbo or libvips (face_image.c) */
+/* keep: a JPEG's long side is decoded at 1/2, 1/4 or 1/8 as long as it
+   stays at least this (0: full size); fw, fh: the full oriented size */
+face_status_e face_image_decode_scaled(const void *data, size_t len,
+    uint64_t max_pixels, int keep, uint8_t **px, int *w, int *h, int *fw,
+    int *fh, char *err, size_t errlen);
+int face_exif_orientation(const uint8_t *p, size_t len);
 face_status_e face_image_decode(const void *data, size_t len,
     uint64_t max_pixels, uint8_t **px, int *w, int *h, char *err,
     size_t errlen);

@@ -1,8 +1,11 @@
 
 /*
- * Thin helpers over XNNPACK's subgraph API: layers in XNNPACK's weight
- * layout (converted and folded once, at load), a graph builder that tracks
- * NHWC shapes, and a runtime with its own input and output buffers.
+ * A small network builder over oneDNN: layers in a plain weight layout
+ * (converted and folded once, at load; oneDNN's blocked copy is made once
+ * per process and shared read-only), a graph builder that tracks NHWC
+ * shapes, and a runtime with its own input and output buffers, its own
+ * stream and activation buffers reused along the network.  A runtime is
+ * used by one thread at a time.
  */
 
 #ifndef FACE_NN_H
@@ -10,8 +13,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include <xnnpack.h>
 
 #include "face_weights.h"
 
@@ -29,13 +30,18 @@ typedef struct {
     int        cin;
     int        cout;
     int        depthwise;
+    void      *packed;  /* oneDNN's copies of w (face_nn.c), made once */
 } face_layer_t;
 
 
 typedef enum {
     FACE_PAD_VALID = 0,
     FACE_PAD_SAME,         /* TensorFlow: extra padding goes after */
-    FACE_PAD_ONE           /* one zero on every side */
+    FACE_PAD_ONE,          /* one zero on every side */
+    FACE_PAD_SAME_ALIGNED  /* SAME's padding before for an input that is a
+                              multiple of the stride, whatever the input,
+                              the rest after: a part of a larger input
+                              keeps its cells where they were */
 } face_pad_e;
 
 
@@ -48,7 +54,12 @@ typedef struct {
 
 
 typedef struct {
-    xnn_subgraph_t   sg;
+    void            *ops;           /* face_nn.c's records */
+    void            *vals;
+    int              nops;
+    int              nvals;
+    int              ops_size;
+    int              vals_size;
     int              batch;
     int              failed;
     int              output_next;   /* the next value is an output */
@@ -59,16 +70,24 @@ typedef struct {
 
 
 typedef struct {
-    xnn_runtime_t    rt;
+    void            *rt;            /* face_nn.c's runtime; NULL: none */
     float           *in;
     size_t           in_len;        /* floats */
+    int              in_h;          /* the input's shape */
+    int              in_w;
     float           *out[FACE_NET_MAX_OUT];
     size_t           out_len[FACE_NET_MAX_OUT];
     int              nout;
 } face_net_t;
 
 
-/* load time: tfjs tensors (HWIO filters) to XNNPACK layers */
+/*
+ * Once per process, before any graph: the engine's own set-up.  Returns 0,
+ * or -1 with a message in err.
+ */
+int face_nn_init(char *err, size_t errlen);
+
+/* load time: tfjs tensors (HWIO filters) to plain layers */
 int face_layer_conv(face_layer_t *l, const face_weights_t *w,
     const char *filters, const char *bias, int kh, int kw, int cin,
     int cout, char *err, size_t errlen);
@@ -106,5 +125,14 @@ int face_net_create(face_net_t *net, face_graph_t *g, char *err,
     size_t errlen);
 int face_net_run(face_net_t *net);
 void face_net_free(face_net_t *net);
+
+/* the kernels a runtime's primitives use ("brg:avx2 x27, ..."); the ISA
+   oneDNN picked for this process ("avx2", "avx512_core", ...) */
+void face_net_kernels(const face_net_t *net, char *buf, size_t len);
+const char *face_nn_isa(void);
+/* bytes of a runtime's activation, scratch and I/O buffers */
+size_t face_net_bytes(const face_net_t *net);
+/* primitives (and C steps) a run executes, after fusion */
+int face_net_steps(const face_net_t *net);
 
 #endif /* FACE_NN_H */

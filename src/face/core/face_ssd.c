@@ -3,6 +3,13 @@
  * face-api's ssd_mobilenetv1_model: MobileNetV1 (depthwise layers with
  * batch norm, folded at load time), eight extra layers, six box/class heads
  * over 5118 fixed anchors at 512x512, then NMS at IoU 0.5.
+ *
+ * A network may also take only the top left rows x cols of that 512x512
+ * input (multiples of 32): the photo's own aspect ratio without the
+ * padding to a square.  Every layer keeps the square network's padding
+ * before its input, so each cell of each head stays where it was in the
+ * square network and keeps its anchors; only cells next to the cut see
+ * zeros where the square network saw more padding.
  */
 
 #include <stdio.h>
@@ -29,6 +36,14 @@ static const int  face_ssd_extra[8][3] = {
 };
 
 static const int  face_ssd_head_in[6] = { 512, 1024, 512, 256, 256, 128 };
+
+
+/*
+ * the shorter side's input rows or columns: 16:9, 3:2, 4:3 and 5:4 photos
+ * and squares; each bucket is a set of primitives a context builds on
+ * first use
+ */
+static const int  face_ssd_buckets[] = { 288, 352, 384, 416, FACE_SSD_SIZE };
 
 
 static int face_ssd_dw(face_layer_t *l, const face_weights_t *w, int i,
@@ -220,21 +235,40 @@ int
 face_ssd_build(face_net_t *net, const face_ssd_t *p, char *err,
     size_t errlen)
 {
+    return face_ssd_build_part(net, p, FACE_SSD_SIZE, FACE_SSD_SIZE, err,
+                               errlen);
+}
+
+
+int
+face_ssd_build_part(face_net_t *net, const face_ssd_t *p, int rows,
+    int cols, char *err, size_t errlen)
+{
     int           i, stride;
     face_val_t    x, c11, feat[6];
     face_graph_t  g;
 
-    x = face_g_begin(&g, 1, FACE_SSD_SIZE, FACE_SSD_SIZE, 3);
-    x = face_g_conv(&g, x, &p->conv0, 2, FACE_PAD_SAME, 0.0f, 6.0f);
+    if (rows < 32 || cols < 32 || rows > FACE_SSD_SIZE
+        || cols > FACE_SSD_SIZE || rows % 32 || cols % 32)
+    {
+        snprintf(err, errlen, "bad SSD input %dx%d", cols, rows);
+        return -1;
+    }
+
+    /* FACE_PAD_SAME_ALIGNED is TensorFlow's SAME on the 512x512 input */
+
+    x = face_g_begin(&g, 1, rows, cols, 3);
+    x = face_g_conv(&g, x, &p->conv0, 2, FACE_PAD_SAME_ALIGNED, 0.0f, 6.0f);
 
     c11 = x;
 
     for (i = 1; i <= 13; i++) {
         stride = (i == 2 || i == 4 || i == 6 || i == 12) ? 2 : 1;
 
-        x = face_g_conv(&g, x, &p->dw[i - 1], stride, FACE_PAD_SAME, 0.0f,
+        x = face_g_conv(&g, x, &p->dw[i - 1], stride, FACE_PAD_SAME_ALIGNED,
+                        0.0f, 6.0f);
+        x = face_g_conv(&g, x, &p->pw[i - 1], 1, FACE_PAD_SAME_ALIGNED, 0.0f,
                         6.0f);
-        x = face_g_conv(&g, x, &p->pw[i - 1], 1, FACE_PAD_SAME, 0.0f, 6.0f);
 
         if (i == 11) {
             c11 = x;
@@ -245,8 +279,8 @@ face_ssd_build(face_net_t *net, const face_ssd_t *p, char *err,
     feat[1] = x;
 
     for (i = 0; i < 8; i++) {
-        x = face_g_conv(&g, x, &p->extra[i], (i & 1) ? 2 : 1, FACE_PAD_SAME,
-                        0.0f, 6.0f);
+        x = face_g_conv(&g, x, &p->extra[i], (i & 1) ? 2 : 1,
+                        FACE_PAD_SAME_ALIGNED, 0.0f, 6.0f);
 
         if (i & 1) {
             feat[2 + i / 2] = x;
@@ -255,14 +289,44 @@ face_ssd_build(face_net_t *net, const face_ssd_t *p, char *err,
 
     for (i = 0; i < 6; i++) {
         face_g_output_next(&g);
-        (void) face_g_conv(&g, feat[i], &p->box[i], 1, FACE_PAD_SAME,
-                           -INFINITY, INFINITY);
+        (void) face_g_conv(&g, feat[i], &p->box[i], 1,
+                           FACE_PAD_SAME_ALIGNED, -INFINITY, INFINITY);
         face_g_output_next(&g);
-        (void) face_g_conv(&g, feat[i], &p->cls[i], 1, FACE_PAD_SAME,
-                           -INFINITY, INFINITY);
+        (void) face_g_conv(&g, feat[i], &p->cls[i], 1,
+                           FACE_PAD_SAME_ALIGNED, -INFINITY, INFINITY);
     }
 
     return face_net_create(net, &g, err, errlen);
+}
+
+
+void
+face_ssd_bucket(const face_rect_t *region, int *rows, int *cols)
+{
+    int     i, len;
+    float   side;
+
+    /* the resized region's shorter side, as face_ssd_detect() computes it */
+
+    side = region->w > region->h ? region->w : region->h;
+    len = (int) roundf((region->w < region->h ? region->w : region->h)
+                       * (FACE_SSD_SIZE / side));
+
+    i = 0;
+
+    while (face_ssd_buckets[i] < len && face_ssd_buckets[i] < FACE_SSD_SIZE) {
+        i++;
+    }
+
+    *rows = FACE_SSD_SIZE;
+    *cols = FACE_SSD_SIZE;
+
+    if (region->w >= region->h) {
+        *rows = face_ssd_buckets[i];
+
+    } else {
+        *cols = face_ssd_buckets[i];
+    }
 }
 
 
@@ -295,17 +359,17 @@ face_ssd_detect(face_net_t *net, const face_ssd_t *p,
     const face_image_t *img, const face_rect_t *region, float min_conf,
     face_box_t **boxes, size_t *n)
 {
-    int          j;
+    int          j, a, na, gh, gw, gs, y, x;
     float        score, b[4], side, rw, rh, top, bottom, left, right;
-    size_t       i, k, cells, anchor, nc;
+    size_t       k, nc, base, anchor, cell;
     face_box_t  *c;
     const float  mean[3] = { 127.5f, 127.5f, 127.5f };
 
     *boxes = NULL;
     *n = 0;
 
-    face_square_resize(img, region, 0, FACE_SSD_SIZE, mean, 1.0f / 127.5f,
-                       net->in);
+    face_square_resize_part(img, region, 0, FACE_SSD_SIZE, net->in_h,
+                            net->in_w, mean, 1.0f / 127.5f, net->in);
 
     if (face_net_run(net) != 0) {
         return -1;
@@ -317,30 +381,59 @@ face_ssd_detect(face_net_t *net, const face_ssd_t *p,
     }
 
     nc = 0;
-    anchor = 0;
+    base = 0;
+    gh = net->in_h;
+    gw = net->in_w;
+    gs = FACE_SSD_SIZE;
 
-    /* heads j0..j5 in order; each output is (y, x, anchor) x 4 codes */
+    /*
+     * heads j0..j5 in order (grids: the input /16, /32, ... /512, each
+     * halving rounded up); each output is (y, x, anchor) x 4 codes over its
+     * own grid, the anchors are the square grid's: cell (y, x) is the same
+     * cell in both
+     */
 
     for (j = 0; j < 6; j++) {
-        cells = net->out_len[2 * j] / 4;
-
-        for (i = 0; i < cells && anchor < FACE_SSD_ANCHORS; i++, anchor++) {
-            score = 1.0f / (1.0f + expf(-net->out[2 * j + 1][i * 3 + 1]));
-
-            if (!(score > min_conf)) {
-                continue;
-            }
-
-            face_ssd_decode(&p->anchors[anchor * 4], &net->out[2 * j][i * 4],
-                            b);
-
-            c[nc].x = b[1];
-            c[nc].y = b[0];
-            c[nc].w = b[3] - b[1];
-            c[nc].h = b[2] - b[0];
-            c[nc].score = score;
-            nc++;
+        for (k = 0; k < (j == 0 ? 4u : 1u); k++) {
+            gh = (gh + 1) / 2;
+            gw = (gw + 1) / 2;
+            gs = (gs + 1) / 2;
         }
+
+        na = j == 0 ? 3 : 6;
+
+        if ((size_t) gh * gw * na * 4 != net->out_len[2 * j]) {
+            free(c);
+            return -1;
+        }
+
+        for (y = 0; y < gh; y++) {
+            for (x = 0; x < gw; x++) {
+                for (a = 0; a < na; a++) {
+                    cell = ((size_t) y * gw + x) * na + a;
+                    anchor = base + ((size_t) y * gs + x) * na + a;
+
+                    score = 1.0f / (1.0f + expf(-net->out[2 * j + 1]
+                                                          [cell * 3 + 1]));
+
+                    if (!(score > min_conf) || anchor >= FACE_SSD_ANCHORS) {
+                        continue;
+                    }
+
+                    face_ssd_decode(&p->anchors[anchor * 4],
+                                    &net->out[2 * j][cell * 4], b);
+
+                    c[nc].x = b[1];
+                    c[nc].y = b[0];
+                    c[nc].w = b[3] - b[1];
+                    c[nc].h = b[2] - b[0];
+                    c[nc].score = score;
+                    nc++;
+                }
+            }
+        }
+
+        base += (size_t) gs * gs * na;
     }
 
     nc = face_nms(c, nc, FACE_SSD_IOU, FACE_SSD_MAX);

@@ -132,22 +132,25 @@ image_ingest_put_common(image_ingest_writer_t *w,
     image_ingest_puts(w, ", \"variants\": ");
     image_ingest_put_object(w, info->variants, info->nvariants);
 
-    if (info->nformats == 0) {
-        return;
-    }
+    if (info->nformats) {
+        image_ingest_puts(w, ", \"formats\": [");
 
-    image_ingest_puts(w, ", \"formats\": [");
+        for (i = 0; i < info->nformats; i++) {
+            if (i) {
+                image_ingest_puts(w, ", ");
+            }
 
-    for (i = 0; i < info->nformats; i++) {
-        if (i) {
-            image_ingest_puts(w, ", ");
+            image_ingest_put_string(w, info->formats[i],
+                                    strlen(info->formats[i]));
         }
 
-        image_ingest_put_string(w, info->formats[i],
-                                strlen(info->formats[i]));
+        image_ingest_puts(w, "]");
     }
 
-    image_ingest_puts(w, "]");
+    if (info->moderation) {
+        image_ingest_puts(w, ", \"moderation\": ");
+        image_ingest_puts(w, info->moderation);
+    }
 }
 
 

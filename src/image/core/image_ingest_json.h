@@ -38,6 +38,7 @@ typedef struct {
     size_t                   nformats;
     image_ingest_pair_t     *meta;        /* image_ingest_meta */
     size_t                   nmeta;
+    const char              *moderation;  /* a JSON object, or NULL */
 } image_ingest_info_t;
 
 
@@ -46,7 +47,9 @@ typedef struct {
  *  "variants": {"avatar": "/a/avatar/<key>.jpg", ..},
  *  "formats": ["jpeg", ..]}
  *
- * "formats" (image_ingest_formats) only when nformats is not 0.
+ * "formats" (image_ingest_formats) only when nformats is not 0;
+ * "moderation" (image_ingest_moderation: {"flagged": .., "scores": {..}},
+ * written as given) only when not NULL.
  */
 size_t image_ingest_json_response(const image_ingest_info_t *info,
     char *out, size_t len);

@@ -9,6 +9,8 @@
  *     <prefix><key>.<ext>              the original (key: MD5, hex)
  *     <prefix><key>.json               its metadata
  *     <prefix><preset>/<key>.<ext>     variants
+ *     <prefix>quarantine/...           the same, for a flagged image
+ *                                      (image_ingest_moderation flag)
  *
  * An upload PUTs the variants and the metadata first, each complete
  * (Content-MD5), then the original with "If-None-Match: *": the original
@@ -30,6 +32,7 @@
 #define IMAGE_INGEST_S3_PREFIX_LEN   512
 #define IMAGE_INGEST_S3_KEY_LEN      (IMAGE_INGEST_S3_PREFIX_LEN + 160)
 #define IMAGE_INGEST_S3_MD5_LEN      24     /* base64 of 16 bytes */
+#define IMAGE_INGEST_S3_QUARANTINE   "quarantine/"
 
 
 /* what an answer of the bucket means for the upload */

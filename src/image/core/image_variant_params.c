@@ -15,8 +15,8 @@
  *     The query's dpr multiplies the final width and height (the preset's
  *     or the query's), and a product over 8192 is EINVAL, never clamped.
  *   - Names are matched exactly and case-sensitively: fit cover, contain,
- *     inside, fill; gravity centre, center, attention, entropy; format
- *     jpeg, jpg, png, webp, avif, auto.
+ *     inside, fill; gravity centre, center, attention, entropy, face;
+ *     format jpeg, jpg, png, webp, avif, auto.
  *   - background is "#rrggbb" or "rrggbb", hex digits in either case.
  *     nginx starts a comment with '#' only at the start of a token, so
  *     "background=#ffffff" needs no quotes.  It is a preset key only.
@@ -62,6 +62,7 @@ const image_variant_name_t  image_variant_gravities[] = {
     { image_variant_str("center"), IMAGE_VARIANT_GRAVITY_CENTRE },
     { image_variant_str("attention"), IMAGE_VARIANT_GRAVITY_ATTENTION },
     { image_variant_str("entropy"), IMAGE_VARIANT_GRAVITY_ENTROPY },
+    { image_variant_str("face"), IMAGE_VARIANT_GRAVITY_FACE },
     { NULL, 0, 0 }
 };
 
@@ -166,7 +167,8 @@ image_variant_preset_arg(image_variant_params_t *p, const char *arg,
         {
             return image_variant_error(err, err_len,
                                        "invalid gravity \"%s\", expected "
-                                       "centre, attention or entropy", qv);
+                                       "centre, attention, entropy or face",
+                                       qv);
         }
 
         p->gravity = (image_variant_gravity_e) n;

@@ -34,7 +34,8 @@ typedef enum {
 typedef enum {
     IMAGE_VARIANT_GRAVITY_CENTRE = 0,
     IMAGE_VARIANT_GRAVITY_ATTENTION,
-    IMAGE_VARIANT_GRAVITY_ENTROPY
+    IMAGE_VARIANT_GRAVITY_ENTROPY,
+    IMAGE_VARIANT_GRAVITY_FACE      /* the detector's faces, else attention */
 } image_variant_gravity_e;
 
 

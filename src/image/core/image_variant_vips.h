@@ -15,6 +15,11 @@
 #include <stdint.h>
 
 #include "image_variant_params.h"
+#include "image_variant_face_crop.h"
+
+
+/* the longest side of the image gravity=face's detector sees */
+#define IMAGE_VARIANT_FACE_SIDE      512
 
 
 /* results of image_variant_render() */
@@ -34,6 +39,18 @@ typedef struct {
     uint64_t                     max_pixels;  /* checked before decoding */
     unsigned                     timeout_ms;  /* 0: no limit */
 
+    /*
+     * gravity=face: the caller's face detector, run on an RGB copy of the
+     * resized image (no side over IMAGE_VARIANT_FACE_SIDE): fills at
+     * most max boxes, best first, and returns their count, or -1 on an
+     * error (attention then).  NULL: gravity=face is attention.
+     */
+    int                        (*faces)(void *data, const uint8_t *rgb,
+                                        int width, int height,
+                                        image_variant_face_box_t *boxes,
+                                        size_t max);
+    void                        *faces_data;
+
     /* out */
     int                          status;      /* IMAGE_VARIANT_* */
     void                        *out;         /* image_variant_free() */
@@ -41,6 +58,15 @@ typedef struct {
     image_variant_format_e       out_format;
     unsigned                     out_width;
     unsigned                     out_height;
+    int                          out_faces;   /* gravity=face: the faces
+                                                 the crop went by; 0:
+                                                 attention */
+    int                          out_crop[4]; /* gravity=face: the window's
+                                                 left, top (-1: attention's)
+                                                 in the covering image of
+                                                 width, height */
+    double                       ms_faces;    /* the detector's time */
+    double                       cpu_faces;   /* ... its CPU time, ms */
     char                         error[256];
 } image_variant_job_t;
 

@@ -8,6 +8,7 @@
  *   image_variant_vips_load.c    sniffing, loading with shrink-on-load,
  *                                the sRGB profile check
  *   image_variant_vips_resize.c  the thumbnail box, resize and crop
+ *   image_variant_vips_face.c    gravity=face: the crop around the faces
  *   image_variant_vips_save.c    8-bit sRGB, padding, the savers
  *
  * The files are compiled into the image module's .so, and modules are
@@ -32,7 +33,7 @@
 
 
 /* the images one render holds at most */
-#define IMAGE_VARIANT_STEPS         10
+#define IMAGE_VARIANT_STEPS         12
 
 
 typedef enum {
@@ -54,6 +55,8 @@ typedef struct {
     VipsInteresting         crop;
     int                     pad;        /* contain: embed in width x height */
     double                  resample;   /* the reduction left to Lanczos */
+    int                     face;       /* gravity=face: cover, then the
+                                           crop around the faces */
 } image_variant_box_t;
 
 
@@ -85,6 +88,10 @@ typedef struct {
 IMAGE_VARIANT_VIPS_HIDDEN VipsImage *image_variant_open(
     image_variant_run_t *run);
 IMAGE_VARIANT_VIPS_HIDDEN VipsImage *image_variant_resize(
+    image_variant_run_t *run, VipsImage *in);
+IMAGE_VARIANT_VIPS_HIDDEN VipsImage *image_variant_scale(
+    image_variant_run_t *run, VipsImage *in);
+IMAGE_VARIANT_VIPS_HIDDEN VipsImage *image_variant_face(
     image_variant_run_t *run, VipsImage *in);
 IMAGE_VARIANT_VIPS_HIDDEN VipsImage *image_variant_finish(
     image_variant_run_t *run, VipsImage *in, image_variant_format_e format);

@@ -28,6 +28,7 @@ image_variant_box(const image_variant_params_t *p, image_variant_box_t *box)
     box->size = VIPS_SIZE_BOTH;
     box->crop = VIPS_INTERESTING_NONE;
     box->pad = 0;
+    box->face = 0;
     box->resample = p->fast_shrink ? 1.25 : 2.0;
 
     if (p->width == 0 && p->height == 0) {
@@ -52,6 +53,12 @@ image_variant_box(const image_variant_params_t *p, image_variant_box_t *box)
             box->crop = VIPS_INTERESTING_ENTROPY;
             break;
 
+        case IMAGE_VARIANT_GRAVITY_FACE:
+            /* scaled to cover, then image_variant_face() crops */
+            box->crop = VIPS_INTERESTING_NONE;
+            box->face = 1;
+            break;
+
         default:
             box->crop = VIPS_INTERESTING_CENTRE;
         }
@@ -72,6 +79,16 @@ image_variant_box(const image_variant_params_t *p, image_variant_box_t *box)
 }
 
 
+/* gravity=face has its own step (image_variant_vips_face.c) */
+
+VipsImage *
+image_variant_resize(image_variant_run_t *run, VipsImage *in)
+{
+    return run->box.face ? image_variant_face(run, in)
+                         : image_variant_scale(run, in);
+}
+
+
 /*
  * vips_thumbnail_image(): EXIF rotation, resize (premultiplied when there
  * is alpha), crop, and sRGB: through lcms with export_profile "srgb" when
@@ -81,7 +98,7 @@ image_variant_box(const image_variant_params_t *p, image_variant_box_t *box)
  */
 
 VipsImage *
-image_variant_resize(image_variant_run_t *run, VipsImage *in)
+image_variant_scale(image_variant_run_t *run, VipsImage *in)
 {
     int                   icc;
     VipsSize              size;
