@@ -8,7 +8,10 @@
 # leaves variants without an original, which
 # scripts/image-ingest-s3-sweep removes (and nothing else); an archive
 # stored into the bucket; a wrong secret and an unreachable store: 502
-# with one [error] naming the S3 error code, never the secret.
+# with one [error] naming the S3 error code, never the secret; a flagged
+# upload (image_ingest_moderation flag) only under <prefix>quarantine/,
+# its original last, left alone by the sweep and not served; a JWT
+# refused before the body is read.
 #
 # Node A reaches the bucket through t/lib/s3_hold_proxy.py, which can
 # hold the original's PUT (the commit) to make the races deterministic.
@@ -20,6 +23,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Digest::MD5 qw(md5_hex);
+use IO::Select;
+use IO::Socket::IP;
 use IO::Compress::Zip qw($ZipError);
 use JSON::PP ();
 use POSIX qw(WNOHANG);
@@ -66,6 +71,12 @@ my $wrong_secret = 'WRONGsecretWRONGsecretWRONGsecret0123456';
 
 my $dead_port = alloc_port();    # allocated, never listened on
 
+# moderation's weights (make models), and image_ingest_jwt's HS256 secret
+my $MODELS = $ENV{TEST_FACE_MODELS} // "$FindBin::Bin/../models";
+-e "$MODELS/nsfwjs_mobilenet_v2-weights_manifest.json"
+    or BAIL_OUT("no moderation weights in $MODELS (make models)");
+my $jwt_secret = 'bucket-store-jwt-secret-0123456789abcdef';
+
 for my $n ($a, $b) {
     $n->write_file('s3.cred', $cred);
     $n->write_file('bad.cred', $bad_cred);
@@ -74,6 +85,8 @@ for my $n ($a, $b) {
                                  : $s3->endpoint);
     $n->var(DEAD => $dead_port);
     $n->var(LONG => join '/', ('abcdefghij' x 6) x 7);    # 426 bytes
+    $n->var(MODELS => $MODELS);
+    $n->write_file('hs.secret', "$jwt_secret\n");
     $n->backend(sub { [204, [], ''] });    # the app's hook
 }
 
@@ -139,10 +152,30 @@ my $conf = <<'EOF';
             image_ingest_s3_timeout 2s;
         }
 
+        # every upload flagged: the five scores sum to 1
+        location = /upload-mod {
+            image_ingest;
+            image_ingest_store     s3://photos/img/;
+            image_ingest_variants  avatar thumb;
+            image_ingest_uri       /img/;
+            image_ingest_notify    http://127.0.0.1:%%BACKEND%%/modhook;
+            image_moderation_models  %%MODELS%%;
+            image_ingest_moderation  flag;
+            image_ingest_moderation_threshold drawing=0.2 hentai=0.2
+                neutral=0.2 porn=0.2 sexy=0.2;
+            image_ingest_s3_timeout 20s;
+        }
+
+        location = /upload-jwt {
+            image_ingest;
+            image_ingest_store     s3://photos/img/;
+            image_ingest_jwt       hs256:%%PREFIX%%/hs.secret;
+        }
+
         location = /metrics { edge_metrics; }
 
-        # variants, served from the bucket
-        location ~ "^/img/(\w+/[0-9a-f]{32}\.(?:jpg|png|webp))$" {
+        # variants, served from the bucket (not quarantine/: docs say so)
+        location ~ "^/img/((?!quarantine/)\w+/[0-9a-f]{32}\.(?:jpg|png|webp))$" {
             s3_proxy photos img/$1;
         }
     }
@@ -207,10 +240,10 @@ sub upload {
 
 # an upload in a child process: its status and body land in a file
 sub upload_bg {
-    my ($node, $body, $file) = @_;
+    my ($node, $body, $file, $path) = @_;
     my $pid = fork // die "fork: $!";
     if (!$pid) {
-        my $r = $node->request('PUT', '/upload',
+        my $r = $node->request('PUT', $path // '/upload',
                                { content => $body, timeout => 30 });
         open my $fh, '>', $file or POSIX::_exit(1);
         print {$fh} "$r->{status}\n$r->{content}";
@@ -247,8 +280,8 @@ sub metrics {
 my $OUT_STATUS = 'photo_edge_outbound_errors_total{reason="status"}';
 
 sub hooks {
-    my ($node) = @_;
-    return grep { $_->{path} eq '/hook' } $node->backend_requests;
+    my ($node, $path) = @_;
+    return grep { $_->{path} eq ($path // '/hook') } $node->backend_requests;
 }
 
 sub photo {
@@ -502,6 +535,115 @@ ok(defined $msg && length($msg) == 255, '... its message cut at 255 bytes')
     or diag $long;
 unlike($msg // '', qr/\Q$k5\E|[^\x20-\x7e]/, '... and nothing after it');
 
+# ---- moderation into the bucket: a flagged upload under quarantine/ only
+
+my $pm = photo(77, 140, 210);
+my $km = md5_hex($pm);
+my @quarantined = sort "img/quarantine/$km.json", "img/quarantine/$km.png",
+                       "img/quarantine/avatar/$km.jpg",
+                       "img/quarantine/thumb/$km.webp";
+
+hold();
+$bg = upload_bg($a, $pm, $a->prefix . '/mod.out', '/upload-mod');
+ok(held(), "a flagged upload's commit is held: a conditional PUT");
+is_deeply(keys_of($km), [ grep { !/\Q$km\E\.png$/ } @quarantined ],
+          '... its variants and metadata are in quarantine/, the original '
+          . 'not yet');
+release();
+$r = finish_bg($bg, $a->prefix . '/mod.out');
+is($r->{status}, 202, 'flag: a flagged upload into the bucket: 202')
+    or diag $r->{content};
+is($r->{json}{moderation}{flagged}, JSON::PP::true, '... flagged: true');
+is_deeply($r->{json}{variants}, {}, '... no public URI');
+is_deeply(keys_of($km), \@quarantined,
+          'the original, metadata and variants under img/quarantine/, '
+          . 'nothing under the public prefix');
+is(object("img/quarantine/$km.png"), $pm, '... the original, byte for byte');
+$meta = eval { $json->decode(object("img/quarantine/$km.json")) } // {};
+is($meta->{moderation}{flagged}, JSON::PP::true,
+   '... its metadata says flagged');
+like($a->error_log, qr/image_ingest: stored in quarantine \Q$km\E\.png/,
+     '... logged as stored in quarantine');
+ok($a->wait_for(sub { hooks($a, '/modhook') == 1 }, 5),
+   '... the app notified once');
+
+is($b->get("/img/quarantine/$km.png")->{status}, 404,
+   "s3_proxy's location leaves quarantine/ out: 404");
+
+$r = upload($b, $pm, '/upload-mod');
+is($r->{status}, 202, 'the same flagged bytes on B: 202 again');
+is_deeply(keys_of($km), \@quarantined, '... nothing more stored');
+Time::HiRes::sleep(0.3);
+is(scalar(() = hooks($b, '/modhook')), 0, '... and no notification');
+
+# the sweep: quarantine/ is a store of its own (a quarantined original
+# looked like a variant of a preset "quarantine" whose public original is
+# missing: it was removed as an orphan)
+$out = `@sweep --min-age 0 2>&1`;
+is($?, 0, 'sweep --min-age 0 with a quarantined image') or diag $out;
+like($out, qr/^0 interrupted uploads, 0 objects removed/m,
+     '... removes nothing');
+is_deeply(keys_of($km), \@quarantined, '... the quarantined image whole');
+
+# an interrupted flagged upload: its quarantine/ orphans are swept
+my $pq = photo(140, 77, 210);
+my $kq = md5_hex($pq);
+($worker) = $a->worker_pids;
+hold();
+$bg = upload_bg($a, $pq, $a->prefix . '/modkill.out', '/upload-mod');
+ok(held(), "a flagged upload's commit is held");
+kill 'KILL', $worker;
+finish_bg($bg, $a->prefix . '/modkill.out');
+release();
+ok($a->wait_for(sub { my @w = $a->worker_pids; @w && $w[0] != $worker }, 10),
+   'the master started another worker');
+$a->allow_log(qr/worker process $worker exited on signal 9/);
+Time::HiRes::sleep(0.5);
+is(scalar(@{ keys_of($kq) }), 3, 'it left 3 objects in quarantine/');
+$out = `@sweep --min-age 0 2>&1`;
+like($out, qr/^1 interrupted upload, 3 objects removed/m,
+     'the sweep removes them');
+is_deeply(keys_of($kq), [], '... all of them');
+is_deeply(keys_of($km), \@quarantined, '... and not the committed one');
+
+# ---- image_ingest_jwt in front of a bucket store: 401 before the body
+
+my $pj = photo(60, 61, 62);
+my $kj = md5_hex($pj);
+$r = upload($a, $pj, '/upload-jwt');
+is($r->{status}, 401, 'JWT: no token, a bucket store: 401');
+is_deeply(keys_of($kj), [], '... nothing stored');
+
+{
+    my $s = IO::Socket::IP->new(PeerHost => '127.0.0.1',
+                                PeerPort => $a->port, Timeout => 5)
+        or die "connect: $@";
+    print {$s} "PUT /upload-jwt HTTP/1.1\r\nHost: localhost\r\n"
+        . "Content-Length: 10000000\r\nExpect: 100-continue\r\n\r\n";
+    my ($got, $sel) = ('', IO::Select->new($s));
+    my $deadline = Time::HiRes::time() + 3;
+    while ((my $left = $deadline - Time::HiRes::time()) > 0) {
+        last unless $sel->can_read($left);
+        last unless sysread($s, $got, 65536, length $got);
+        last if $got =~ /\r\n\r\n/ && $got !~ m{^HTTP/1\.1 100 };
+    }
+    close $s;
+    like($got, qr{^HTTP/1\.1 401 }, '... at once, without 100 Continue, '
+         . 'no body sent');
+}
+
+my $token = py(<<'PY', $jwt_secret, time + 600);
+import jwt, sys
+print(jwt.encode({'sub': 'bucket-user', 'exp': int(sys.argv[2])},
+                 sys.argv[1], algorithm='HS256'))
+PY
+chomp $token;
+$r = $a->request('PUT', '/upload-jwt', { content => $pj, timeout => 30,
+                 headers => { Authorization => "Bearer $token" } });
+is($r->{status}, 201, 'a good token: 201') or diag $r->{content};
+is_deeply(keys_of($kj), [ "img/$kj.json", "img/$kj.png" ],
+          '... stored in the bucket');
+
 # ---- configuration errors, named by nginx -t
 
 my $c = Edge::Nginx->new(modules => \@modules);
@@ -539,7 +681,8 @@ for my $case (
     like($out, $re, '... and says why');
 }
 
-my ($ok, $out) = check_store('image_ingest_store s3://photos; '
+my $ok;
+($ok, $out) = check_store('image_ingest_store s3://photos; '
                              . 'image_ingest_s3_timeout 0;');
 ok(!$ok, 'nginx -t refuses image_ingest_s3_timeout 0');
 like($out, qr/image_ingest_s3_timeout must be positive/, '... and says why');
