@@ -4,8 +4,11 @@
  * module's files: the handler (ngx_http_image_ingest_module.c), the
  * thread pool task (ngx_http_image_ingest_thread.c), the configuration
  * (ngx_http_image_ingest_conf.c), the notification to the app
- * (ngx_http_image_ingest_notify.c) and archive uploads
- * (ngx_http_image_ingest_archive.c).
+ * (ngx_http_image_ingest_notify.c), archive uploads
+ * (ngx_http_image_ingest_archive.c), the bucket store
+ * (ngx_http_image_ingest_s3.c), JWT-verified uploads
+ * (ngx_http_image_ingest_jwt.c) and moderation
+ * (ngx_http_image_ingest_moderate.c).
  */
 
 
