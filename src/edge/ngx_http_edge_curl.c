@@ -62,6 +62,7 @@ ngx_http_edge_curl_request(CURL *curl, ngx_http_edge_curl_request_t *rq)
     rq->retry_after = -1;
     rq->stopped = 0;
     rq->err[0] = '\0';
+    rq->error_len = 0;
 
     (void) clock_gettime(CLOCK_MONOTONIC, &start);
 
@@ -279,6 +280,15 @@ ngx_http_edge_curl_setup(CURL *curl, ngx_http_edge_curl_request_t *rq,
         ngx_http_edge_curl_opt(CURLOPT_POSTFIELDS, rq->body);
     }
 
+    if (rq->method) {
+        if (ngx_strcmp(rq->method, "HEAD") == 0) {
+            ngx_http_edge_curl_opt(CURLOPT_NOBODY, 1L);
+
+        } else {
+            ngx_http_edge_curl_opt(CURLOPT_CUSTOMREQUEST, rq->method);
+        }
+    }
+
     if (p->guarded) {
         ngx_http_edge_curl_opt(CURLOPT_OPENSOCKETFUNCTION,
                                ngx_http_edge_curl_open_socket);
@@ -351,7 +361,10 @@ ngx_http_edge_curl_failed(ngx_http_edge_curl_request_t *rq, CURLcode code)
 }
 
 
-/* the metrics: a request that failed, or was answered 400 or more */
+/*
+ * the metrics: a request that failed, or was answered 400 or more (but
+ * for the status the caller expects)
+ */
 
 static void
 ngx_http_edge_curl_count(ngx_http_edge_curl_request_t *rq)
@@ -359,7 +372,7 @@ ngx_http_edge_curl_count(ngx_http_edge_curl_request_t *rq)
     switch (rq->result) {
 
     case NGX_HTTP_EDGE_CURL_RESPONSE:
-        if (rq->status >= 400) {
+        if (rq->status >= 400 && rq->status != rq->expected) {
             ngx_http_edge_metrics_outbound(EDGE_METRICS_OUT_STATUS);
         }
         break;
@@ -471,7 +484,10 @@ ngx_http_edge_curl_open_socket(void *data, curlsocktype purpose,
 }
 
 
-/* a 2xx answer's body to the sink, under the cap; any other dropped */
+/*
+ * a 2xx answer's body to the sink, under the cap; any other dropped, but
+ * for its first bytes with error_body (an S3 error's code)
+ */
 
 static size_t
 ngx_http_edge_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
@@ -489,6 +505,13 @@ ngx_http_edge_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
     (void) curl_easy_getinfo(rq->handle, CURLINFO_RESPONSE_CODE, &status);
 
     if (status < 200 || status > 299) {
+        if (rq->error_body && rq->error_len < sizeof(rq->error) - 1) {
+            max = ngx_min(n, sizeof(rq->error) - 1 - rq->error_len);
+            ngx_memcpy(rq->error + rq->error_len, ptr, (size_t) max);
+            rq->error_len += (size_t) max;
+            rq->error[rq->error_len] = '\0';
+        }
+
         return n;
     }
 

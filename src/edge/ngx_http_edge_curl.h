@@ -103,7 +103,11 @@ typedef struct {
     const char                         *what;      /* "download" */
     const char                         *url;
 
-    /* a POST: a body, or a multipart form; neither: a GET */
+    /*
+     * a POST: a body, or a multipart form; neither: a GET.  method
+     * overrides it: "PUT" with a body, "HEAD", "DELETE".
+     */
+    const char                         *method;
     const char                         *body;
     size_t                              body_len;
     curl_mime                          *mime;
@@ -113,6 +117,11 @@ typedef struct {
     ngx_http_edge_curl_sink_pt          sink;      /* NULL: dropped */
     void                               *sink_data;
     unsigned                            filetime:1;  /* want it */
+    unsigned                            error_body:1;  /* keep its start */
+    long                                expected;  /* a status of 400 or
+                                                      more that is an
+                                                      answer, not an error
+                                                      (an S3 404, 412) */
 
     /* the outcome */
     ngx_http_edge_curl_result_e         result;
@@ -123,6 +132,10 @@ typedef struct {
                                                          503; -1: none */
     int64_t                             mtime;     /* -1: unknown */
     char                                err[NGX_HTTP_EDGE_CURL_ERR_LEN];
+
+    /* with error_body: the first bytes of a non-2xx answer's body */
+    char                                error[NGX_HTTP_EDGE_CURL_ERR_LEN];
+    size_t                              error_len;
 
     /* the transfer's own */
     CURL                               *handle;

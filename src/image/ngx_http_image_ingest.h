@@ -4,8 +4,11 @@
  * module's files: the handler (ngx_http_image_ingest_module.c), the
  * thread pool task (ngx_http_image_ingest_thread.c), the configuration
  * (ngx_http_image_ingest_conf.c), the notification to the app
- * (ngx_http_image_ingest_notify.c) and archive uploads
- * (ngx_http_image_ingest_archive.c).
+ * (ngx_http_image_ingest_notify.c), archive uploads
+ * (ngx_http_image_ingest_archive.c), the bucket store
+ * (ngx_http_image_ingest_s3.c), JWT-verified uploads
+ * (ngx_http_image_ingest_jwt.c) and moderation
+ * (ngx_http_image_ingest_moderate.c).
  */
 
 
@@ -19,9 +22,11 @@
 
 #include "image_variant_params.h"
 #include "image_ingest_json.h"
+#include "image_ingest_s3.h"
 #include "image_ingest_store.h"
 #include "image_ingest_vips.h"
 #include "image_moderate.h"
+#include "ngx_http_edge_s3.h"
 #include "ngx_http_edge_task.h"
 
 
@@ -34,6 +39,31 @@
 #define NGX_HTTP_IMAGE_INGEST_URI_MAX   512
 #define NGX_HTTP_IMAGE_INGEST_URI_LEN   (NGX_HTTP_IMAGE_INGEST_URI_MAX       \
                                          + IMAGE_INGEST_REL_LEN)
+
+
+typedef struct ngx_http_image_ingest_s3_s  ngx_http_image_ingest_s3_t;
+
+typedef struct ngx_http_image_ingest_ctx_s  ngx_http_image_ingest_ctx_t;
+
+
+/*
+ * Where uploads go: a local directory (ngx_http_image_ingest_thread.c)
+ * or a bucket (ngx_http_image_ingest_s3.c), in the thread.  One upload:
+ * begin; exists (the original: a duplicate?); stage each variant and the
+ * metadata, then the original; commit (the original last); end.  A
+ * failing call sets ctx->status and ctx->err.
+ */
+typedef struct {
+    /* NGX_OK, NGX_AGAIN (the key is locked by another upload), NGX_ERROR */
+    ngx_int_t  (*begin)(ngx_http_image_ingest_ctx_t *ctx);
+    /* NGX_OK: rel is stored; NGX_DECLINED: it is not; NGX_ERROR */
+    ngx_int_t  (*exists)(ngx_http_image_ingest_ctx_t *ctx, const char *rel);
+    ngx_int_t  (*stage)(ngx_http_image_ingest_ctx_t *ctx, const char *rel,
+                        const void *data, size_t len);
+    /* NGX_OK; NGX_DECLINED: another upload stored the original first */
+    ngx_int_t  (*commit)(ngx_http_image_ingest_ctx_t *ctx);
+    void       (*end)(ngx_http_image_ingest_ctx_t *ctx);
+} ngx_http_image_ingest_store_t;
 
 
 typedef struct {
@@ -57,6 +87,10 @@ typedef struct {
 typedef struct {
     ngx_flag_t                   enable;        /* image_ingest */
     ngx_str_t                    store;         /* NUL-terminated */
+    const ngx_http_image_ingest_store_t  *backend;
+    ngx_http_edge_s3_bucket_t   *s3;            /* the s3_bucket, or NULL */
+    image_ingest_s3_location_t  *s3_location;
+    ngx_msec_t                   s3_timeout;
     ngx_array_t                 *presets;       /* ngx_str_t */
     ngx_array_t                 *formats;       /* ngx_uint_t, or NULL */
     ngx_str_t                    uri;           /* image_ingest_uri */
@@ -131,7 +165,8 @@ typedef struct ngx_http_image_ingest_archive_s
     ngx_http_image_ingest_archive_t;
 
 
-typedef struct {
+
+struct ngx_http_image_ingest_ctx_s {
     /* set before the task is posted; read-only for the thread */
     ngx_http_request_t               *request;
     ngx_http_image_ingest_loc_conf_t *conf;
@@ -175,6 +210,9 @@ typedef struct {
     /* image_ingest_archive on: the archive, when the body is one */
     ngx_http_image_ingest_archive_t  *archive;
 
+    /* image_ingest_store s3://: the bucket's requests */
+    ngx_http_image_ingest_s3_t       *s3;
+
     /* image_ingest_moderation: set by the thread */
     float                             scores[IMAGE_MODERATE_CLASSES];
     char                              moderation_json[256];
@@ -183,7 +221,7 @@ typedef struct {
     unsigned                          quarantined:1;  /* stored there */
     unsigned                          rejected:1;
     unsigned                          fresh:1;        /* not a duplicate */
-} ngx_http_image_ingest_ctx_t;
+};
 
 
 #define NGX_HTTP_IMAGE_INGEST_MODERATION_OFF     0
@@ -259,6 +297,20 @@ ngx_int_t ngx_http_image_ingest_archive_thread(
 void ngx_http_image_ingest_archive_done(ngx_http_image_ingest_ctx_t *ctx);
 char *ngx_http_image_ingest_archive_merge(ngx_conf_t *cf,
     ngx_http_image_ingest_loc_conf_t *conf);
+
+
+/* the bucket store (ngx_http_image_ingest_s3.c) */
+extern const ngx_http_image_ingest_store_t  ngx_http_image_ingest_local;
+extern const ngx_http_image_ingest_store_t  ngx_http_image_ingest_s3;
+
+char *ngx_http_image_ingest_s3_resolve(ngx_conf_t *cf,
+    ngx_http_image_ingest_loc_conf_t *conf);
+ngx_int_t ngx_http_image_ingest_s3_init(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx);
+ngx_int_t ngx_http_image_ingest_s3_prepare(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx);
+void ngx_http_image_ingest_s3_renew(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx);
 
 
 /* JWT-verified uploads (ngx_http_image_ingest_jwt.c) */

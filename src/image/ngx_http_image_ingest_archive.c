@@ -217,6 +217,10 @@ ngx_http_image_ingest_archive_done(ngx_http_image_ingest_ctx_t *ctx)
                        "image_ingest: archive: %uL entries so far, next",
                        image_ingest_archive_counts(st->arc)->entries);
 
+        if (ctx->s3) {
+            ngx_http_image_ingest_s3_renew(r, ctx);
+        }
+
         if (ngx_http_edge_task_post(ctx->task, conf->thread_pool,
                                     &conf->thread_pool_name)
             == NGX_OK)
@@ -634,7 +638,9 @@ ngx_http_image_ingest_archive_result(ngx_http_image_ingest_ctx_t *ctx)
 
             reason = ctx->full ? "insufficient storage: the image store "
                                  "is full"
-                               : "internal error";
+                     : (ctx->status == NGX_HTTP_BAD_GATEWAY)
+                       ? "bad gateway: the image store failed"
+                       : "internal error";
 
             rc = image_ingest_archive_result(st->arc, e, "refused", NULL,
                                              reason);

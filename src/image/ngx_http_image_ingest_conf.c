@@ -24,6 +24,8 @@ typedef struct {
 
 static char *ngx_http_image_ingest_resolve(ngx_conf_t *cf,
     ngx_http_image_ingest_loc_conf_t *conf);
+static char *ngx_http_image_ingest_resolve_variants(ngx_conf_t *cf,
+    ngx_http_image_ingest_loc_conf_t *conf);
 
 
 ngx_conf_enum_t  ngx_http_image_ingest_format_names[] = {
@@ -291,6 +293,9 @@ ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf)
      *
      *     conf->enable = 0;
      *     conf->store = { 0, NULL };
+     *     conf->backend = NULL;
+     *     conf->s3 = NULL;
+     *     conf->s3_location = NULL;
      *     conf->uri = { 0, NULL };
      *     conf->sign_key = { 0, NULL };
      *     conf->notify = { 0, NULL };
@@ -314,6 +319,7 @@ ngx_http_image_ingest_create_loc_conf(ngx_conf_t *cf)
     conf->notify_backoff_max = NGX_CONF_UNSET_MSEC;
     conf->max_size = NGX_CONF_UNSET_SIZE;
     conf->thread_timeout = NGX_CONF_UNSET_MSEC;
+    conf->s3_timeout = NGX_CONF_UNSET_MSEC;
     conf->archive = NGX_CONF_UNSET;
     conf->archive_max_entries = NGX_CONF_UNSET_UINT;
     conf->archive_max_bytes = NGX_CONF_UNSET;
@@ -350,6 +356,11 @@ ngx_http_image_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_uint_value(conf->notify_retries, prev->notify_retries, 5);
     ngx_conf_merge_msec_value(conf->thread_timeout, prev->thread_timeout,
                               NGX_HTTP_EDGE_TASK_TIMEOUT);
+    ngx_conf_merge_msec_value(conf->s3_timeout, prev->s3_timeout, 30000);
+
+    if (conf->s3_timeout == 0) {
+        return "image_ingest_s3_timeout must be positive";
+    }
 
     if (conf->notify_backoff == NGX_CONF_UNSET_MSEC) {
         conf->notify_backoff = prev->notify_backoff;
@@ -438,18 +449,25 @@ static char *
 ngx_http_image_ingest_resolve(ngx_conf_t *cf,
     ngx_http_image_ingest_loc_conf_t *conf)
 {
-    u_char                             *p;
-    ngx_str_t                          *name;
-    ngx_uint_t                          i, nf;
-    void                               *ivlcf;
-    ngx_http_image_variant_limits_t     limits;
-    ngx_http_image_ingest_variant_t    *v;
+    u_char  *p;
 
     if (conf->store.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "image_ingest needs image_ingest_store");
         return NGX_CONF_ERROR;
     }
+
+    if (image_ingest_s3_is((char *) conf->store.data, conf->store.len)) {
+        /* a bucket: no local directory, nothing for the start's sweep */
+
+        if (ngx_http_image_ingest_s3_resolve(cf, conf) != NGX_CONF_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        return ngx_http_image_ingest_resolve_variants(cf, conf);
+    }
+
+    conf->backend = &ngx_http_image_ingest_local;
 
     if (ngx_conf_full_name(cf->cycle, &conf->store, 0) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -477,6 +495,31 @@ ngx_http_image_ingest_resolve(ngx_conf_t *cf,
     ngx_memcpy(p, conf->store.data, conf->store.len);
     p[conf->store.len] = '\0';
     conf->store.data = p;
+
+    if (ngx_http_image_ingest_resolve_variants(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_image_ingest_add_store(cf, &conf->store) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* image_variant's limits, thread pool and presets for the location */
+
+static char *
+ngx_http_image_ingest_resolve_variants(ngx_conf_t *cf,
+    ngx_http_image_ingest_loc_conf_t *conf)
+{
+    u_char                           *p;
+    ngx_str_t                        *name;
+    ngx_uint_t                        i, nf;
+    void                             *ivlcf;
+    ngx_http_image_variant_limits_t   limits;
+    ngx_http_image_ingest_variant_t  *v;
 
     ivlcf = ngx_http_conf_get_module_loc_conf(cf,
                                               ngx_http_image_variant_module);
@@ -554,10 +597,6 @@ ngx_http_image_ingest_resolve(ngx_conf_t *cf,
                 return NGX_CONF_ERROR;
             }
         }
-    }
-
-    if (ngx_http_image_ingest_add_store(cf, &conf->store) != NGX_OK) {
-        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;

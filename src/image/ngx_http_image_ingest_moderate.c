@@ -325,7 +325,14 @@ ngx_http_image_ingest_moderation_store(ngx_conf_t *cf,
         }
     }
 
-    if (conf->moderation != NGX_HTTP_IMAGE_INGEST_MODERATION_FLAG) {
+    /*
+     * a bucket store: flagged objects under <prefix>quarantine/ (named by
+     * ngx_http_image_ingest_s3.c), no directory to sweep
+     */
+
+    if (conf->moderation != NGX_HTTP_IMAGE_INGEST_MODERATION_FLAG
+        || conf->s3)
+    {
         return NGX_CONF_OK;
     }
 

@@ -90,6 +90,13 @@ static ngx_command_t  ngx_http_image_ingest_commands[] = {
       offsetof(ngx_http_image_ingest_loc_conf_t, store),
       NULL },
 
+    { ngx_string("image_ingest_s3_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_image_ingest_loc_conf_t, s3_timeout),
+      NULL },
+
     { ngx_string("image_ingest_variants"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_image_ingest_variants,
@@ -392,7 +399,8 @@ ngx_http_image_ingest_handler(ngx_http_request_t *r)
     if (ngx_http_image_ingest_eval_meta(r, ctx) != NGX_OK
         || ngx_http_image_ingest_prepare(r, ctx) != NGX_OK
         || (conf->archive
-            && ngx_http_image_ingest_archive_init(r, ctx) != NGX_OK))
+            && ngx_http_image_ingest_archive_init(r, ctx) != NGX_OK)
+        || (conf->s3 && ngx_http_image_ingest_s3_init(r, ctx) != NGX_OK))
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -657,6 +665,12 @@ ngx_http_image_ingest_start(ngx_http_request_t *r)
         ctx->nparts++;
     }
 
+    /* a bucket: its endpoint and credentials now, for the thread */
+
+    if (conf->s3 && ngx_http_image_ingest_s3_prepare(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     t = ngx_http_edge_task_alloc(r->pool, 0);
     if (t == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -831,7 +845,14 @@ ngx_http_image_ingest_failed(ngx_http_request_t *r,
 
     ngx_log_error(level, r->connection->log, 0, "image_ingest: %s", ctx->err);
 
-    /* the log has the details (paths, system errors); the client not */
+    /* the log has the details (paths, keys, system errors); the client not */
+
+    if (ctx->status == NGX_HTTP_BAD_GATEWAY) {
+        return ngx_http_edge_json_error(r, NGX_HTTP_BAD_GATEWAY,
+                                        "bad gateway: the image store "
+                                        "failed");
+    }
+
     return ngx_http_edge_json_error(r, ctx->status,
                ctx->status == NGX_HTTP_INTERNAL_SERVER_ERROR
                ? "internal error" : ctx->err);

@@ -33,13 +33,34 @@ static void ngx_http_image_ingest_store_error(
     ngx_http_image_ingest_ctx_t *ctx);
 static ngx_int_t ngx_http_image_ingest_render(
     ngx_http_image_ingest_ctx_t *ctx, ngx_http_image_ingest_render_t *rd,
-    int duplicate);
+    ngx_int_t duplicate);
+static ngx_int_t ngx_http_image_ingest_local_begin(
+    ngx_http_image_ingest_ctx_t *ctx);
+static ngx_int_t ngx_http_image_ingest_local_exists(
+    ngx_http_image_ingest_ctx_t *ctx, const char *rel);
+static ngx_int_t ngx_http_image_ingest_local_stage(
+    ngx_http_image_ingest_ctx_t *ctx, const char *rel, const void *data,
+    size_t len);
+static ngx_int_t ngx_http_image_ingest_local_commit(
+    ngx_http_image_ingest_ctx_t *ctx);
+static void ngx_http_image_ingest_local_end(
+    ngx_http_image_ingest_ctx_t *ctx);
 static void ngx_http_image_ingest_fail(ngx_http_image_ingest_ctx_t *ctx,
     ngx_uint_t status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+
+
+/* image_ingest_store <directory>: image_ingest_store.c's transactions */
+const ngx_http_image_ingest_store_t  ngx_http_image_ingest_local = {
+    ngx_http_image_ingest_local_begin,
+    ngx_http_image_ingest_local_exists,
+    ngx_http_image_ingest_local_stage,
+    ngx_http_image_ingest_local_commit,
+    ngx_http_image_ingest_local_end
+};
 
 
 /* file name extensions, by image_variant_format_e */
@@ -339,55 +360,43 @@ ngx_http_image_ingest_probe(ngx_http_image_ingest_ctx_t *ctx)
 static ngx_int_t
 ngx_http_image_ingest_store(ngx_http_image_ingest_ctx_t *ctx)
 {
-    int                                rc, duplicate;
-    char                              *meta, *dir;
-    char                               rel[IMAGE_INGEST_REL_LEN];
-    size_t                             len;
-    ngx_uint_t                         i;
-    image_ingest_txn_t                *t;
-    image_ingest_info_t                info;
-    ngx_http_image_ingest_loc_conf_t  *conf;
+    char                                 *meta;
+    char                                  rel[IMAGE_INGEST_REL_LEN];
+    size_t                                len;
+    ngx_int_t                             rc, duplicate;
+    ngx_uint_t                            i;
+    image_ingest_info_t                   info;
+    const ngx_http_image_ingest_store_t  *store;
 
-    conf = ctx->conf;
-    t = &ctx->txn;
+    store = ctx->conf->backend;
 
-    /* never flock() waiting: a pool thread is not to sleep on a lock */
-
-    /* image_ingest_moderation flag: a flagged image, all of it, there */
+    /*
+     * image_ingest_moderation flag: a flagged image, all of it, under the
+     * store's quarantine/ (the backend's begin and names look at this)
+     */
 
     ctx->quarantined = ctx->flagged
-                       && conf->moderation
+                       && ctx->conf->moderation
                           == NGX_HTTP_IMAGE_INGEST_MODERATION_FLAG;
 
-    dir = (char *) conf->store.data;
+    rc = store->begin(ctx);
 
-    if (ctx->quarantined) {
-        /* begin creates the last directory only */
-        if (mkdir(dir, 0755) == -1 && ngx_errno != NGX_EEXIST) {
-            ngx_http_image_ingest_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                       "store: mkdir(\"%s\") failed: %m",
-                                       dir);
-            return NGX_ERROR;
-        }
-
-        dir = (char *) conf->quarantine.data;
-    }
-
-    rc = image_ingest_begin(t, dir, ctx->key, 1);
-
-    if (rc == IMAGE_INGEST_STORE_BUSY) {
+    if (rc == NGX_AGAIN) {
         ctx->busy = 1;
         return NGX_AGAIN;
     }
 
-    if (rc != IMAGE_INGEST_STORE_OK) {
-        ngx_http_image_ingest_store_error(ctx);
+    if (rc != NGX_OK) {
         return NGX_ERROR;
     }
 
-    ctx->recovered = t->recovered;
+    rc = store->exists(ctx, ctx->original);
 
-    duplicate = image_ingest_exists(t, ctx->original);
+    if (rc == NGX_ERROR) {
+        goto failed;
+    }
+
+    duplicate = (rc == NGX_OK);
 
     for (i = 0; i < ctx->nrenders; i++) {
         if (ngx_http_image_ingest_render(ctx, &ctx->renders[i], duplicate)
@@ -413,42 +422,40 @@ ngx_http_image_ingest_store(ngx_http_image_ingest_ctx_t *ctx)
 
         ngx_snprintf((u_char *) rel, sizeof(rel), "%s.json%Z", ctx->key);
 
-        rc = image_ingest_stage(t, rel, meta, len);
+        rc = store->stage(ctx, rel, meta, len);
         free(meta);
 
-        if (rc != IMAGE_INGEST_STORE_OK
-            || image_ingest_stage(t, ctx->original, ctx->image,
-                                  ctx->image_len)
-               != IMAGE_INGEST_STORE_OK)
+        if (rc != NGX_OK
+            || store->stage(ctx, ctx->original, ctx->image, ctx->image_len)
+               != NGX_OK)
         {
-            ngx_http_image_ingest_store_error(ctx);
             goto failed;
         }
     }
 
-    if (t->nfiles
-        && image_ingest_commit(t, ctx->original) != IMAGE_INGEST_STORE_OK)
-    {
-        ngx_http_image_ingest_store_error(ctx);
+    rc = store->commit(ctx);
+
+    if (rc == NGX_ERROR) {
         goto failed;
     }
 
-    image_ingest_end(t);
+    store->end(ctx);
 
-    ctx->fresh = !duplicate;
+    ctx->fresh = !duplicate && rc != NGX_DECLINED;
 
     if (ctx->quarantined) {
         ctx->status = NGX_HTTP_ACCEPTED;
 
     } else {
-        ctx->status = duplicate ? NGX_HTTP_OK : NGX_HTTP_CREATED;
+        /* NGX_DECLINED: another upload (another node) stored it first */
+        ctx->status = ctx->fresh ? NGX_HTTP_CREATED : NGX_HTTP_OK;
     }
 
     return NGX_OK;
 
 failed:
 
-    image_ingest_end(t);
+    store->end(ctx);
 
     return NGX_ERROR;
 }
@@ -456,14 +463,18 @@ failed:
 
 static ngx_int_t
 ngx_http_image_ingest_render(ngx_http_image_ingest_ctx_t *ctx,
-    ngx_http_image_ingest_render_t *rd, int duplicate)
+    ngx_http_image_ingest_render_t *rd, ngx_int_t duplicate)
 {
-    int                   rc;
+    ngx_int_t             rc;
     ngx_uint_t            status;
     image_variant_job_t  *job;
 
-    if (duplicate && image_ingest_exists(&ctx->txn, rd->rel)) {
-        return NGX_OK;
+    if (duplicate) {
+        rc = ctx->conf->backend->exists(ctx, rd->rel);
+
+        if (rc != NGX_DECLINED) {
+            return (rc == NGX_OK) ? NGX_OK : NGX_ERROR;
+        }
     }
 
     /* ~300 bytes of results and the parameters: not for the stack alone */
@@ -496,17 +507,104 @@ ngx_http_image_ingest_render(ngx_http_image_ingest_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    rc = image_ingest_stage(&ctx->txn, rd->rel, job->out, job->out_len);
+    rc = ctx->conf->backend->stage(ctx, rd->rel, job->out, job->out_len);
 
     image_variant_free(job->out);
     free(job);
+
+    return rc;
+}
+
+
+/*
+ * The local store.  Never flock() waiting: a pool thread is not to sleep
+ * on a lock (NGX_AGAIN: the event loop posts the task again later).
+ */
+
+static ngx_int_t
+ngx_http_image_ingest_local_begin(ngx_http_image_ingest_ctx_t *ctx)
+{
+    int    rc;
+    char  *dir;
+
+    dir = (char *) ctx->conf->store.data;
+
+    if (ctx->quarantined) {
+        /* image_ingest_begin() creates the last directory only */
+
+        if (mkdir(dir, 0755) == -1 && ngx_errno != NGX_EEXIST) {
+            ngx_http_image_ingest_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                       "store: mkdir(\"%s\") failed: %m",
+                                       dir);
+            return NGX_ERROR;
+        }
+
+        dir = (char *) ctx->conf->quarantine.data;
+    }
+
+    /* never flock() waiting: a pool thread is not to sleep on a lock */
+
+    rc = image_ingest_begin(&ctx->txn, dir, ctx->key, 1);
+
+    if (rc == IMAGE_INGEST_STORE_BUSY) {
+        return NGX_AGAIN;
+    }
 
     if (rc != IMAGE_INGEST_STORE_OK) {
         ngx_http_image_ingest_store_error(ctx);
         return NGX_ERROR;
     }
 
+    ctx->recovered = ctx->txn.recovered;
+
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_image_ingest_local_exists(ngx_http_image_ingest_ctx_t *ctx,
+    const char *rel)
+{
+    return image_ingest_exists(&ctx->txn, rel) ? NGX_OK : NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_image_ingest_local_stage(ngx_http_image_ingest_ctx_t *ctx,
+    const char *rel, const void *data, size_t len)
+{
+    if (image_ingest_stage(&ctx->txn, rel, data, len)
+        != IMAGE_INGEST_STORE_OK)
+    {
+        ngx_http_image_ingest_store_error(ctx);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_image_ingest_local_commit(ngx_http_image_ingest_ctx_t *ctx)
+{
+    /* the lock was held since begin: nobody else stored the original */
+
+    if (ctx->txn.nfiles
+        && image_ingest_commit(&ctx->txn, ctx->original)
+           != IMAGE_INGEST_STORE_OK)
+    {
+        ngx_http_image_ingest_store_error(ctx);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_image_ingest_local_end(ngx_http_image_ingest_ctx_t *ctx)
+{
+    image_ingest_end(&ctx->txn);
 }
 
 

@@ -45,3 +45,8 @@ $(BUILD)/unit/jwt/jwt_vectors.h: t/unit/jwt_vectors.py FORCE
 	@mv $@.tmp $@
 .PHONY: FORCE
 FORCE:
+# the bucket store's names, Content-MD5, error codes and outcomes
+UNIT_TESTS += image_ingest_s3
+image_ingest_s3_SRCS = src/image/core/image_ingest_s3.c
+image_ingest_s3_CFLAGS = -Isrc/image/core
+image_ingest_s3_LIBS = -lcrypto
