@@ -40,7 +40,7 @@ FACE_DEPS   := src/tools/faceenc.c $(FACE_SRCS) \
 FACE_CFLAGS  = -std=gnu11 -Wall -Wextra -Werror -Isrc/face/core \
                $(shell pkg-config --cflags vips libcjson 2>/dev/null)
 FACE_LIBS    = $(shell pkg-config --libs vips libcjson 2>/dev/null) \
-               -ldnnl -lgomp -ljpeg -lm
+               -ldnnl -lgomp -ljpeg -lwebpdemux -lwebp -lm
 
 # moderation (nsfwjs's MobileNetV2 on the face engine's graph API) and its
 # command-line tool; config lists the same files in the image module

@@ -1,12 +1,14 @@
 
 /*
  * libFuzzer target for face_exif.c, the EXIF orientation reader of the
- * face engine's JPEG decoder (the APP1 segment of an uploaded photo).
+ * face engine's JPEG and WebP decoders (the APP1 segment or the EXIF
+ * chunk of an uploaded photo).
  *
- * Any input: an orientation of 1..8, nothing read outside the input (ASan).
- * Then a well-formed segment built from the input (byte order, up to 7
- * other IFD0 entries with the input's tags and values, then orientation
- * 1..8): that orientation is found.
+ * Any input, as a segment and as a chunk's bare TIFF: an orientation of
+ * 1..8, nothing read outside the input (ASan).  Then a well-formed segment
+ * built from the input (byte order, up to 7 other IFD0 entries with the
+ * input's tags and values, then orientation 1..8): that orientation is
+ * found, in the segment and in its TIFF alone.
  */
 
 
@@ -47,6 +49,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(copy, data, size);
 
     o = face_exif_orientation(copy, size);
+    FUZZ_CHECK(o >= 1 && o <= 8);
+    o = face_exif_tiff_orientation(copy, size);
     FUZZ_CHECK(o >= 1 && o <= 8);
     free(copy);
 
@@ -95,6 +99,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(copy, seg, len);
 
     FUZZ_CHECK(face_exif_orientation(copy, len) == want);
+    FUZZ_CHECK(face_exif_tiff_orientation(copy + 6, len - 6) == want);
 
     free(copy);
 

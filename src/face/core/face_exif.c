@@ -1,8 +1,8 @@
 
 /*
- * EXIF orientation from a JPEG's APP1 segment: the one tag the face
- * engine reads (0x0112 in IFD0), every offset checked against the
- * segment.  Pure: unit-tested and fuzzed on its own.
+ * EXIF orientation from a JPEG's APP1 segment or a WebP's EXIF chunk: the
+ * one tag the face engine reads (0x0112 in IFD0), every offset checked
+ * against the segment.  Pure: unit-tested and fuzzed on its own.
  */
 
 #include <stddef.h>
@@ -17,15 +17,25 @@
 int
 face_exif_orientation(const uint8_t *p, size_t len)
 {
-    int       be, i, n, tag, type, v;
-    size_t    ifd, e;
-
     if (len < 14 || memcmp(p, "Exif\0\0", 6) != 0) {
         return 1;
     }
 
-    p += 6;
-    len -= 6;
+    return face_exif_tiff_orientation(p + 6, len - 6);
+}
+
+
+/* the same of the TIFF header and IFDs that follow "Exif\0\0" */
+
+int
+face_exif_tiff_orientation(const uint8_t *p, size_t len)
+{
+    int       be, i, n, tag, type, v;
+    size_t    ifd, e;
+
+    if (len < 8) {
+        return 1;
+    }
 
     if (memcmp(p, "MM\0\x2a", 4) == 0) {
         be = 1;

@@ -3,11 +3,15 @@
  * Decoding.  JPEG (the usual upload) with libjpeg-turbo directly: a third
  * of libvips' time on a 1920x1280 photo, the same pixels (libvips decodes
  * with the same library and settings); a photo far larger than the
- * networks need is decoded at 1/2, 1/4 or 1/8 in the IDCT itself.
- * Everything else with libvips: any loader the process allows.  Either
- * way EXIF orientation is applied, the result is sRGB, alpha dropped,
- * 8 bits a channel, and the pixel limit is checked on the header, before
- * any pixel is decoded.
+ * networks need is decoded at 1/2, 1/4 or 1/8 in the IDCT itself.  WebP
+ * (the website's photos) with libwebp directly, on the calling thread:
+ * libvips decodes it on its own worker threads, up to six of them in the
+ * nginx worker beside the thread pool's; the same pixels, since libvips
+ * decodes with libwebp too (an animation: its first frame, composed on
+ * the canvas, as libvips loads it).  Everything else with libvips: any
+ * loader the process allows.  Either way EXIF orientation is applied,
+ * the result is sRGB, alpha dropped, 8 bits a channel, and the pixel
+ * limit is checked on the header, before any pixel is decoded.
  */
 
 #include <stdio.h>
@@ -16,6 +20,8 @@
 
 #include <jpeglib.h>
 #include <jerror.h>
+#include <webp/decode.h>
+#include <webp/demux.h>
 #include <vips/vips.h>
 
 #include "face_internal.h"
@@ -35,6 +41,12 @@ static face_status_e face_image_vips(const void *data, size_t len,
 static face_status_e face_image_jpeg(const void *data, size_t len,
     uint64_t max_pixels, int keep, uint8_t **px, int *w, int *h, int *fw,
     int *fh, char *err, size_t errlen);
+static face_status_e face_image_webp(const void *data, size_t len,
+    uint64_t max_pixels, uint8_t **px, int *w, int *h, char *err,
+    size_t errlen);
+static int face_webp_orientation(const WebPDemuxer *demux);
+static face_status_e face_webp_frame(const WebPData *wd, int w, int h,
+    uint8_t *out, char *err, size_t errlen);
 static void face_jpeg_error_exit(j_common_ptr cinfo);
 static void face_jpeg_message(j_common_ptr cinfo, int level);
 static uint8_t *face_image_orient(uint8_t *px, int *w, int *h, int orient);
@@ -71,6 +83,16 @@ face_image_decode_scaled(const void *data, size_t len, uint64_t max_pixels,
         if (rc != FACE_EINTERNAL) {
             return rc;
         }
+
+    } else if (len > 12 && memcmp(p, "RIFF", 4) == 0
+               && memcmp(p + 8, "WEBP", 4) == 0)
+    {
+        rc = face_image_webp(data, len, max_pixels, px, w, h, err, errlen);
+
+        *fw = *w;
+        *fh = *h;
+
+        return rc;
     }
 
     rc = face_image_vips(data, len, max_pixels, px, w, h, err, errlen);
@@ -239,6 +261,191 @@ face_image_jpeg(const void *data, size_t len, uint64_t max_pixels, int keep,
     }
 
     *px = out;
+
+    return FACE_OK;
+}
+
+
+static face_status_e
+face_image_webp(const void *data, size_t len, uint64_t max_pixels,
+    uint8_t **px, int *w, int *h, char *err, size_t errlen)
+{
+    int                     orient;
+    uint8_t                *buf, *out;
+    WebPData                wd;
+    VP8StatusCode           st;
+    face_status_e           rc;
+    WebPDemuxer            *demux;
+    WebPDecoderConfig       config;
+
+    *w = 0;
+    *h = 0;
+
+    if (!WebPInitDecoderConfig(&config)) {
+        snprintf(err, errlen, "libwebp's version does not match its headers");
+        return FACE_EINTERNAL;
+    }
+
+    /* the header only: the canvas' size, an animation or not */
+
+    st = WebPGetFeatures(data, len, &config.input);
+    if (st != VP8_STATUS_OK) {
+        snprintf(err, errlen, "not a supported image: WebP header (%d)",
+                 (int) st);
+        return FACE_EDECODE;
+    }
+
+    if (max_pixels
+        && (uint64_t) config.input.width * (uint64_t) config.input.height
+           > max_pixels)
+    {
+        snprintf(err, errlen, "image of %dx%d pixels is over the limit of "
+                 "%llu", config.input.width, config.input.height,
+                 (unsigned long long) max_pixels);
+        return FACE_ETOOBIG;
+    }
+
+    /* the whole file, its chunks checked: a truncated one is refused */
+
+    wd.bytes = data;
+    wd.size = len;
+
+    demux = WebPDemux(&wd);
+    if (demux == NULL) {
+        snprintf(err, errlen, "not a supported image: truncated or damaged "
+                 "WebP");
+        return FACE_EDECODE;
+    }
+
+    orient = face_webp_orientation(demux);
+    WebPDemuxDelete(demux);
+
+    buf = g_try_malloc((size_t) config.input.width * config.input.height
+                       * 3);
+    if (buf == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return FACE_ENOMEM;
+    }
+
+    if (config.input.has_animation) {
+        rc = face_webp_frame(&wd, config.input.width, config.input.height,
+                             buf, err, errlen);
+        if (rc != FACE_OK) {
+            g_free(buf);
+            return rc;
+        }
+
+    } else {
+        config.output.colorspace = MODE_RGB;
+        config.output.is_external_memory = 1;
+        config.output.u.RGBA.rgba = buf;
+        config.output.u.RGBA.stride = config.input.width * 3;
+        config.output.u.RGBA.size = (size_t) config.input.width
+                                    * config.input.height * 3;
+
+        st = WebPDecode(data, len, &config);
+        WebPFreeDecBuffer(&config.output);
+
+        if (st != VP8_STATUS_OK) {
+            snprintf(err, errlen, "not a supported image: WebP decoding "
+                     "failed (%d)", (int) st);
+            g_free(buf);
+            return FACE_EDECODE;
+        }
+    }
+
+    *w = config.input.width;
+    *h = config.input.height;
+
+    out = buf;
+
+    if (orient != 1) {
+        out = face_image_orient(buf, w, h, orient);
+        g_free(buf);
+
+        if (out == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return FACE_ENOMEM;
+        }
+    }
+
+    *px = out;
+
+    return FACE_OK;
+}
+
+
+/* EXIF orientation of the EXIF chunk, 1 without one */
+
+static int
+face_webp_orientation(const WebPDemuxer *demux)
+{
+    int                 orient;
+    const uint8_t      *p;
+    WebPChunkIterator   it;
+
+    if (!(WebPDemuxGetI(demux, WEBP_FF_FORMAT_FLAGS) & EXIF_FLAG)
+        || !WebPDemuxGetChunk(demux, "EXIF", 1, &it))
+    {
+        return 1;
+    }
+
+    p = it.chunk.bytes;
+
+    if (it.chunk.size >= 6 && memcmp(p, "Exif\0\0", 6) == 0) {
+        orient = face_exif_orientation(p, it.chunk.size);
+
+    } else {
+        orient = face_exif_tiff_orientation(p, it.chunk.size);
+    }
+
+    WebPDemuxReleaseChunkIterator(&it);
+
+    return orient;
+}
+
+
+/* an animation's first frame on its canvas, alpha dropped */
+
+static face_status_e
+face_webp_frame(const WebPData *wd, int w, int h, uint8_t *out, char *err,
+    size_t errlen)
+{
+    int                       ts;
+    size_t                    i, n;
+    uint8_t                  *rgba;
+    WebPAnimDecoder          *dec;
+    WebPAnimDecoderOptions    opt;
+
+    if (!WebPAnimDecoderOptionsInit(&opt)) {
+        snprintf(err, errlen, "libwebp's version does not match its headers");
+        return FACE_EINTERNAL;
+    }
+
+    opt.color_mode = MODE_RGBA;
+    opt.use_threads = 0;
+
+    dec = WebPAnimDecoderNew(wd, &opt);
+    if (dec == NULL) {
+        snprintf(err, errlen, "not a supported image: damaged WebP "
+                 "animation");
+        return FACE_EDECODE;
+    }
+
+    if (!WebPAnimDecoderGetNext(dec, &rgba, &ts)) {
+        WebPAnimDecoderDelete(dec);
+        snprintf(err, errlen, "not a supported image: WebP animation "
+                 "frame");
+        return FACE_EDECODE;
+    }
+
+    n = (size_t) w * h;
+
+    for (i = 0; i < n; i++) {
+        memcpy(out + i * 3, rgba + i * 4, 3);
+    }
+
+    WebPAnimDecoderDelete(dec);
 
     return FACE_OK;
 }

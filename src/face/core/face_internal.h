@@ -211,13 +211,14 @@ size_t face_nms(face_box_t *boxes, size_t n, float iou, size_t max);
 /* SSD anchor decoding (face_ssd.c, pure) */
 void face_ssd_decode(const float *anchor, const float *code, float *box);
 
-/* libjpeg-turbo or libvips (face_image.c) */
+/* libjpeg-turbo, libwebp or libvips (face_image.c) */
 /* keep: a JPEG's long side is decoded at 1/2, 1/4 or 1/8 as long as it
    stays at least this (0: full size); fw, fh: the full oriented size */
 face_status_e face_image_decode_scaled(const void *data, size_t len,
     uint64_t max_pixels, int keep, uint8_t **px, int *w, int *h, int *fw,
     int *fh, char *err, size_t errlen);
 int face_exif_orientation(const uint8_t *p, size_t len);
+int face_exif_tiff_orientation(const uint8_t *p, size_t len);
 face_status_e face_image_decode(const void *data, size_t len,
     uint64_t max_pixels, uint8_t **px, int *w, int *h, char *err,
     size_t errlen);
