@@ -3,9 +3,9 @@
  * ngx_http_face_module: the network, in the pool's threads.
  *
  * Downloads and callbacks go through the shared client
- * (ngx_http_edge_curl.c) with one policy: downloads follow redirects by hand (at most 5), every hop's URL
- * checked (http or https, face_allow_hosts, address literals) before it
- * is requested; the address of every connection libcurl opens is checked,
+ * (ngx_http_edge_curl.c) with one policy: downloads follow redirects by
+ * hand (at most 5), every hop's URL checked (http or https,
+ * face_allow_hosts, address literals) before it is requested; the address of every connection libcurl opens is checked,
  * whatever name led there: loopback, private, link-local, unspecified,
  * multicast and reserved addresses are refused unless face_allow_private
  * is on.
