@@ -5,10 +5,10 @@
  * Downloads and callbacks go through the shared client
  * (ngx_http_edge_curl.c) with one policy: downloads follow redirects by
  * hand (at most 5), every hop's URL checked (http or https,
- * face_allow_hosts, address literals) before it is requested; the address of every connection libcurl opens is checked,
- * whatever name led there: loopback, private, link-local, unspecified,
- * multicast and reserved addresses are refused unless face_allow_private
- * is on.
+ * face_allow_hosts, address literals) before it is requested; the
+ * address of every connection libcurl opens is checked, whatever name led
+ * there: loopback, private, link-local, unspecified, multicast and
+ * reserved addresses are refused unless face_allow_private is on.
  *
  * A download for a spooled job (face_jobs) stops, as NGX_ABORT, when the
  * worker is leaving: before each hop, and in the middle of a transfer
