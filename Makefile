@@ -45,7 +45,8 @@ FACE_LIBS    = $(shell pkg-config --libs vips libcjson 2>/dev/null) \
 # moderation (nsfwjs's MobileNetV2 on the face engine's graph API) and its
 # command-line tool; config lists the same files in the image module
 MODERATE_SRCS := src/image/core/image_moderate.c \
-                 src/image/core/image_moderate_vips.c \
+                 src/image/core/image_moderate_decode.c \
+                 src/face/core/face_image.c src/face/core/face_exif.c \
                  src/face/core/face_nn.c src/face/core/face_weights.c
 MODERATE_DEPS := src/tools/moderate.c $(MODERATE_SRCS) \
                  src/image/core/image_moderate.h src/face/core/face_nn.h \

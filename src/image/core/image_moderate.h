@@ -93,11 +93,11 @@ size_t image_moderate_json(const float scores[IMAGE_MODERATE_CLASSES],
     char *buf, size_t len);
 
 /*
- * Decodes an encoded image with libvips as the upload's check allows
- * (EXIF orientation applied, sRGB, alpha dropped, 8 bits): *px is
- * width * 3 bytes a row, image_moderate_pixels_free().  max_pixels (0:
- * none) is checked on the header.  Returns 0, 1 when the bytes are not an
- * image libvips takes, 2 over max_pixels, -1 on other failures; err set.
+ * Decodes an encoded image with the face engine's decoder (EXIF
+ * orientation applied, sRGB, alpha dropped, 8 bits): *px is width * 3
+ * bytes a row, image_moderate_pixels_free().  max_pixels (0: none) is
+ * checked on the header.  Returns 0, 1 when the bytes are not an image it
+ * takes, 2 over max_pixels, -1 on other failures; err set.
  */
 int image_moderate_decode(const void *data, size_t len, uint64_t max_pixels,
     uint8_t **px, int *width, int *height, char *err, size_t errlen);
