@@ -299,6 +299,12 @@ char *ngx_http_image_ingest_archive_merge(ngx_conf_t *cf,
     ngx_http_image_ingest_loc_conf_t *conf);
 
 
+/* the body's buffers as parts for the thread (..._module.c) */
+ngx_int_t ngx_http_image_ingest_body_parts(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx, off_t max, ngx_uint_t copy,
+    const char **why);
+
+
 /* the bucket store (ngx_http_image_ingest_s3.c) */
 extern const ngx_http_image_ingest_store_t  ngx_http_image_ingest_local;
 extern const ngx_http_image_ingest_store_t  ngx_http_image_ingest_s3;

@@ -727,69 +727,18 @@ ngx_http_image_moderate_body(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_image_moderate_start(ngx_http_request_t *r)
 {
-    off_t                          total;
-    ngx_buf_t                     *b;
-    ngx_uint_t                     n;
-    ngx_chain_t                   *cl;
+    ngx_int_t                      rc;
+    const char                    *why;
     ngx_http_edge_task_t          *t;
     ngx_http_image_ingest_ctx_t   *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_image_ingest_module);
 
-    total = 0;
-    n = 0;
-
-    if (r->request_body) {
-        for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            total += ngx_buf_size(cl->buf);
-            n++;
-        }
-    }
-
-    if (total == 0) {
-        return ngx_http_edge_json_error(r, NGX_HTTP_BAD_REQUEST,
-                                        "body: empty");
-    }
-
-    if (total > ngx_http_image_ingest_body_max(ctx->conf->max_size)) {
-        return ngx_http_edge_json_error(r,
-                                        NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                        "body: larger than "
-                                        "image_ingest_max_size");
-    }
-
-    ctx->parts = ngx_palloc(r->pool, n * sizeof(ngx_http_image_ingest_part_t));
-    ctx->body = ngx_palloc(r->pool, (size_t) total);
-
-    if (ctx->parts == NULL || ctx->body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->body_len = (size_t) total;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (ngx_buf_size(b) == 0) {
-            continue;
-        }
-
-        if (ngx_buf_in_memory(b)) {
-            ctx->parts[ctx->nparts].pos = b->pos;
-            ctx->parts[ctx->nparts].len = b->last - b->pos;
-
-        } else if (b->in_file) {
-            ctx->parts[ctx->nparts].pos = NULL;
-            ctx->parts[ctx->nparts].fd = b->file->fd;
-            ctx->parts[ctx->nparts].offset = b->file_pos;
-            ctx->parts[ctx->nparts].len = (size_t) (b->file_last
-                                                    - b->file_pos);
-
-        } else {
-            continue;
-        }
-
-        ctx->nparts++;
+    rc = ngx_http_image_ingest_body_parts(r, ctx,
+                     ngx_http_image_ingest_body_max(ctx->conf->max_size), 1,
+                     &why);
+    if (rc != NGX_OK) {
+        return why ? ngx_http_edge_json_error(r, rc, why) : rc;
     }
 
     t = ngx_http_edge_task_alloc(r->pool, 0);

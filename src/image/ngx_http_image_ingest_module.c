@@ -576,10 +576,9 @@ ngx_http_image_ingest_body(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_image_ingest_start(ngx_http_request_t *r)
 {
-    off_t                              total;
-    ngx_buf_t                         *b;
-    ngx_uint_t                         n;
-    ngx_chain_t                       *cl;
+    off_t                              max;
+    ngx_int_t                          rc;
+    const char                        *why;
     ngx_http_edge_task_t              *t;
     ngx_http_image_ingest_ctx_t       *ctx;
     ngx_http_image_ingest_loc_conf_t  *conf;
@@ -587,7 +586,67 @@ ngx_http_image_ingest_start(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_image_ingest_module);
     conf = ctx->conf;
 
-    /* where the body is: the thread reads it (files are not read here) */
+    /* an archive's size is image_ingest_archive_max_bytes' to judge */
+    max = conf->archive ? 0 : ngx_http_image_ingest_body_max(conf->max_size);
+
+    rc = ngx_http_image_ingest_body_parts(r, ctx, max, !conf->archive,
+                                          &why);
+    if (rc != NGX_OK) {
+        return why ? ngx_http_edge_json_error(r, rc, why) : rc;
+    }
+
+    /* a bucket: its endpoint and credentials now, for the thread */
+
+    if (conf->s3 && ngx_http_image_ingest_s3_prepare(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    t = ngx_http_edge_task_alloc(r->pool, 0);
+    if (t == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    t->task->ctx = ctx;
+    t->task->handler = ngx_http_image_ingest_thread;
+    t->data = ctx;
+    t->request = r;
+    t->module = "image_ingest";
+    t->work = "upload";
+    t->timeout = conf->thread_timeout;
+    t->done = ngx_http_image_ingest_done;
+    t->json_error = "busy: the upload is taking too long";
+    ctx->task = t;
+
+    if (ngx_http_edge_task_post(t, conf->thread_pool, &conf->thread_pool_name)
+        != NGX_OK)
+    {
+        return ngx_http_edge_json_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                        "busy: the thread pool queue "
+                                        "is full");
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The request body's buffers as parts the thread reads (files are not
+ * read here).  A body over max (0: none) is refused; with copy, the memory
+ * the thread gathers it into (with image_ingest_archive, the thread reads
+ * the body as an archive or, when it is none, into memory it allocates).
+ * Returns NGX_OK, or the status of a refusal (nothing sent yet; *why the
+ * client's reason for a 400 or 413).
+ */
+
+ngx_int_t
+ngx_http_image_ingest_body_parts(ngx_http_request_t *r,
+    ngx_http_image_ingest_ctx_t *ctx, off_t max, ngx_uint_t copy,
+    const char **why)
+{
+    off_t         total;
+    ngx_buf_t    *b;
+    ngx_uint_t    n;
+    ngx_chain_t  *cl;
 
     total = 0;
     n = 0;
@@ -599,37 +658,29 @@ ngx_http_image_ingest_start(ngx_http_request_t *r)
         }
     }
 
+    *why = NULL;
+
     if (total == 0) {
-        return ngx_http_edge_json_error(r, NGX_HTTP_BAD_REQUEST,
-                                        "body: empty");
+        *why = "body: empty";
+        return NGX_HTTP_BAD_REQUEST;
     }
 
-    if (!conf->archive
-        && total > ngx_http_image_ingest_body_max(conf->max_size))
-    {
+    if (max && total > max) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "image_ingest: body of %O bytes is larger than "
                       "image_ingest_max_size %uz allows",
-                      total, conf->max_size);
+                      total, ctx->conf->max_size);
 
-        return ngx_http_edge_json_error(r,
-                                        NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                        "body: larger than "
-                                        "image_ingest_max_size");
+        *why = "body: larger than image_ingest_max_size";
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
 
     ctx->parts = ngx_palloc(r->pool, n * sizeof(ngx_http_image_ingest_part_t));
-
     if (ctx->parts == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /*
-     * With image_ingest_archive, the thread reads the body as an archive
-     * or, when it is none, into memory it allocates
-     */
-
-    if (!conf->archive) {
+    if (copy) {
         ctx->body = ngx_palloc(r->pool, (size_t) total);
         if (ctx->body == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -665,37 +716,7 @@ ngx_http_image_ingest_start(ngx_http_request_t *r)
         ctx->nparts++;
     }
 
-    /* a bucket: its endpoint and credentials now, for the thread */
-
-    if (conf->s3 && ngx_http_image_ingest_s3_prepare(r, ctx) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    t = ngx_http_edge_task_alloc(r->pool, 0);
-    if (t == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    t->task->ctx = ctx;
-    t->task->handler = ngx_http_image_ingest_thread;
-    t->data = ctx;
-    t->request = r;
-    t->module = "image_ingest";
-    t->work = "upload";
-    t->timeout = conf->thread_timeout;
-    t->done = ngx_http_image_ingest_done;
-    t->json_error = "busy: the upload is taking too long";
-    ctx->task = t;
-
-    if (ngx_http_edge_task_post(t, conf->thread_pool, &conf->thread_pool_name)
-        != NGX_OK)
-    {
-        return ngx_http_edge_json_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                        "busy: the thread pool queue "
-                                        "is full");
-    }
-
-    return NGX_DONE;
+    return NGX_OK;
 }
 
 
