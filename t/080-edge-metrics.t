@@ -178,6 +178,21 @@ sub settle {
     return ($m, $text);
 }
 
+# Scrapes until a gauge reads the value (5 s at most). Under load (prove
+# -j2, ASan) the face gauge read 1 for a moment after the requests were
+# counted, once each; the cause is not understood yet. A gauge that
+# stays off (a task counted in and never out) still fails the check.
+sub gauge_settles {
+    my ($key, $want) = @_;
+    my ($m, $text);
+    for (1 .. 25) {
+        ($m, $text) = scrape();
+        last if ($m->{$key} // -1) == $want;
+        select undef, undef, undef, 0.2;
+    }
+    return ($m, $text);
+}
+
 # the difference of one series between two scrapes
 sub moved {
     my ($before, $after, $key) = @_;
@@ -367,7 +382,7 @@ is moved($m4, $m4w,
 is moved($m4, $m4w, req_key('face', '5xx')), 1, 'face 5xx: +1';
 $t->wait_for(sub { $t->error_log =~ /face_encode of "\/watchdog" ended/ },
              60);
-($m4w) = scrape();
+($m4w) = gauge_settles('photo_edge_tasks_in_flight{module="face"}', 0);
 is $m4w->{'photo_edge_tasks_in_flight{module="face"}'}, 0,
     'the expired task ended: no face task in flight';
 
@@ -463,6 +478,7 @@ my ($m5) = settle($m4, req_key('image_variant', '2xx') => 9,
 is moved($m4, $m5, req_key('image_variant', '2xx'))
     + moved($m4, $m5, req_key('face', '2xx')), 18,
     'the 18 requests of the load: counted once each';
+($m5) = gauge_settles('photo_edge_tasks_in_flight{module="face"}', 0);
 is $m5->{'photo_edge_tasks_in_flight{module="face"}'}, 0,
     'after the load: no face task in flight';
 is $m5->{'photo_edge_tasks_in_flight{module="image_variant"}'}, 0,
