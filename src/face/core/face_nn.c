@@ -307,6 +307,35 @@ face_layer_scale(face_layer_t *l, const float *mul, const float *add)
 }
 
 
+int
+face_layer_batch_norm(face_layer_t *l, const float *gamma, const float *beta,
+    const float *mean, const float *var, float eps, char *err, size_t errlen)
+{
+    int     o;
+    float  *mul, *add;
+
+    mul = malloc(2 * (size_t) l->cout * sizeof(float));
+    if (mul == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+
+    add = mul + l->cout;
+
+    /* (x - mean) / sqrt(var + eps) * gamma + beta */
+
+    for (o = 0; o < l->cout; o++) {
+        mul[o] = gamma[o] / sqrtf(var[o] + eps);
+        add[o] = beta[o] - mean[o] * mul[o];
+    }
+
+    face_layer_scale(l, mul, add);
+    free(mul);
+
+    return 0;
+}
+
+
 void
 face_layer_free(face_layer_t *l)
 {

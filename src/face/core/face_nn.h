@@ -96,6 +96,10 @@ int face_layer_depthwise(face_layer_t *l, const face_weights_t *w,
     size_t errlen);
 /* out = out * mul + add, per output channel (batch norm, scale layers) */
 void face_layer_scale(face_layer_t *l, const float *mul, const float *add);
+/* a batch norm folded into the layer; -1 with err when out of memory */
+int face_layer_batch_norm(face_layer_t *l, const float *gamma,
+    const float *beta, const float *mean, const float *var, float eps,
+    char *err, size_t errlen);
 int face_layer_add_bias(face_layer_t *l, const face_weights_t *w,
     const char *bias, char *err, size_t errlen);
 void face_layer_free(face_layer_t *l);

@@ -160,7 +160,6 @@ face_ssd_dw(face_layer_t *l, const face_weights_t *w, int i, int c,
 {
     int                   k;
     char                  name[5][96];
-    float                *mul, *add;
     const face_tensor_t  *t[4];
     static const char    *bn[4] = { "gamma", "beta", "moving_mean",
                                     "moving_variance" };
@@ -182,24 +181,13 @@ face_ssd_dw(face_layer_t *l, const face_weights_t *w, int i, int c,
         return -1;
     }
 
-    mul = malloc(2 * c * sizeof(float));
-    if (mul == NULL) {
-        snprintf(err, errlen, "out of memory");
+    if (face_layer_batch_norm(l, t[0]->data, t[1]->data, t[2]->data,
+                              t[3]->data, FACE_SSD_EPS, err, errlen)
+        != 0)
+    {
         face_layer_free(l);
         return -1;
     }
-
-    add = mul + c;
-
-    /* (x - mean) / sqrt(var + eps) * gamma + beta */
-
-    for (k = 0; k < c; k++) {
-        mul[k] = t[0]->data[k] / sqrtf(t[3]->data[k] + FACE_SSD_EPS);
-        add[k] = t[1]->data[k] - t[2]->data[k] * mul[k];
-    }
-
-    face_layer_scale(l, mul, add);
-    free(mul);
 
     return 0;
 }

@@ -204,7 +204,6 @@ image_moderate_layer(face_layer_t *l, const face_weights_t *w,
 {
     int                   i, c, rc;
     char                  name[96];
-    float                *mul, *add;
     const face_tensor_t  *t[4];
     static const char    *parts[4] = { "gamma", "beta", "moving_mean",
                                        "moving_variance" };
@@ -232,25 +231,13 @@ image_moderate_layer(face_layer_t *l, const face_weights_t *w,
         return -1;
     }
 
-    mul = malloc(2 * c * sizeof(float));
-    if (mul == NULL) {
-        snprintf(err, errlen, "out of memory");
+    if (face_layer_batch_norm(l, t[0]->data, t[1]->data, t[2]->data,
+                              t[3]->data, IMAGE_MODERATE_EPS, err, errlen)
+        != 0)
+    {
         face_layer_free(l);
         return -1;
     }
-
-    add = mul + c;
-
-    /* (x - mean) / sqrt(var + eps) * gamma + beta */
-
-    for (i = 0; i < c; i++) {
-        mul[i] = t[0]->data[i]
-                 / sqrtf(t[3]->data[i] + IMAGE_MODERATE_EPS);
-        add[i] = t[1]->data[i] - t[2]->data[i] * mul[i];
-    }
-
-    face_layer_scale(l, mul, add);
-    free(mul);
 
     return 0;
 }
